@@ -1,0 +1,45 @@
+// Typed lint rules that catch real faults: floating and misused promises, and the layer boundaries.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'dist-check/**', 'node_modules/**', 'test/e2e/node_modules/**', 'eslint.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      'no-console': 'error',
+    },
+  },
+  {
+    // agents/ and runner/ know nothing of HTTP, A2A or storage.
+    files: ['src/agents/**', 'src/runner/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['**/transport/**', '**/stores/**', '**/service/**', '@a2a-js/sdk*', 'express'] },
+      ],
+    },
+  },
+  {
+    files: ['src/**'],
+    ignores: ['src/transport/**', 'src/main.ts', 'src/cli/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/transport/**'] }] },
+  },
+  {
+    files: ['test/**', 'bench/**', 'scripts/**'],
+    rules: {
+      'no-console': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+);

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// Runs the test tiers with node's own test runner (through tsx). `node scripts/run-tests.mjs [unit|integration|e2e ...]`;
+// with no argument, every tier. A tier with no test files fails loudly rather than passing on nothing.
+import { readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const tiers = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const extra = process.argv.slice(2).filter((a) => a.startsWith('-'));
+const chosen = tiers.length > 0 ? tiers : ['unit', 'integration', 'e2e'];
+const files = [];
+for (const tier of chosen) {
+  const dir = join('test', tier);
+  const found = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.test.ts')) : [];
+  if (found.length === 0 && tiers.length > 0) {
+    console.error(`no test files in ${dir}`);
+    process.exit(1);
+  }
+  files.push(...found.sort().map((f) => join(dir, f)));
+}
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+const args = [
+  '--import',
+  'tsx',
+  '--test',
+  '--test-concurrency=2',
+  '--test-timeout=180000',
+  '--test-reporter=spec',
+  ...extra,
+  ...files,
+];
+const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
+process.exit(r.status ?? 1);

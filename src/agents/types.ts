@@ -1,0 +1,102 @@
+/**
+ * The normalized vocabulary every backend speaks. A backend turns a {@link TaskSpec} into a stream of
+ * {@link AgentEvent}s and one {@link BackendOutcome}; it knows nothing of HTTP, A2A or storage.
+ */
+
+/** Token and cost figures, as far as the CLI reports them. */
+export interface Usage {
+  inputTokens?: number;
+  outputTokens?: number;
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
+  costUsd?: number;
+  model?: string;
+  numTurns?: number;
+  durationMs?: number;
+}
+
+export type FileChangeKind = 'add' | 'update' | 'delete';
+
+/** Classes of error a caller can act on differently. */
+export type AgentErrorKind = 'auth' | 'rate_limit' | 'api' | 'not_installed' | 'other';
+
+export type AgentEvent =
+  /** Assistant text: a whole block, or a piece of one when `delta` is true. */
+  | { type: 'text'; text: string; delta?: boolean }
+  /** The agent calls a tool; `summary` is a short, single-line description of its arguments. */
+  | { type: 'tool_call'; id?: string; name: string; summary: string }
+  | { type: 'tool_result'; id?: string; name?: string; ok: boolean; summary: string }
+  | { type: 'file_change'; path: string; kind: FileChangeKind }
+  | { type: 'usage'; usage: Usage }
+  /** The CLI's own session id, so a follow-up turn can resume it. */
+  | { type: 'session'; sessionId: string }
+  /** The agent needs an answer before it can go on. */
+  | { type: 'needs_input'; question: string; options?: string[] }
+  /** The CLI's final answer for this turn. */
+  | { type: 'result'; text: string; isError: boolean }
+  | { type: 'error'; message: string; kind: AgentErrorKind }
+  /** A line the parser did not recognise, kept rather than dropped. */
+  | { type: 'log'; stream: 'stdout' | 'stderr'; line: string };
+
+export type AgentEventType = AgentEvent['type'];
+
+/** Everything a backend needs to run one turn of one task. Built and validated by the service layer. */
+export interface TaskSpec {
+  taskId: string;
+  contextId: string;
+  skill: string;
+  /** The rendered prompt for the coding agent. */
+  prompt: string;
+  /** The validated skill input (JSON object). */
+  input: Readonly<Record<string, unknown>>;
+  /** Absolute directory the agent works in. */
+  workdir: string;
+  /** Hard deadline for this run, in milliseconds. */
+  timeoutMs: number;
+  /** Model and effort the caller or config asked for, when any. */
+  model?: string;
+  effort?: string;
+  /** A session to resume (follow-up turn in the same context). */
+  resumeSessionId?: string;
+}
+
+export type OutcomeStatus = 'completed' | 'failed' | 'canceled';
+
+/** How a run ended, decided by the backend's own success rule. */
+export interface BackendOutcome {
+  status: OutcomeStatus;
+  /** The agent's final answer, or the best summary of what it did. */
+  summary: string;
+  /** Why it failed or was canceled, in words a person can act on. */
+  reason?: string;
+  errorKind?: AgentErrorKind;
+  usage?: Usage;
+  sessionId?: string;
+  exitCode?: number | null;
+  signal?: string | null;
+}
+
+export interface BackendRunContext {
+  spec: TaskSpec;
+  /** Aborted on cancel, deadline or shutdown; `signal.reason` says which. */
+  signal: AbortSignal;
+  emit(event: AgentEvent): void;
+}
+
+/** One coding-agent CLI (or the generic command runner) and how to drive it. */
+export interface Backend {
+  readonly name: string;
+  readonly type: string;
+  run(ctx: BackendRunContext): Promise<BackendOutcome>;
+}
+
+/** Why a run was aborted; carried as `AbortSignal.reason`. */
+export class RunAbort extends Error {
+  constructor(
+    readonly cause: 'canceled' | 'timeout' | 'shutdown',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RunAbort';
+  }
+}

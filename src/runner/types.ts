@@ -1,0 +1,36 @@
+/** Options for {@link runProcess}. The child is always spawned from an argv array, never a shell string. */
+export interface RunOptions {
+  /** argv[0] is the command: an absolute path, or a name looked up on `env.PATH`. */
+  argv: readonly string[];
+  cwd: string;
+  /** The child's whole environment (already filtered through an allowlist; see `buildChildEnv`). */
+  env: Readonly<Record<string, string>>;
+  /** Text written to stdin and then closed; stdin is closed (`ignore`) when absent. */
+  stdin?: string;
+  /** Aborting kills the whole process group: SIGTERM, then SIGKILL after `graceMs`. */
+  signal?: AbortSignal;
+  /** Grace between SIGTERM and SIGKILL (default 5000 ms). */
+  graceMs?: number;
+  /** Cap on the buffered stdout and stderr kept in the result, each (default 1 MiB). Lines are still streamed. */
+  maxBufferedBytes?: number;
+  /** Longest line passed to the line callbacks; longer lines are cut (default 1 MiB). */
+  maxLineBytes?: number;
+  onStdoutLine?: (line: string) => void;
+  onStderrLine?: (line: string) => void;
+}
+
+export interface RunResult {
+  /** null when the child was ended by a signal or never started. */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  /** True when `signal` aborted the run (we killed it). */
+  aborted: boolean;
+  durationMs: number;
+  pid: number | undefined;
+  /** Set when the process could not be started at all (ENOENT, EACCES, bad cwd). */
+  spawnError?: { code: string; message: string };
+}
