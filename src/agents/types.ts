@@ -80,7 +80,7 @@ export interface BackendRunContext {
   spec: TaskSpec;
   /** Aborted on cancel, deadline or shutdown; `signal.reason` says which. */
   signal: AbortSignal;
-  emit(event: AgentEvent): void;
+  emit: (event: AgentEvent) => void;
 }
 
 /** One coding-agent CLI (or the generic command runner) and how to drive it. */
@@ -93,7 +93,7 @@ export interface Backend {
 /** Why a run was aborted; carried as `AbortSignal.reason`. */
 export class RunAbort extends Error {
   constructor(
-    readonly cause: 'canceled' | 'timeout' | 'shutdown',
+    readonly kind: 'canceled' | 'timeout' | 'shutdown',
     message: string,
   ) {
     super(message);

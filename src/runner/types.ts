@@ -17,6 +17,11 @@ export interface RunOptions {
   maxLineBytes?: number;
   onStdoutLine?: (line: string) => void;
   onStderrLine?: (line: string) => void;
+  /**
+   * Called once the child is running, with its pid, which is also its process-group id. Lets a caller record the
+   * group (to end it after a crash of the gateway, say) or log it while the run is still going.
+   */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface RunResult {
@@ -33,4 +38,12 @@ export interface RunResult {
   pid: number | undefined;
   /** Set when the process could not be started at all (ENOENT, EACCES, bad cwd). */
   spawnError?: { code: string; message: string };
+  /**
+   * The first error thrown by `onSpawn`, `onStdoutLine` or `onStderrLine`. The run goes on and later lines are still
+   * delivered: a parser bug must not leave a child running or crash the gateway.
+   */
+  callbackError?: Error;
 }
+
+/** Runs one process; `label` says what for (e.g. the task id), for bookkeeping such as the process registry. */
+export type ProcessRunner = (opts: RunOptions, label: string) => Promise<RunResult>;

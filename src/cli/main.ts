@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+import { format, parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { createGateway } from '../main.js';
+import type { Logger } from '../observability/logger.js';
+import { BUILTIN_SKILLS } from '../skills/catalog.js';
+import { VERSION } from '../version.js';
+
+const USAGE = `a2a-gateway ${VERSION}: hand A2A coding tasks to the coding-agent CLIs on this machine
+
+Usage:
+  a2a-gateway serve [--config FILE] [--host HOST] [--port PORT]
+  a2a-gateway --version | --help
+
+Settings come from the environment (see .env.example: HOST, PORT, LOG_LEVEL, DATA_DIR,
+MAX_CONCURRENT_TASKS, DEFAULT_TIMEOUT, CLAUDE_COMMAND, DROID_COMMAND, ...) and an optional
+YAML file (--config FILE or A2A_GATEWAY_CONFIG) that declares backends and maps skills to them.
+`;
+
+/** The SDK logs through `console`; send those lines through the structured (and redacting) logger. */
+function routeConsole(logger: Logger): void {
+  const sdk = logger.child({ component: '@a2a-js/sdk' });
+  /* eslint-disable no-console */
+  console.log = (...args: unknown[]) => sdk.info(format(...args));
+  console.info = (...args: unknown[]) => sdk.info(format(...args));
+  console.warn = (...args: unknown[]) => sdk.warn(format(...args));
+  console.error = (...args: unknown[]) => sdk.error(format(...args));
+  console.debug = (...args: unknown[]) => sdk.debug(format(...args));
+  /* eslint-enable no-console */
+}
+
+async function serve(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' },
+      host: { type: 'string' },
+      port: { type: 'string', short: 'p' },
+    },
+    strict: true,
+  });
+  const env = { ...process.env };
+  if (values.host) env.HOST = values.host;
+  if (values.port) env.PORT = values.port;
+  const config = loadConfig({
+    env,
+    ...(values.config ? { configFile: values.config } : {}),
+    knownSkills: BUILTIN_SKILLS.map((s) => s.id),
+  });
+  const gateway = await createGateway({ config, env: process.env });
+  routeConsole(gateway.logger);
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      gateway.logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    gateway.logger.info({ signal }, 'signal received: shutting down');
+    gateway.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        gateway.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  await gateway.start();
+  return -1; // keep running until a signal
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === '--version' || command === '-v' || command === 'version') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 1 : 0;
+  }
+  if (command === 'serve') return serve(rest);
+  process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`a2a-gateway: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') {
+      process.stderr.write(
+        `a2a-gateway: cannot listen: ${e.message} (is another gateway running? set PORT)\n`,
+      );
+    } else if (
+      e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+      e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
+    ) {
+      process.stderr.write(`a2a-gateway: ${e.message}\n\n${USAGE}`);
+    } else {
+      process.stderr.write(`a2a-gateway: ${e.stack ?? String(err)}\n`);
+    }
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,196 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import {
+  envSchema,
+  fileSchema,
+  type BackendConfig,
+  type EnvSettings,
+  type FileSettings,
+  type SkillOverride,
+} from './schema.js';
+
+/** The validated, frozen configuration of one gateway process. */
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  logLevel: string;
+  publicUrl: string | undefined;
+  trustProxy: string;
+  dataDir: string;
+  store: 'sqlite' | 'memory';
+  /** The SQLite file, under `dataDir`. */
+  dbFile: string;
+  maxConcurrentTasks: number;
+  maxQueuedTasks: number;
+  defaultTimeoutSec: number;
+  maxTaskTimeoutSec: number;
+  killGraceMs: number;
+  shutdownTimeoutMs: number;
+  bodyLimitBytes: number;
+  retention: { completedHours: number; failedHours: number };
+  /** Directories every task workdir must be inside (real paths). */
+  workspaceRoots: readonly string[];
+  redis: { enabled: boolean; url: string };
+  backends: Readonly<Record<string, BackendConfig>>;
+  skills: Readonly<Record<string, SkillOverride>>;
+  defaultSkill: string;
+  allowBackendOverride: boolean;
+  configFile: string | undefined;
+}
+
+/** A configuration that cannot be used; `issues` name each key and what was expected. */
+export class ConfigError extends Error {
+  constructor(readonly issues: readonly string[]) {
+    super(`invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadConfigOptions {
+  env: NodeJS.ProcessEnv;
+  /** `--config FILE` from the command line; wins over `A2A_GATEWAY_CONFIG`. */
+  configFile?: string;
+  /** Directory relative paths are resolved against (default: the process cwd). */
+  cwd?: string;
+  /** Skill ids the catalog knows, to check the file's skill names against. */
+  knownSkills: readonly string[];
+}
+
+function describeIssues(error: z.ZodError, prefix: string): string[] {
+  return error.issues.map((issue) => {
+    const key = issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)';
+    return `${prefix}${key}: ${issue.message}`;
+  });
+}
+
+/** Only the variables the schema knows, and empty strings treated as unset so `PORT=` means the default. */
+function pickEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') picked[key] = value;
+  }
+  return picked;
+}
+
+function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([
+      `config file ${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    ]);
+  }
+  try {
+    return parseYaml(text) ?? {};
+  } catch (err) {
+    throw new ConfigError([`config file ${path}: not valid YAML (${(err as Error).message.split('\n')[0]})`]);
+  }
+}
+
+/** The backends every gateway has, named as the skills' defaults name them; the file may redefine them. */
+function builtinBackends(env: EnvSettings): Record<string, BackendConfig> {
+  return {
+    claude: { type: 'claude', command: env.CLAUDE_COMMAND, extraArgs: [], env: {}, passEnv: [] },
+    droid: { type: 'droid', command: env.DROID_COMMAND, extraArgs: [], env: {}, passEnv: [] },
+  };
+}
+
+function crossCheck(
+  file: FileSettings,
+  backends: Record<string, BackendConfig>,
+  knownSkills: readonly string[],
+): string[] {
+  const issues: string[] = [];
+  const backendNames = Object.keys(backends).sort().join(', ');
+  for (const [skill, override] of Object.entries(file.skills)) {
+    if (!knownSkills.includes(skill)) {
+      issues.push(`skills.${skill}: unknown skill; expected one of ${knownSkills.join(', ')}`);
+    }
+    if (override.backend !== undefined && !(override.backend in backends)) {
+      issues.push(
+        `skills.${skill}.backend: unknown backend "${override.backend}"; expected one of ${backendNames}`,
+      );
+    }
+  }
+  if (!knownSkills.includes(file.defaultSkill)) {
+    issues.push(
+      `defaultSkill: unknown skill "${file.defaultSkill}"; expected one of ${knownSkills.join(', ')}`,
+    );
+  }
+  return issues;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Reads the environment and the optional YAML file once, validates both, and returns a frozen config.
+ * Throws {@link ConfigError} listing every bad key; the caller prints it and exits non-zero.
+ */
+export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
+  const cwd = opts.cwd ?? process.cwd();
+  const envResult = envSchema.safeParse(pickEnv(opts.env));
+  if (!envResult.success) throw new ConfigError(describeIssues(envResult.error, ''));
+  const env = envResult.data;
+
+  const configPath = opts.configFile ?? env.A2A_GATEWAY_CONFIG;
+  const configFile = configPath ? resolve(cwd, configPath) : undefined;
+  const fileResult = fileSchema.safeParse(configFile ? readConfigFile(configFile) : {});
+  if (!fileResult.success) {
+    throw new ConfigError(describeIssues(fileResult.error, configFile ? `${configFile}: ` : ''));
+  }
+  const file = fileResult.data;
+
+  const backends = { ...builtinBackends(env), ...file.backends };
+  const issues = crossCheck(file, backends, opts.knownSkills);
+  if (env.DEFAULT_TIMEOUT > env.MAX_TASK_TIMEOUT) {
+    issues.push(
+      `DEFAULT_TIMEOUT: ${env.DEFAULT_TIMEOUT} is above MAX_TASK_TIMEOUT (${env.MAX_TASK_TIMEOUT})`,
+    );
+  }
+  if (env.REDIS_ENABLED) {
+    issues.push(
+      'REDIS_ENABLED: the Redis store is not available in this version; expected false (use STORE=sqlite)',
+    );
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  const dataDir = resolve(cwd, env.DATA_DIR ?? join(homedir(), '.a2a-gateway'));
+  const roots = (env.WORKSPACE_ROOTS ?? [cwd]).map((r) => (isAbsolute(r) ? r : resolve(cwd, r)));
+
+  return deepFreeze<GatewayConfig>({
+    host: env.HOST,
+    port: env.PORT,
+    logLevel: env.LOG_LEVEL,
+    publicUrl: env.PUBLIC_URL?.replace(/\/+$/, ''),
+    trustProxy: env.TRUST_PROXY,
+    dataDir,
+    store: env.STORE,
+    dbFile: join(dataDir, 'gateway.db'),
+    maxConcurrentTasks: env.MAX_CONCURRENT_TASKS,
+    maxQueuedTasks: env.MAX_QUEUED_TASKS,
+    defaultTimeoutSec: env.DEFAULT_TIMEOUT,
+    maxTaskTimeoutSec: env.MAX_TASK_TIMEOUT,
+    killGraceMs: Math.round(env.KILL_GRACE * 1000),
+    shutdownTimeoutMs: Math.round(env.SHUTDOWN_TIMEOUT * 1000),
+    bodyLimitBytes: env.BODY_LIMIT,
+    retention: { completedHours: env.RETENTION_COMPLETED_HOURS, failedHours: env.RETENTION_FAILED_HOURS },
+    workspaceRoots: roots,
+    redis: { enabled: env.REDIS_ENABLED, url: env.REDIS_URL },
+    backends,
+    skills: file.skills,
+    defaultSkill: file.defaultSkill,
+    allowBackendOverride: file.allowBackendOverride,
+    configFile,
+  });
+}

@@ -1,0 +1,172 @@
+import { z } from 'zod';
+
+/**
+ * One schema for all configuration. Environment settings are read as strings and coerced here; the optional
+ * YAML file declares backends and maps skills to them. Unknown keys in the file are rejected so a typo is an
+ * error, not a silently ignored setting.
+ */
+
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().nonnegative();
+
+const boolFromEnv = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', ''])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes' || v === 'on');
+
+/** Levels as the brief names them (DEBUG, INFO, WARNING, ERROR) and as pino names them. */
+const LOG_LEVELS: Record<string, string> = {
+  trace: 'trace',
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  warning: 'warn',
+  error: 'error',
+  fatal: 'fatal',
+  critical: 'fatal',
+  silent: 'silent',
+};
+
+const logLevel = z
+  .string()
+  .transform((v) => v.trim().toLowerCase())
+  .refine((v) => v in LOG_LEVELS, {
+    message: `expected one of DEBUG, INFO, WARNING, ERROR (or trace, fatal, silent)`,
+  })
+  .transform((v) => LOG_LEVELS[v] ?? 'info');
+
+/** Sizes such as `10mb`, `512kb` or a byte count. */
+const byteSize = z
+  .string()
+  .trim()
+  .regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, { message: 'expected a size such as 10mb, 512kb or 1048576' })
+  .transform((v) => {
+    const m = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(v);
+    const n = Number(m?.[1] ?? 0);
+    const unit = (m?.[2] ?? 'b').toLowerCase();
+    const mult = unit === 'gb' ? 1024 ** 3 : unit === 'mb' ? 1024 ** 2 : unit === 'kb' ? 1024 : 1;
+    return Math.floor(n * mult);
+  });
+
+const list = z.string().transform((v) =>
+  v
+    .split(/[,:]/)
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
+/** Settings read from the environment (names as in the README table). */
+export const envSchema = z.object({
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  LOG_LEVEL: logLevel.default('info'),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  TRUST_PROXY: z.string().default('loopback'),
+  DATA_DIR: z.string().min(1).optional(),
+  STORE: z.enum(['sqlite', 'memory']).default('sqlite'),
+  MAX_CONCURRENT_TASKS: positiveInt.default(5),
+  MAX_QUEUED_TASKS: nonNegativeInt.default(100),
+  DEFAULT_TIMEOUT: positiveInt.default(600),
+  MAX_TASK_TIMEOUT: positiveInt.default(3600),
+  KILL_GRACE: z.coerce.number().positive().default(5),
+  SHUTDOWN_TIMEOUT: z.coerce.number().nonnegative().default(30),
+  BODY_LIMIT: byteSize.default(10 * 1024 * 1024),
+  RETENTION_COMPLETED_HOURS: z.coerce.number().positive().default(24),
+  RETENTION_FAILED_HOURS: z.coerce.number().positive().default(168),
+  WORKSPACE_ROOTS: list.optional(),
+  DROID_COMMAND: z.string().min(1).default('droid'),
+  CLAUDE_COMMAND: z.string().min(1).default('claude'),
+  REDIS_ENABLED: boolFromEnv.default(false),
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  A2A_GATEWAY_CONFIG: z.string().optional(),
+});
+
+export type EnvSettings = z.output<typeof envSchema>;
+
+const templateString = z.string();
+
+const commandBackendSchema = z
+  .object({
+    type: z.literal('command'),
+    command: z.string().min(1),
+    args: z.array(templateString).default(['{prompt}']),
+    env: z.record(z.string(), templateString).default({}),
+    /** Extra environment variable names (or `PREFIX_*`) passed through from the gateway's own environment. */
+    passEnv: z.array(z.string().min(1)).default([]),
+    output: z.enum(['text', 'jsonl']).default('text'),
+    /** Send the prompt on stdin (then close it) instead of leaving stdin closed. */
+    stdin: z.enum(['none', 'prompt']).default('none'),
+  })
+  .strict();
+
+const fakeStepSchema = z.union([
+  z.object({ event: z.record(z.string(), z.unknown()) }).strict(),
+  z.object({ sleepMs: z.number().int().nonnegative() }).strict(),
+]);
+
+/** The scripted fake: replays events, for tests and demos (never a real agent). */
+const fakeBackendSchema = z
+  .object({
+    type: z.literal('fake'),
+    steps: z.array(fakeStepSchema).default([]),
+    outcome: z.enum(['completed', 'failed']).default('completed'),
+    summary: z.string().default('done'),
+  })
+  .strict();
+
+/** The real coding-agent CLIs. Their command lines are built by their adapters. */
+export const CLI_BACKEND_TYPES = [
+  'claude',
+  'droid',
+  'codex',
+  'gemini',
+  'opencode',
+  'qwen',
+  'copilot',
+] as const;
+export type CliBackendType = (typeof CLI_BACKEND_TYPES)[number];
+
+const cliBackendSchema = z
+  .object({
+    type: z.enum(CLI_BACKEND_TYPES),
+    command: z.string().min(1).optional(),
+    /** Extra arguments appended to the adapter's own. */
+    extraArgs: z.array(z.string()).default([]),
+    env: z.record(z.string(), z.string()).default({}),
+    passEnv: z.array(z.string().min(1)).default([]),
+    model: z.string().min(1).optional(),
+    effort: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const backendSchema = z.discriminatedUnion('type', [
+  commandBackendSchema,
+  fakeBackendSchema,
+  cliBackendSchema,
+]);
+
+export type BackendConfig = z.output<typeof backendSchema>;
+export type CommandBackendConfig = z.output<typeof commandBackendSchema>;
+export type FakeBackendConfig = z.output<typeof fakeBackendSchema>;
+export type CliBackendConfig = z.output<typeof cliBackendSchema>;
+
+const skillOverrideSchema = z
+  .object({
+    backend: z.string().min(1).optional(),
+    /** Default deadline for this skill, in seconds. */
+    timeout: z.number().int().positive().optional(),
+    enabled: z.boolean().default(true),
+  })
+  .strict();
+
+export const fileSchema = z
+  .object({
+    backends: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), backendSchema).default({}),
+    skills: z.record(z.string(), skillOverrideSchema).default({}),
+    defaultSkill: z.string().min(1).default('code'),
+    /** Lets a request pick another configured backend with `metadata.backend`. */
+    allowBackendOverride: z.boolean().default(false),
+  })
+  .strict();
+
+export type FileSettings = z.output<typeof fileSchema>;
+export type SkillOverride = z.output<typeof skillOverrideSchema>;

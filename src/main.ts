@@ -1,0 +1,227 @@
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { TaskState } from '@a2a-js/sdk';
+import { DefaultRequestHandler } from '@a2a-js/sdk/server';
+import { createBackends } from './agents/registry.js';
+import type { GatewayConfig } from './config/load.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { ProcessRegistry } from './runner/registry.js';
+import { SecretRedactor } from './observability/redact.js';
+import { agentMessage, textPart } from './service/a2a.js';
+import { GatewayExecutor } from './service/executor.js';
+import { TaskPlanner } from './service/planner.js';
+import { Scheduler } from './service/scheduler.js';
+import { BUILTIN_SKILLS } from './skills/catalog.js';
+import { MemoryTaskStore } from './stores/memory-store.js';
+import { SqliteTaskStore } from './stores/sqlite-store.js';
+import type { GatewayTaskStore } from './stores/types.js';
+import { buildAgentCard } from './transport/agent-card.js';
+import { createApp } from './transport/app.js';
+import { withAdmission } from './transport/request-handler.js';
+import { VERSION } from './version.js';
+
+export const INTERRUPTED_REASON = 'interrupted: gateway restarted';
+export const SHUTDOWN_REASON = 'interrupted: the gateway shut down before the task finished';
+
+export interface GatewayOptions {
+  config: GatewayConfig;
+  /** The environment children inherit from (through each backend's allowlist). */
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+}
+
+export interface Gateway {
+  readonly config: GatewayConfig;
+  readonly logger: Logger;
+  readonly store: GatewayTaskStore;
+  readonly scheduler: Scheduler;
+  /** Listens on the configured host and port; resolves with the bound URL. */
+  start(): Promise<string>;
+  /** Drains running tasks (bounded by SHUTDOWN_TIMEOUT), records the rest, closes the server and the store. */
+  stop(): Promise<void>;
+}
+
+/** Secrets the gateway knows, so no log line or error message carries them. */
+function knownSecrets(config: GatewayConfig, env: NodeJS.ProcessEnv): string[] {
+  const secrets: string[] = [];
+  const pw = /^[a-z]+:\/\/[^:@/]*:([^@/]+)@/i.exec(config.redis.url)?.[1];
+  if (pw) secrets.push(pw);
+  for (const [key, value] of Object.entries(env)) {
+    if (value && /(^|_)(API_KEY|API_KEYS|TOKEN|SECRET|PASSWORD)$/i.test(key)) secrets.push(value);
+  }
+  return secrets;
+}
+
+/** Ends every task a previous process left unfinished: nothing is left `working` after a crash. */
+async function failInterrupted(store: GatewayTaskStore, logger: Logger, reason: string): Promise<number> {
+  const unfinished = await store.listUnfinished();
+  for (const task of unfinished) {
+    await store.put({
+      ...task,
+      status: {
+        state: TaskState.TASK_STATE_FAILED,
+        message: agentMessage(task.id, task.contextId, [textPart(reason)], { event: 'failed' }),
+        timestamp: new Date().toISOString(),
+      },
+      metadata: { ...(task.metadata ?? {}), status: 'failed', interrupted: true },
+    });
+  }
+  if (unfinished.length > 0)
+    logger.warn({ count: unfinished.length }, `marked interrupted tasks failed: ${reason}`);
+  return unfinished.length;
+}
+
+/**
+ * The composition root: builds the store, backends, scheduler, executor and HTTP app from one frozen config.
+ * Reading this function top to bottom shows the whole data path.
+ */
+export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
+  const { config } = opts;
+  const env = opts.env ?? process.env;
+  const logger =
+    opts.logger ??
+    createLogger({ level: config.logLevel, redactor: new SecretRedactor(knownSecrets(config, env)) });
+
+  const store: GatewayTaskStore =
+    config.store === 'memory' ? new MemoryTaskStore() : new SqliteTaskStore({ file: config.dbFile });
+  await failInterrupted(store, logger, INTERRUPTED_REASON);
+
+  // Children run in their own sessions and outlive a crash; end what a previous process left running.
+  const processes = new ProcessRegistry(join(config.dataDir, 'run'));
+  const reaped = await processes.reapLeftovers(config.killGraceMs);
+  if (reaped.length > 0) logger.warn({ reaped }, 'ended processes a previous gateway left running');
+
+  const backends = createBackends(config.backends, {
+    baseEnv: env,
+    killGraceMs: config.killGraceMs,
+    run: (opts, label) => processes.run(opts, label),
+  });
+  const planner = new TaskPlanner({ config, skills: BUILTIN_SKILLS });
+  const scheduler = new Scheduler({
+    maxConcurrent: config.maxConcurrentTasks,
+    maxQueued: config.maxQueuedTasks,
+  });
+  const executor = new GatewayExecutor({
+    planner,
+    scheduler,
+    backends,
+    store,
+    logger,
+    dataDir: config.dataDir,
+  });
+
+  const cardFor = (baseUrl: string) =>
+    buildAgentCard({
+      baseUrl,
+      skills: planner.enabledSkills(),
+      backendFor: (s) => planner.backendFor(s),
+      streaming: true,
+      pushNotifications: false,
+    });
+  const sdkHandler = new DefaultRequestHandler(
+    cardFor(config.publicUrl ?? `http://${config.host}:${config.port}`),
+    store,
+    executor,
+  );
+  let shuttingDown = false;
+  const requestHandler = withAdmission(sdkHandler, {
+    planner,
+    scheduler,
+    isShuttingDown: () => shuttingDown,
+  });
+  const startedAt = Date.now();
+  const app = createApp({
+    requestHandler,
+    store,
+    scheduler,
+    logger,
+    cardFor,
+    publicUrl: config.publicUrl,
+    trustProxy: config.trustProxy,
+    bodyLimitBytes: config.bodyLimitBytes,
+    health: {
+      version: VERSION,
+      startedAt,
+      activeTasks: () => executor.activeCount(),
+      scheduler,
+      store,
+      isShuttingDown: () => shuttingDown,
+    },
+  });
+
+  const purge = async (): Promise<void> => {
+    const now = Date.now();
+    const removed = await store.purgeFinished({
+      completedBefore: new Date(now - config.retention.completedHours * 3_600_000),
+      otherTerminalBefore: new Date(now - config.retention.failedHours * 3_600_000),
+    });
+    if (removed > 0) logger.info({ removed }, 'removed expired tasks');
+  };
+  await purge();
+  const purgeTimer = setInterval(
+    () => void purge().catch((err: unknown) => logger.error({ err }, 'purge failed')),
+    3_600_000,
+  );
+  purgeTimer.unref();
+
+  let server: Server | undefined;
+  let stopping: Promise<void> | undefined;
+
+  const start = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const s = app.listen(config.port, config.host, (err?: Error) => {
+        if (err) {
+          reject(err);
+          return;
+        }
+        const addr = s.address() as AddressInfo;
+        const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+        const url = `http://${host}:${addr.port}`;
+        logger.info(
+          { url, store: store.kind, maxConcurrentTasks: config.maxConcurrentTasks },
+          'a2a-gateway listening',
+        );
+        resolve(url);
+      });
+      server = s;
+    });
+
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      shuttingDown = true;
+      clearInterval(purgeTimer);
+      scheduler.close();
+      const { running, queued } = scheduler.stats();
+      logger.info(
+        { running, queued, timeoutMs: config.shutdownTimeoutMs },
+        'shutting down: draining running tasks',
+      );
+      scheduler.abortQueued('shutdown', SHUTDOWN_REASON);
+      const drained = await scheduler.waitForIdle(config.shutdownTimeoutMs);
+      if (!drained) {
+        logger.warn({ running: scheduler.stats().running }, 'drain time is up: stopping the remaining tasks');
+        scheduler.abortAll('shutdown', SHUTDOWN_REASON);
+        await scheduler.waitForIdle(config.killGraceMs + 2000);
+      }
+      // The SDK persists the terminal events just after each executor settles; give it a bounded moment.
+      const deadline = Date.now() + 3000;
+      while (executor.activeCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 50));
+      if (server) {
+        const s = server;
+        await new Promise<void>((resolve) => {
+          s.close(() => resolve());
+          s.closeIdleConnections();
+          setTimeout(() => s.closeAllConnections(), 1000).unref();
+        });
+      }
+      await failInterrupted(store, logger, SHUTDOWN_REASON);
+      await store.close();
+      logger.info('a2a-gateway stopped');
+    })();
+    return stopping;
+  };
+
+  return { config, logger, store, scheduler, start, stop };
+}

@@ -1,0 +1,265 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TaskState, type Message, type Task } from '@a2a-js/sdk';
+import {
+  AgentEvent,
+  type AgentExecutor,
+  type ExecutionEventBus,
+  type RequestContext,
+} from '@a2a-js/sdk/server';
+import { RunAbort, type Backend, type BackendOutcome, type TaskSpec } from '../agents/types.js';
+import type { Logger } from '../observability/logger.js';
+import type { GatewayTaskStore } from '../stores/types.js';
+import { agentMessage, artifactUpdate, dataPart, newTask, statusUpdate, textPart } from './a2a.js';
+import type { TaskPlan, TaskPlanner } from './planner.js';
+import { ProgressReporter, type RunRecord } from './progress.js';
+import { QueueFullError, SchedulerClosedError, type Scheduler } from './scheduler.js';
+
+export interface ExecutorDeps {
+  planner: TaskPlanner;
+  scheduler: Scheduler;
+  backends: ReadonlyMap<string, Backend>;
+  store: GatewayTaskStore;
+  logger: Logger;
+  /** Scratch workspaces for tasks that name no workdir live under `<dataDir>/scratch`. */
+  dataDir: string;
+  /** Notified when a task reaches a terminal state (metrics, push). */
+  onFinished?: (info: FinishedInfo) => void;
+  progressCoalesceMs?: number;
+}
+
+export interface FinishedInfo {
+  taskId: string;
+  skill: string;
+  backend: string;
+  status: BackendOutcome['status'];
+  durationMs: number;
+}
+
+const STATE_OF: Record<BackendOutcome['status'], TaskState> = {
+  completed: TaskState.TASK_STATE_COMPLETED,
+  failed: TaskState.TASK_STATE_FAILED,
+  canceled: TaskState.TASK_STATE_CANCELED,
+};
+
+/** The outcome when the run never reached the backend (canceled in the queue, refused, internal error). */
+function outcomeOfError(err: unknown): BackendOutcome {
+  if (err instanceof RunAbort) {
+    return { status: err.kind === 'canceled' ? 'canceled' : 'failed', summary: '', reason: err.message };
+  }
+  if (err instanceof QueueFullError || err instanceof SchedulerClosedError) {
+    return { status: 'failed', summary: '', reason: err.message };
+  }
+  return {
+    status: 'failed',
+    summary: '',
+    reason: `internal error: ${err instanceof Error ? err.message : String(err)}`,
+  };
+}
+
+/**
+ * The gateway's AgentExecutor: plans the request, publishes the task, waits for a slot in the scheduler, runs the
+ * backend, streams its progress, and ends the task with an artifact and a terminal status. `execute` settles only
+ * when the task has ended, which is what keeps the SDK's event bus (and so its persistence) alive for the run.
+ */
+export class GatewayExecutor implements AgentExecutor {
+  /** Tasks between planning and their terminal event; `finalizing` once the outcome is known. */
+  private readonly active = new Map<string, { contextId: string; finalizing: boolean }>();
+
+  constructor(private readonly deps: ExecutorDeps) {}
+
+  activeCount(): number {
+    return this.active.size;
+  }
+
+  execute = async (ctx: RequestContext, bus: ExecutionEventBus): Promise<void> => {
+    const { taskId, contextId } = ctx;
+    const message = ctx.userMessage;
+    const previous = ctx.task?.metadata;
+    this.active.set(taskId, { contextId, finalizing: false });
+    try {
+      let plan: TaskPlan;
+      try {
+        plan = await this.deps.planner.plan(message, ctx.request.metadata, previous);
+      } catch (err) {
+        // The edge refuses bad input before a task exists; this is the second line for anything that slips by.
+        this.publishTask(bus, ctx.task, taskId, contextId, message, {});
+        this.finish(bus, taskId, contextId, outcomeOfError(err), undefined, {});
+        return;
+      }
+      const meta = { skill: plan.skill.id, backend: plan.backendName };
+      this.publishTask(bus, ctx.task, taskId, contextId, message, meta);
+      await this.runPlanned(bus, taskId, contextId, plan, meta);
+    } finally {
+      this.active.delete(taskId);
+    }
+  };
+
+  cancelTask = async (taskId: string, bus: ExecutionEventBus): Promise<void> => {
+    const entry = this.active.get(taskId);
+    if (entry?.finalizing) return; // the terminal event is on its way; the SDK reports the final state
+    if (this.deps.scheduler.cancel(taskId, 'canceled by request')) return;
+    // Not running here (e.g. the planner is still working): end it directly so the SDK's cancel never waits forever.
+    const contextId = entry?.contextId ?? (await this.deps.store.get(taskId))?.contextId ?? '';
+    bus.publish(
+      AgentEvent.statusUpdate(
+        statusUpdate(
+          taskId,
+          contextId,
+          TaskState.TASK_STATE_CANCELED,
+          agentMessage(taskId, contextId, [textPart('canceled by request')]),
+        ),
+      ),
+    );
+  };
+
+  private publishTask(
+    bus: ExecutionEventBus,
+    existing: Task | undefined,
+    taskId: string,
+    contextId: string,
+    message: Message,
+    meta: Record<string, unknown>,
+  ): void {
+    const task: Task = existing
+      ? { ...existing, metadata: { ...(existing.metadata ?? {}), ...meta } }
+      : newTask(taskId, contextId, [message], meta);
+    bus.publish(AgentEvent.task(task));
+  }
+
+  private async runPlanned(
+    bus: ExecutionEventBus,
+    taskId: string,
+    contextId: string,
+    plan: TaskPlan,
+    meta: Record<string, string>,
+  ): Promise<void> {
+    const logger = this.deps.logger.child({
+      taskId,
+      contextId,
+      skill: plan.skill.id,
+      backend: plan.backendName,
+    });
+    const backend = this.deps.backends.get(plan.backendName);
+    const started = Date.now();
+    const progress = new ProgressReporter({
+      taskId,
+      contextId,
+      logger,
+      publish: (event) => bus.publish(AgentEvent.statusUpdate(event)),
+      ...(this.deps.progressCoalesceMs !== undefined ? { coalesceMs: this.deps.progressCoalesceMs } : {}),
+    });
+    let outcome: BackendOutcome;
+    let scratch: string | undefined;
+    try {
+      if (!backend) throw new Error(`backend "${plan.backendName}" is not configured`);
+      outcome = await this.deps.scheduler.submit(taskId, plan.timeoutMs, async (signal) => {
+        logger.info({ timeoutMs: plan.timeoutMs }, 'task started');
+        bus.publish(
+          AgentEvent.statusUpdate(
+            statusUpdate(
+              taskId,
+              contextId,
+              TaskState.TASK_STATE_WORKING,
+              agentMessage(
+                taskId,
+                contextId,
+                [textPart(`running ${plan.skill.id} with ${plan.backendName}`)],
+                {
+                  event: 'started',
+                },
+              ),
+            ),
+          ),
+        );
+        let workdir = plan.workdir;
+        if (!workdir) {
+          scratch = join(this.deps.dataDir, 'scratch', taskId);
+          await mkdir(scratch, { recursive: true });
+          workdir = scratch;
+        }
+        const spec: TaskSpec = {
+          taskId,
+          contextId,
+          skill: plan.skill.id,
+          prompt: plan.prompt,
+          input: plan.input,
+          workdir,
+          timeoutMs: plan.timeoutMs,
+          ...(plan.model ? { model: plan.model } : {}),
+          ...(plan.effort ? { effort: plan.effort } : {}),
+        };
+        return backend.run({ spec, signal, emit: (event) => progress.handle(event) });
+      });
+    } catch (err) {
+      outcome = outcomeOfError(err);
+      if (!(err instanceof RunAbort)) logger.error({ err }, 'task could not run');
+    } finally {
+      progress.close();
+      if (scratch) await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
+    }
+    const durationMs = Date.now() - started;
+    logger.info({ status: outcome.status, durationMs, reason: outcome.reason }, 'task ended');
+    this.finish(bus, taskId, contextId, outcome, progress.record, { ...meta, durationMs });
+    this.deps.onFinished?.({
+      taskId,
+      skill: plan.skill.id,
+      backend: plan.backendName,
+      status: outcome.status,
+      durationMs,
+    });
+  }
+
+  /** Publishes the result artifact (on success) and the terminal status, with usage in the task metadata. */
+  private finish(
+    bus: ExecutionEventBus,
+    taskId: string,
+    contextId: string,
+    outcome: BackendOutcome,
+    record: RunRecord | undefined,
+    meta: Record<string, unknown>,
+  ): void {
+    const entry = this.active.get(taskId);
+    if (entry) entry.finalizing = true;
+    const usage = outcome.usage ?? record?.usage;
+    const changedFiles = record
+      ? [...record.changedFiles.entries()].map(([path, kind]) => ({ path, kind }))
+      : [];
+    const details = {
+      ...meta,
+      status: outcome.status,
+      ...(usage ? { usage } : {}),
+      ...(changedFiles.length > 0 ? { changedFiles } : {}),
+      ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
+      ...(outcome.errorKind ? { errorKind: outcome.errorKind } : {}),
+    };
+    const summary = outcome.summary || record?.lastResult || '';
+    if (outcome.status === 'completed') {
+      bus.publish(
+        AgentEvent.artifactUpdate(
+          artifactUpdate(taskId, contextId, {
+            artifactId: `${taskId}-result`,
+            name: 'result',
+            description: 'The agent summary of what it did, and the run details (usage, changed files).',
+            parts: [textPart(summary || '(the agent produced no output)'), dataPart(details)],
+          }),
+        ),
+      );
+    }
+    const text =
+      outcome.status === 'completed'
+        ? summary || '(the agent produced no output)'
+        : (outcome.reason ?? (outcome.status === 'canceled' ? 'canceled' : 'failed'));
+    bus.publish(
+      AgentEvent.statusUpdate(
+        statusUpdate(
+          taskId,
+          contextId,
+          STATE_OF[outcome.status],
+          agentMessage(taskId, contextId, [textPart(text)], { event: outcome.status }),
+          details,
+        ),
+      ),
+    );
+  }
+}

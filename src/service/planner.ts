@@ -1,0 +1,173 @@
+import type { Message, Part } from '@a2a-js/sdk';
+import type { GatewayConfig } from '../config/load.js';
+import { extractSkillInput, fieldLabel, type InputPart } from '../skills/input.js';
+import type { SkillDefinition } from '../skills/types.js';
+import { resolveWorkdir } from '../workspace/roots.js';
+
+/** A request that cannot become a task; `field` names what was wrong. Refused before any task exists. */
+export class TaskInputError extends Error {
+  readonly code = 'invalid_input';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TaskInputError';
+  }
+}
+
+/** Everything decided about a request before it is queued. */
+export interface TaskPlan {
+  skill: SkillDefinition;
+  backendName: string;
+  input: Record<string, unknown>;
+  prompt: string;
+  /** The real path of the caller's workdir, or undefined for a scratch directory. */
+  workdir: string | undefined;
+  timeoutMs: number;
+  model?: string;
+  effort?: string;
+}
+
+type Metadata = Record<string, unknown> | undefined;
+
+export interface PlannerDeps {
+  config: GatewayConfig;
+  skills: readonly SkillDefinition[];
+}
+
+/** Converts A2A parts to the skill layer's shape; file parts are not skill input. */
+function toInputParts(parts: readonly Part[]): InputPart[] {
+  const out: InputPart[] = [];
+  for (const part of parts) {
+    const content = part.content;
+    if (content?.$case === 'text') out.push({ kind: 'text', text: content.value });
+    else if (content?.$case === 'data') out.push({ kind: 'data', data: content.value as unknown });
+  }
+  return out;
+}
+
+function pick(key: string, ...sources: Metadata[]): unknown {
+  for (const source of sources) {
+    if (source && source[key] !== undefined && source[key] !== null) return source[key];
+  }
+  return undefined;
+}
+
+function optionalString(key: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new TaskInputError(`metadata.${key}`, `metadata.${key}: expected a non-empty string`);
+  }
+  return value.trim();
+}
+
+/**
+ * Turns a message into a {@link TaskPlan}: chooses the skill (`metadata.skill`, the 0.1 `params.skill` moved
+ * there by the legacy shim, or the configured default), validates its input, resolves the backend, the
+ * deadline and the workdir. Throws {@link TaskInputError} naming the field at fault.
+ */
+export class TaskPlanner {
+  constructor(private readonly deps: PlannerDeps) {}
+
+  get skills(): readonly SkillDefinition[] {
+    return this.deps.skills;
+  }
+
+  /** Skills the config has not disabled. */
+  enabledSkills(): SkillDefinition[] {
+    return this.deps.skills.filter((s) => this.deps.config.skills[s.id]?.enabled !== false);
+  }
+
+  backendFor(skill: SkillDefinition): string {
+    return this.deps.config.skills[skill.id]?.backend ?? skill.defaultBackend;
+  }
+
+  async plan(message: Message, requestMetadata: Metadata, previous?: Metadata): Promise<TaskPlan> {
+    const { config } = this.deps;
+    const meta = message.metadata;
+    const skill = this.chooseSkill(pick('skill', meta, requestMetadata, previous) ?? config.defaultSkill);
+
+    const extracted = extractSkillInput(toInputParts(message.parts), skill);
+    if (!extracted.ok) throw new TaskInputError(fieldLabel(extracted.error.field), extracted.error.message);
+    const input = extracted.input;
+
+    const backendName = this.chooseBackend(skill, pick('backend', meta, requestMetadata));
+    const timeoutMs = this.chooseTimeout(skill, pick('timeout', meta, requestMetadata));
+    const model = optionalString('model', pick('model', meta, requestMetadata));
+    const effort = optionalString('effort', pick('effort', meta, requestMetadata));
+
+    let workdir: string | undefined;
+    if (typeof input.workdir === 'string' && input.workdir.trim() !== '') {
+      const resolved = await resolveWorkdir(input.workdir, config.workspaceRoots);
+      if (!resolved.ok) throw new TaskInputError('input.workdir', `input.workdir: ${resolved.message}`);
+      workdir = resolved.path;
+    }
+
+    return {
+      skill,
+      backendName,
+      input,
+      prompt: skill.prompt(input),
+      workdir,
+      timeoutMs,
+      ...(model !== undefined ? { model } : {}),
+      ...(effort !== undefined ? { effort } : {}),
+    };
+  }
+
+  private chooseSkill(requested: unknown): SkillDefinition {
+    const available = this.enabledSkills();
+    if (typeof requested !== 'string' || requested.trim() === '') {
+      throw new TaskInputError(
+        'skill',
+        `skill: expected a skill id, one of ${available.map((s) => s.id).join(', ')}`,
+      );
+    }
+    const skill = available.find((s) => s.id === requested.trim());
+    if (!skill) {
+      throw new TaskInputError(
+        'skill',
+        `skill: unknown skill "${requested}"; expected one of ${available.map((s) => s.id).join(', ')}`,
+      );
+    }
+    return skill;
+  }
+
+  private chooseBackend(skill: SkillDefinition, requested: unknown): string {
+    const configured = this.backendFor(skill);
+    if (requested === undefined) return configured;
+    const name = optionalString('backend', requested);
+    if (name === undefined || name === configured) return configured;
+    if (!this.deps.config.allowBackendOverride) {
+      throw new TaskInputError(
+        'metadata.backend',
+        `metadata.backend: choosing a backend per request is not allowed by this gateway's config (allowBackendOverride); skill ${skill.id} uses "${configured}"`,
+      );
+    }
+    if (!(name in this.deps.config.backends)) {
+      throw new TaskInputError(
+        'metadata.backend',
+        `metadata.backend: unknown backend "${name}"; expected one of ${Object.keys(this.deps.config.backends).sort().join(', ')}`,
+      );
+    }
+    return name;
+  }
+
+  private chooseTimeout(skill: SkillDefinition, requested: unknown): number {
+    const { config } = this.deps;
+    const fallback = config.skills[skill.id]?.timeout ?? config.defaultTimeoutSec;
+    if (requested === undefined) return Math.min(fallback, config.maxTaskTimeoutSec) * 1000;
+    const seconds = typeof requested === 'string' ? Number(requested) : requested;
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) {
+      throw new TaskInputError('metadata.timeout', 'metadata.timeout: expected a positive number of seconds');
+    }
+    if (seconds > config.maxTaskTimeoutSec) {
+      throw new TaskInputError(
+        'metadata.timeout',
+        `metadata.timeout: ${seconds} s is above the maximum of ${config.maxTaskTimeoutSec} s (MAX_TASK_TIMEOUT)`,
+      );
+    }
+    return Math.round(seconds * 1000);
+  }
+}

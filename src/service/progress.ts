@@ -1,0 +1,132 @@
+import { TaskState } from '@a2a-js/sdk';
+import type { TaskStatusUpdateEvent } from '@a2a-js/sdk';
+import type { AgentEvent, Usage } from '../agents/types.js';
+import type { Logger } from '../observability/logger.js';
+import { agentMessage, statusUpdate, textPart } from './a2a.js';
+
+export interface ProgressOptions {
+  taskId: string;
+  contextId: string;
+  publish: (event: TaskStatusUpdateEvent) => void;
+  logger: Logger;
+  /** Text arriving within this window is sent as one update (default 400 ms). */
+  coalesceMs?: number;
+  /** Longest text of one update; longer text is cut (default 4000 characters). */
+  maxUpdateChars?: number;
+}
+
+/** What a run produced besides its outcome, collected from its events. */
+export interface RunRecord {
+  changedFiles: Map<string, string>;
+  usage: Usage | undefined;
+  sessionId: string | undefined;
+  lastResult: string | undefined;
+  errors: string[];
+  toolCalls: number;
+}
+
+/**
+ * Turns a backend's agent events into `working` status updates: what the agent says (text deltas coalesced so a
+ * token stream does not become thousands of updates) and which tool it runs. Also records what the final result
+ * needs (changed files, usage, session id).
+ */
+export class ProgressReporter {
+  readonly record: RunRecord = {
+    changedFiles: new Map(),
+    usage: undefined,
+    sessionId: undefined,
+    lastResult: undefined,
+    errors: [],
+    toolCalls: 0,
+  };
+  private buffer = '';
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly coalesceMs: number;
+  private readonly maxChars: number;
+
+  constructor(private readonly opts: ProgressOptions) {
+    this.coalesceMs = opts.coalesceMs ?? 400;
+    this.maxChars = opts.maxUpdateChars ?? 4000;
+  }
+
+  handle(event: AgentEvent): void {
+    if (this.closed) return;
+    switch (event.type) {
+      case 'text':
+        this.buffer += event.delta
+          ? event.text
+          : this.buffer && !this.buffer.endsWith('\n')
+            ? `\n${event.text}`
+            : event.text;
+        this.timer ??= setTimeout(() => this.flush(), this.coalesceMs);
+        break;
+      case 'tool_call':
+        this.flush();
+        this.record.toolCalls += 1;
+        this.send(`${event.name}${event.summary ? `: ${event.summary}` : ''}`, {
+          event: 'tool_call',
+          tool: event.name,
+        });
+        break;
+      case 'tool_result':
+        if (!event.ok) this.opts.logger.debug({ tool: event.name, summary: event.summary }, 'tool failed');
+        break;
+      case 'file_change':
+        this.record.changedFiles.set(event.path, event.kind);
+        break;
+      case 'usage':
+        this.record.usage = { ...this.record.usage, ...event.usage };
+        break;
+      case 'session':
+        this.record.sessionId = event.sessionId;
+        break;
+      case 'result':
+        this.record.lastResult = event.text;
+        break;
+      case 'error':
+        this.record.errors.push(event.message);
+        this.opts.logger.warn({ kind: event.kind }, `backend error: ${event.message}`);
+        break;
+      case 'needs_input':
+        this.flush();
+        this.send(event.question, { event: 'needs_input' });
+        break;
+      case 'log':
+        this.opts.logger.debug({ stream: event.stream }, event.line);
+        break;
+      default: {
+        const never: never = event;
+        this.opts.logger.debug({ event: never }, 'unknown agent event');
+      }
+    }
+  }
+
+  /** Sends any buffered text now. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const text = this.buffer.trim();
+    this.buffer = '';
+    if (text) this.send(text, { event: 'text' });
+  }
+
+  /** Flushes and stops: events after the run ended are dropped. */
+  close(): void {
+    this.flush();
+    this.closed = true;
+  }
+
+  private send(text: string, metadata: Record<string, unknown>): void {
+    const cut = text.length > this.maxChars ? `${text.slice(0, this.maxChars)}…` : text;
+    const { taskId, contextId } = this.opts;
+    this.opts.publish(
+      statusUpdate(
+        taskId,
+        contextId,
+        TaskState.TASK_STATE_WORKING,
+        agentMessage(taskId, contextId, [textPart(cut)], metadata),
+      ),
+    );
+  }
+}

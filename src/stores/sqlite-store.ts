@@ -1,0 +1,288 @@
+/* eslint-disable @typescript-eslint/require-await -- the work is synchronous; `async` keeps the TaskStore
+   contract's promises and turns every throw into a rejection rather than an exception at the call site. */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Task, taskStateToJSON, type ListTasksRequest, type ListTasksResponse } from '@a2a-js/sdk';
+import type { ServerCallContext } from '@a2a-js/sdk/server';
+import Database from 'better-sqlite3';
+import { TaskOwnershipError, TaskUnreadableError } from './errors.js';
+import { encodePageToken, parseListQuery, statusKey } from './listing.js';
+import { migrate } from './sqlite-schema.js';
+import {
+  COMPLETED_STATES,
+  OTHER_TERMINAL_STATES,
+  TERMINAL_STATES,
+  stateOf,
+  zeroStateCounts,
+} from './states.js';
+import {
+  anonymousScope,
+  type ContextSession,
+  type GatewayTaskStore,
+  type RetentionCutoffs,
+  type ScopeResolver,
+  type StoreScope,
+} from './types.js';
+
+/** Options of {@link SqliteTaskStore}. */
+export interface SqliteTaskStoreOptions {
+  /** Database file; its directory is created when missing. `:memory:` gives a private, non-durable store. */
+  file: string;
+  scope?: ScopeResolver;
+  /**
+   * `normal` (the default) keeps every committed save through a crash or SIGKILL of the process; `full` also
+   * keeps it through power loss or an OS crash, at the cost of an fsync per save.
+   */
+  synchronous?: 'normal' | 'full';
+  /** How long a write waits for another connection's lock before failing (default 5000 ms). */
+  busyTimeoutMs?: number;
+}
+
+interface TaskRow {
+  id: string;
+  json: string;
+}
+
+interface SessionRow {
+  contextId: string;
+  backend: string;
+  sessionId: string;
+  workdir: string | null;
+  updatedAt: string;
+}
+
+type Params = Record<string, string | number>;
+
+const DEFAULT_SCOPE: StoreScope = { tenant: '', owner: 'anonymous', admin: false };
+
+const INSERT_TASK = `
+  INSERT INTO tasks (id, tenant, owner, context_id, state, status_ts, created_at, updated_at, json)
+  VALUES (@id, @tenant, @owner, @contextId, @state, @statusTs, @now, @now, @json)
+  ON CONFLICT (id) DO UPDATE SET
+    context_id = excluded.context_id, state = excluded.state, status_ts = excluded.status_ts,
+    updated_at = excluded.updated_at, json = excluded.json`;
+// The owner columns are never in the update: an existing task keeps its owner whoever saves it.
+const UPSERT_KEEP_OWNER = INSERT_TASK;
+// The WHERE turns a save over another scope's task into a no-op (0 changes), checked atomically.
+const UPSERT_SAME_OWNER = `${INSERT_TASK} WHERE tasks.tenant = excluded.tenant AND tasks.owner = excluded.owner`;
+
+// Integers from our own enum, so inlining them is safe and keeps the statements static.
+const TERMINAL_SQL = TERMINAL_STATES.join(', ');
+const COMPLETED_SQL = COMPLETED_STATES.join(', ');
+const OTHER_TERMINAL_SQL = OTHER_TERMINAL_STATES.join(', ');
+// A finished task without a status timestamp ages from its last save rather than counting as infinitely old.
+const OLDER_THAN = (param: string): string =>
+  `((status_ts <> '' AND status_ts < @${param}) OR (status_ts = '' AND updated_at < @${param}))`;
+
+/**
+ * The embedded durable task store: one SQLite file in WAL mode, tasks kept as A2A wire JSON next to the
+ * columns that list, recovery and retention query. A save is committed before its promise resolves; with the
+ * default `synchronous = NORMAL` it survives a crash or SIGKILL of the process (only power loss or an OS crash
+ * can take the last commits; choose `synchronous: 'full'` for that). Several processes may open the same file.
+ *
+ * better-sqlite3 is synchronous; the methods are async only to fit the `TaskStore` contract.
+ */
+export class SqliteTaskStore implements GatewayTaskStore {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly resolveScope: ScopeResolver;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(opts: SqliteTaskStoreOptions) {
+    const inMemory = opts.file === ':memory:' || opts.file === '';
+    if (!inMemory) mkdirSync(dirname(opts.file), { recursive: true });
+    this.resolveScope = opts.scope ?? anonymousScope;
+    this.db = new Database(opts.file, { timeout: opts.busyTimeoutMs ?? 5000 });
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      migrate(this.db);
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
+  }
+
+  async save(task: Task, context: ServerCallContext): Promise<void> {
+    const scope = this.resolveScope(context);
+    const result = this.statement(scope.admin ? UPSERT_KEEP_OWNER : UPSERT_SAME_OWNER).run(
+      toRow(task, scope),
+    );
+    if (result.changes === 0) throw new TaskOwnershipError(task.id);
+  }
+
+  async load(taskId: string, context: ServerCallContext): Promise<Task | undefined> {
+    const scope = this.resolveScope(context);
+    const row = scope.admin
+      ? this.statement('SELECT id, json FROM tasks WHERE id = ?').get(taskId)
+      : this.statement('SELECT id, json FROM tasks WHERE id = ? AND tenant = ? AND owner = ?').get(
+          taskId,
+          scope.tenant,
+          scope.owner,
+        );
+    return row ? fromRow(row as TaskRow) : undefined;
+  }
+
+  async list(params: ListTasksRequest, context: ServerCallContext): Promise<ListTasksResponse> {
+    const scope = this.resolveScope(context);
+    const query = parseListQuery(params);
+    const where: string[] = [];
+    const args: Params = {};
+    if (!scope.admin) {
+      where.push('tenant = @tenant', 'owner = @owner');
+      Object.assign(args, { tenant: scope.tenant, owner: scope.owner });
+    }
+    if (query.contextId !== undefined) {
+      where.push('context_id = @contextId');
+      args.contextId = query.contextId;
+    }
+    if (query.state !== undefined) {
+      where.push('state = @state');
+      args.state = query.state;
+    }
+    if (query.statusAfter !== undefined) {
+      where.push('status_ts > @statusAfter');
+      args.statusAfter = query.statusAfter;
+    }
+    const pageWhere = [...where];
+    const pageArgs: Params = { ...args, limit: query.pageSize + 1 };
+    if (query.cursor) {
+      pageWhere.push('(status_ts, id) < (@cursorTs, @cursorId)');
+      Object.assign(pageArgs, { cursorTs: query.cursor.statusKey, cursorId: query.cursor.id });
+    }
+    // Dropping artifacts in SQL keeps large outputs from being decoded only to be thrown away.
+    const json = query.includeArtifacts ? 'json' : `json_remove(json, '$.artifacts') AS json`;
+    const countSql = `SELECT COUNT(*) AS n FROM tasks ${whereClause(where)}`;
+    const pageSql = `SELECT id, status_ts AS statusTs, ${json} FROM tasks ${whereClause(pageWhere)}
+      ORDER BY status_ts DESC, id DESC LIMIT @limit`;
+    // One read transaction, so the total and the page come from the same snapshot.
+    const { total, rows } = this.db.transaction(() => ({
+      total: (this.statement(countSql).get(args) as { n: number }).n,
+      rows: this.statement(pageSql).all(pageArgs) as (TaskRow & { statusTs: string })[],
+    }))();
+    const page = rows.slice(0, query.pageSize);
+    const last = page.at(-1);
+    return {
+      tasks: page.map(fromRow),
+      nextPageToken:
+        last && rows.length > page.length ? encodePageToken({ statusKey: last.statusTs, id: last.id }) : '',
+      pageSize: query.pageSize,
+      totalSize: total,
+    };
+  }
+
+  async get(taskId: string): Promise<Task | undefined> {
+    const row = this.statement('SELECT id, json FROM tasks WHERE id = ?').get(taskId);
+    return row ? fromRow(row as TaskRow) : undefined;
+  }
+
+  async put(task: Task, scope?: StoreScope): Promise<void> {
+    this.statement(UPSERT_KEEP_OWNER).run(toRow(task, scope ?? DEFAULT_SCOPE));
+  }
+
+  /** Unfinished tasks in the order they were first saved, so recovery can resume the oldest first. */
+  async listUnfinished(): Promise<Task[]> {
+    const rows = this.statement(
+      `SELECT id, json FROM tasks WHERE state NOT IN (${TERMINAL_SQL}) ORDER BY rowid`,
+    ).all() as TaskRow[];
+    return rows.map(fromRow);
+  }
+
+  async purgeFinished(cutoffs: RetentionCutoffs): Promise<number> {
+    const result = this.statement(
+      `DELETE FROM tasks WHERE (state IN (${COMPLETED_SQL}) AND ${OLDER_THAN('completedBefore')})
+         OR (state IN (${OTHER_TERMINAL_SQL}) AND ${OLDER_THAN('otherBefore')})`,
+    ).run({
+      completedBefore: cutoffs.completedBefore.toISOString(),
+      otherBefore: cutoffs.otherTerminalBefore.toISOString(),
+    });
+    return result.changes;
+  }
+
+  /** Every known state is present, at 0 when no task is in it. */
+  async countByState(): Promise<Record<string, number>> {
+    const rows = this.statement('SELECT state, COUNT(*) AS n FROM tasks GROUP BY state').all() as {
+      state: number;
+      n: number;
+    }[];
+    const counts = zeroStateCounts();
+    for (const { state, n } of rows) {
+      const name = taskStateToJSON(state);
+      counts[name] = (counts[name] ?? 0) + n;
+    }
+    return counts;
+  }
+
+  async getContextSession(contextId: string): Promise<ContextSession | undefined> {
+    const row = this.statement(
+      `SELECT context_id AS contextId, backend, session_id AS sessionId, workdir, updated_at AS updatedAt
+         FROM context_sessions WHERE context_id = ?`,
+    ).get(contextId) as SessionRow | undefined;
+    if (!row) return undefined;
+    const { workdir, ...session } = row;
+    return workdir === null ? session : { ...session, workdir };
+  }
+
+  async setContextSession(session: ContextSession): Promise<void> {
+    this.statement(
+      `INSERT INTO context_sessions (context_id, backend, session_id, workdir, updated_at)
+       VALUES (@contextId, @backend, @sessionId, @workdir, @updatedAt)
+       ON CONFLICT (context_id) DO UPDATE SET backend = excluded.backend, session_id = excluded.session_id,
+         workdir = excluded.workdir, updated_at = excluded.updated_at`,
+    ).run({
+      contextId: session.contextId,
+      backend: session.backend,
+      sessionId: session.sessionId,
+      workdir: session.workdir ?? null,
+      updatedAt: session.updatedAt,
+    });
+  }
+
+  async ping(): Promise<boolean> {
+    if (!this.db.open) return false;
+    try {
+      return this.statement('SELECT 1 AS ok').get() !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.statements.clear();
+    if (this.db.open) this.db.close();
+  }
+
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+function whereClause(conditions: readonly string[]): string {
+  return conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+}
+
+function toRow(task: Task, scope: { tenant: string; owner: string }): Params {
+  return {
+    id: task.id,
+    tenant: scope.tenant,
+    owner: scope.owner,
+    contextId: task.contextId,
+    state: stateOf(task),
+    statusTs: statusKey(task.status?.timestamp),
+    now: new Date().toISOString(),
+    json: JSON.stringify(Task.toJSON(task)),
+  };
+}
+
+function fromRow(row: TaskRow): Task {
+  try {
+    return Task.fromJSON(JSON.parse(row.json));
+  } catch (cause) {
+    throw new TaskUnreadableError(row.id, { cause });
+  }
+}

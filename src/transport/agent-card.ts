@@ -1,0 +1,81 @@
+import type { AgentCard, AgentSkill } from '@a2a-js/sdk';
+import { duplicateInterfacesForLegacy } from '@a2a-js/sdk/compat/v0_3';
+import type { SkillDefinition } from '../skills/types.js';
+import { skillInputJsonSchema } from '../skills/input.js';
+import { VERSION } from '../version.js';
+
+/** The card extension that carries each skill's input JSON Schema and backend (AgentSkill has no field for it). */
+export const SKILL_SCHEMA_EXTENSION_URI =
+  'https://github.com/a2a-gateway/a2a-gateway/extensions/skill-input/v1';
+
+export interface CardOptions {
+  baseUrl: string;
+  skills: readonly SkillDefinition[];
+  backendFor: (skill: SkillDefinition) => string;
+  streaming: boolean;
+  pushNotifications: boolean;
+}
+
+const INPUT_MODES = ['text/plain', 'application/json'];
+
+function toAgentSkill(skill: SkillDefinition, backend: string): AgentSkill {
+  return {
+    id: skill.id,
+    name: skill.name,
+    description: `${skill.description} Input: a JSON object (in a data part or as JSON text) or plain text for "${skill.mainField}". Runs on backend "${backend}".`,
+    tags: [...skill.tags],
+    examples: [...skill.examples],
+    inputModes: INPUT_MODES,
+    outputModes: [...skill.outputModes],
+    securityRequirements: [],
+  };
+}
+
+/**
+ * The agent card (A2A 1.0 layout) built from the skill catalog. JSON-RPC is served at the base URL and the
+ * HTTP+JSON binding under it; both are listed at 1.0 and again at 0.3 for older clients.
+ */
+export function buildAgentCard(opts: CardOptions): AgentCard {
+  const url = opts.baseUrl;
+  const interfaces = duplicateInterfacesForLegacy(
+    [
+      { url, protocolBinding: 'JSONRPC', protocolVersion: '1.0', tenant: '' },
+      { url, protocolBinding: 'HTTP+JSON', protocolVersion: '1.0', tenant: '' },
+    ],
+    ['JSONRPC', 'HTTP+JSON'],
+  );
+  return {
+    name: 'a2a-gateway',
+    description:
+      'Hands coding work to the coding-agent CLIs on this machine (Claude Code, Factory droid and others): fix bugs, refactor, review, write tests and generate deployment files in a workspace, and return a summary, changes and usage.',
+    supportedInterfaces: interfaces,
+    provider: { organization: 'a2a-gateway', url: 'https://github.com/a2a-gateway/a2a-gateway' },
+    version: VERSION,
+    capabilities: {
+      streaming: opts.streaming,
+      pushNotifications: opts.pushNotifications,
+      extendedAgentCard: false,
+      extensions: [
+        {
+          uri: SKILL_SCHEMA_EXTENSION_URI,
+          description: 'JSON Schema of each skill input, and the backend that runs it.',
+          required: false,
+          params: {
+            skills: Object.fromEntries(
+              opts.skills.map((s) => [
+                s.id,
+                { backend: opts.backendFor(s), inputSchema: skillInputJsonSchema(s) },
+              ]),
+            ),
+          },
+        },
+      ],
+    },
+    securitySchemes: {},
+    securityRequirements: [],
+    defaultInputModes: INPUT_MODES,
+    defaultOutputModes: ['text/plain', 'application/json'],
+    skills: opts.skills.map((s) => toAgentSkill(s, opts.backendFor(s))),
+    signatures: [],
+  };
+}

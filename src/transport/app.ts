@@ -1,0 +1,190 @@
+import express, { type Express, type Request, type RequestHandler } from 'express';
+import type { AgentCard } from '@a2a-js/sdk';
+import {
+  defaultServerCallContextBuilder,
+  type A2ARequestHandler,
+  type ServerCallContextBuilder,
+  type User,
+} from '@a2a-js/sdk/server';
+import { agentCardHandler, jsonRpcHandler, restHandler, UserBuilder } from '@a2a-js/sdk/server/express';
+import type { Logger } from '../observability/logger.js';
+import type { Scheduler } from '../service/scheduler.js';
+import type { GatewayTaskStore } from '../stores/types.js';
+import { bodyReader, negotiateVersion, restError } from './body.js';
+import { legacyV01Handler } from './legacy-v01.js';
+import { TRANSPORT_STATE_KEY } from './request-handler.js';
+
+export interface HealthSource {
+  version: string;
+  startedAt: number;
+  activeTasks: () => number;
+  scheduler: Scheduler;
+  store: GatewayTaskStore;
+  isShuttingDown: () => boolean;
+}
+
+export interface AppDeps {
+  requestHandler: A2ARequestHandler;
+  store: GatewayTaskStore;
+  scheduler: Scheduler;
+  logger: Logger;
+  health: HealthSource;
+  /** Builds the agent card for a public base URL. */
+  cardFor: (baseUrl: string) => AgentCard;
+  publicUrl: string | undefined;
+  trustProxy: string;
+  bodyLimitBytes: number;
+  userBuilder?: (req: Request) => Promise<User>;
+}
+
+function contextBuilderFor(transport: 'jsonrpc' | 'rest'): ServerCallContextBuilder {
+  return (opts) => {
+    const context = defaultServerCallContextBuilder(opts);
+    context.state.set(TRANSPORT_STATE_KEY, transport);
+    return context;
+  };
+}
+
+/** Express's trust-proxy setting from `TRUST_PROXY`: true/false, a hop count, or address names (loopback, ...). */
+function trustProxySetting(value: string): boolean | number | string {
+  if (value === 'true') return true;
+  if (value === 'false' || value === '') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}
+
+/** The public base URL: `PUBLIC_URL` if set, else what the request (and a trusted proxy's X-Forwarded-*) says. */
+function baseUrlOf(req: Request, publicUrl: string | undefined): string {
+  if (publicUrl) return publicUrl;
+  return `${req.protocol}://${req.host}`;
+}
+
+/** Serves the card for each base URL, keeping a few routers (one per host name clients use). */
+function cardRoute(deps: AppDeps, legacyCompat: boolean): RequestHandler {
+  const routers = new Map<string, RequestHandler>();
+  return (req, res, next) => {
+    const base = baseUrlOf(req, deps.publicUrl);
+    let router = routers.get(base);
+    if (!router) {
+      const card = deps.cardFor(base);
+      router = agentCardHandler({
+        agentCardProvider: () => Promise.resolve(card),
+        cache: { maxAge: 300 },
+        ...(legacyCompat ? { legacyCompat: { enabled: true } } : {}),
+      });
+      if (routers.size >= 16) routers.delete(routers.keys().next().value ?? '');
+      routers.set(base, router);
+    }
+    router(req, res, next);
+  };
+}
+
+function healthRoutes(app: Express, h: HealthSource): void {
+  app.get('/health', async (_req, res) => {
+    const storeOk = await h.store.ping().catch(() => false);
+    const stats = h.scheduler.stats();
+    const uptimeSec = Math.floor((Date.now() - h.startedAt) / 1000);
+    res.status(storeOk ? 200 : 503).json({
+      status: h.isShuttingDown() ? 'shutting_down' : storeOk ? 'healthy' : 'unhealthy',
+      version: h.version,
+      active_tasks: stats.running,
+      max_concurrent_tasks: stats.maxConcurrent,
+      queued_tasks: stats.queued,
+      max_queued_tasks: stats.maxQueued,
+      uptime: `${uptimeSec}s`,
+      uptime_seconds: uptimeSec,
+      store: { kind: h.store.kind, ok: storeOk },
+    });
+  });
+  app.get('/ready', async (_req, res) => {
+    const storeOk = await h.store.ping().catch(() => false);
+    const ready = storeOk && !h.isShuttingDown();
+    res.status(ready ? 200 : 503).json({ ready, store: storeOk, shutting_down: h.isShuttingDown() });
+  });
+}
+
+/**
+ * The HTTP surface: health, agent cards, and the A2A bindings (JSON-RPC at `/`, HTTP+JSON beside it), each at
+ * 1.0 and 0.3, plus the 0.1 methods of the original brief. Bodies are read once here with the configured limit.
+ */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', trustProxySetting(deps.trustProxy));
+  const userBuilder = deps.userBuilder ?? UserBuilder.noAuthentication;
+
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const quiet = req.path === '/health' || req.path === '/ready';
+      deps.logger[quiet ? 'debug' : 'info'](
+        { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 },
+        'request',
+      );
+    });
+    next();
+  });
+
+  healthRoutes(app, deps.health);
+  // agent-card.json follows the A2A-Version header (1.0 layout for 1.0 clients, the 0.3 layout with the 1.0
+  // interfaces embedded when the header is absent, as the spec says an absent header means 0.3);
+  // agent.json is the 0.1/0.2 path and always answers in the 0.3 layout.
+  app.use('/.well-known/agent-card.json', cardRoute(deps, true));
+  app.use(
+    '/.well-known/agent.json',
+    (req, _res, next) => {
+      delete req.headers['a2a-version'];
+      next();
+    },
+    cardRoute(deps, true),
+  );
+
+  app.use(bodyReader(deps.bodyLimitBytes));
+  app.use(negotiateVersion);
+
+  // Refuse a send up front when the queue is full, so REST callers get 429 with Retry-After.
+  app.post(/^\/(?:v1\/)?(?:[^/]+\/)?message:(?:send|stream)$/, (_req, res, next) => {
+    if (!deps.scheduler.isFull()) {
+      next();
+      return;
+    }
+    const retry = deps.scheduler.retryAfterSec();
+    res.setHeader('Retry-After', String(retry));
+    restError(res, 429, 'RESOURCE_EXHAUSTED', `the task queue is full; retry in ${retry} s`);
+  });
+
+  app.post('/', legacyV01Handler({ requestHandler: deps.requestHandler, store: deps.store, userBuilder }));
+  app.use(
+    '/',
+    jsonRpcHandler({
+      requestHandler: deps.requestHandler,
+      userBuilder,
+      legacyCompat: { enabled: true },
+      contextBuilder: contextBuilderFor('jsonrpc'),
+    }),
+  );
+  app.use(
+    '/',
+    restHandler({
+      requestHandler: deps.requestHandler,
+      userBuilder,
+      legacyCompat: { enabled: true },
+      contextBuilder: contextBuilderFor('rest'),
+    }),
+  );
+
+  app.use((req, res) => {
+    restError(res, 404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`);
+  });
+  app.use((err: unknown, req: Request, res: express.Response, _next: express.NextFunction) => {
+    deps.logger.error({ err, path: req.path }, 'unhandled error');
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    restError(res, 500, 'INTERNAL', 'internal error');
+  });
+  return app;
+}

@@ -1,0 +1,121 @@
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import JSON5 from 'json5';
+import { isV1JsonRpcMethod } from '@a2a-js/sdk/compat/v0_3';
+
+/** A JSON-RPC error body, as the SDK writes them (HTTP 200 unless the body itself was refused). */
+export function jsonRpcError(
+  res: Response,
+  status: number,
+  code: number,
+  message: string,
+  id: unknown = null,
+): void {
+  res.status(status).json({ jsonrpc: '2.0', id: id ?? null, error: { code, message } });
+}
+
+/** A REST error body in the `google.rpc.Status` shape the SDK uses for the HTTP+JSON binding. */
+export function restError(res: Response, status: number, statusName: string, message: string): void {
+  res.status(status).json({ error: { code: status, status: statusName, message, details: [] } });
+}
+
+function isJsonRpcPath(req: Request): boolean {
+  return req.path === '/';
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${Math.round((n / 1024 / 1024) * 10) / 10} MB` : `${Math.round(n / 1024)} kB`;
+}
+
+/**
+ * Reads every request body once, with the configured limit (the SDK's own parser stops at 100 kB and answers
+ * oversize bodies with an HTML page). The SDK's parsers then see the stream consumed and skip. JSON-RPC bodies
+ * that are not strict JSON are retried as JSON5, because the original brief's example requests quote a JSON
+ * string with single quotes. Every failure is a JSON error naming the problem.
+ */
+export function bodyReader(limitBytes: number): RequestHandler[] {
+  const raw = express.raw({ type: () => true, limit: limitBytes });
+  const readRaw: RequestHandler = (req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') {
+      next();
+      return;
+    }
+    raw(req, res, (err?: unknown) => {
+      if (!err) {
+        next();
+        return;
+      }
+      const e = err as { type?: string; status?: number };
+      const tooLarge = e.type === 'entity.too.large';
+      const message = tooLarge
+        ? `request body is larger than the ${formatBytes(limitBytes)} limit (BODY_LIMIT)`
+        : 'request body could not be read';
+      const status = tooLarge ? 413 : (e.status ?? 400);
+      if (isJsonRpcPath(req)) jsonRpcError(res, status, -32600, message);
+      else restError(res, status, tooLarge ? 'RESOURCE_EXHAUSTED' : 'INVALID_ARGUMENT', message);
+    });
+  };
+  const parse: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
+    const body: unknown = req.body;
+    if (!Buffer.isBuffer(body)) {
+      next();
+      return;
+    }
+    const text = body.toString('utf8');
+    if (text.trim() === '') {
+      req.body = undefined;
+      next();
+      return;
+    }
+    try {
+      req.body = JSON.parse(text) as unknown;
+    } catch (strictErr) {
+      if (isJsonRpcPath(req)) {
+        try {
+          req.body = JSON5.parse<unknown>(text);
+        } catch {
+          jsonRpcError(
+            res,
+            200,
+            -32700,
+            `Parse error: the body is not valid JSON (${(strictErr as Error).message})`,
+          );
+          return;
+        }
+      } else {
+        restError(
+          res,
+          400,
+          'INVALID_ARGUMENT',
+          `the body is not valid JSON (${(strictErr as Error).message})`,
+        );
+        return;
+      }
+    }
+    next();
+  };
+  return [readRaw, parse];
+}
+
+const V1_REST_PATH = /^\/(?:[^/]+\/)?(?:message:(?:send|stream)|tasks(?:\/.*)?|extendedAgentCard)$/;
+
+/**
+ * Settles the A2A version of a request before the SDK sees it. The spec says an absent `A2A-Version` means 0.3;
+ * when a request without the header plainly uses 1.0 (a PascalCase JSON-RPC method, an unprefixed REST path) it is
+ * treated as 1.0 instead of failing. `?A2A-Version=` (allowed by the spec, ignored by the SDK) is honoured, and a
+ * patch number (`1.0.1`) is dropped because patch versions take no part in negotiation.
+ */
+export const negotiateVersion: RequestHandler = (req, _res, next) => {
+  let version = req.header('a2a-version');
+  const fromQuery = req.query['A2A-Version'];
+  if (!version && typeof fromQuery === 'string') version = fromQuery;
+  if (!version) {
+    const body = req.body as { method?: unknown } | undefined;
+    if (req.path === '/' && req.method === 'POST' && isV1JsonRpcMethod(body?.method)) version = '1.0';
+    else if (req.path !== '/' && !req.path.startsWith('/v1/') && V1_REST_PATH.test(req.path)) version = '1.0';
+  }
+  if (version) {
+    const m = /^\s*(\d+)\.(\d+)(?:\.\d+)?\s*$/.exec(version);
+    req.headers['a2a-version'] = m ? `${m[1]}.${m[2]}` : version;
+  }
+  next();
+};

@@ -1,0 +1,217 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config/load.js';
+import { createGateway, type Gateway } from '../../src/main.js';
+import { BUILTIN_SKILLS } from '../../src/skills/catalog.js';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+export const FAKE_CLI_DIR = join(REPO_ROOT, 'test/fixtures/fake-cli');
+
+/** A temp directory removed by the returned cleanup. */
+export function tempDir(prefix = 'a2a-gw-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Collects log lines in memory so a test can read (and grep) everything the gateway logged. */
+export class LogCapture {
+  readonly lines: string[] = [];
+  readonly stream = new Writable({
+    write: (chunk: Buffer, _enc, cb) => {
+      this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+export interface TestGateway {
+  url: string;
+  gateway: Gateway;
+  dataDir: string;
+  workDir: string;
+  logs: LogCapture;
+  stop(): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  env?: Record<string, string>;
+  /** YAML text of the config file. */
+  configYaml?: string;
+  /** The environment children see (defaults to this process's). */
+  childEnv?: NodeJS.ProcessEnv;
+}
+
+/** Starts a gateway in this process on 127.0.0.1 and a random port, with its own data and workspace dirs. */
+export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
+  const data = tempDir('a2a-gw-data-');
+  const work = tempDir('a2a-gw-work-');
+  const env: Record<string, string> = {
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: data.dir,
+    WORKSPACE_ROOTS: work.dir,
+    LOG_LEVEL: 'debug',
+    KILL_GRACE: '0.5',
+    SHUTDOWN_TIMEOUT: '2',
+    ...opts.env,
+  };
+  let configFile: string | undefined;
+  if (opts.configYaml) {
+    configFile = join(data.dir, 'gateway.yaml');
+    writeFileSync(configFile, opts.configYaml);
+  }
+  const config = loadConfig({
+    env,
+    ...(configFile ? { configFile } : {}),
+    cwd: work.dir,
+    knownSkills: BUILTIN_SKILLS.map((s) => s.id),
+  });
+  const logs = new LogCapture();
+  const logger = pino({ level: 'debug' }, logs.stream);
+  const gateway = await createGateway({ config, env: opts.childEnv ?? process.env, logger });
+  const url = await gateway.start();
+  let stopped = false;
+  return {
+    url,
+    gateway,
+    dataDir: data.dir,
+    workDir: work.dir,
+    logs,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await gateway.stop();
+      data.cleanup();
+      work.cleanup();
+    },
+  };
+}
+
+export interface GatewayProcess {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/**
+ * Runs `a2a-gateway serve` as its own process (through tsx, from the sources) and waits until it listens.
+ * The caller ends it with `kill`; it is killed by pid, never by name.
+ */
+export async function spawnGateway(
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<GatewayProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'serve', ...args],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  const url = await new Promise<string>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`gateway did not start within 30 s:\n${out}`)), 30_000);
+    const onData = (chunk: Buffer): void => {
+      out += chunk.toString('utf8');
+      const m = /"url":"(http:\/\/[^"]+)"[^\n]*a2a-gateway listening/.exec(out);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        res(m[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`gateway exited with ${code} before listening:\n${out}`));
+    });
+  });
+  return {
+    child,
+    url,
+    output: () => out,
+    exited,
+    kill: (signal) => {
+      if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+      try {
+        process.kill(child.pid, signal);
+      } catch {
+        // exited between the check and the signal
+      }
+    },
+  };
+}
+
+/** POSTs a JSON-RPC request (or any raw body) to the gateway and returns status and parsed body. */
+export async function rpc(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(`${url}/`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // leave as text
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+/** Polls `check` until it returns a value, at most `timeoutMs`. */
+export async function waitFor<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * True while a process with this pid is running. A zombie counts as gone: on machines whose PID 1 does not reap
+ * orphans, a killed orphan stays a zombie for good, though it can no longer run.
+ */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}

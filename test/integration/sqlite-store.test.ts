@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { SqliteTaskStore } from '../../src/stores/sqlite-store.js';
+import { listRequest, runTaskStoreContract } from '../helpers/task-store-contract.js';
+import { callContext, makeNumberedTask, makeRichTask, makeTask } from '../helpers/tasks.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const WRITER = join(REPO, 'test/fixtures/sqlite-writer.ts');
+
+runTaskStoreContract('sqlite', async ({ scope }) => {
+  const dir = await mkdtemp(join(tmpdir(), 'a2a-sqlite-contract-'));
+  const store = new SqliteTaskStore({ file: join(dir, 'tasks.db'), ...(scope ? { scope } : {}) });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+void describe('sqlite store: the file', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'a2a-sqlite-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  void test('tasks and context sessions survive closing and reopening the file', async () => {
+    const file = join(dir, 'reopen', 'nested', 'tasks.db');
+    const task = makeRichTask();
+    const session = {
+      contextId: 'ctx-r',
+      backend: 'claude',
+      sessionId: 's-1',
+      updatedAt: '2025-01-01T00:00:00.000Z',
+    };
+    const first = new SqliteTaskStore({ file });
+    await first.save(task, callContext('alice'));
+    await first.setContextSession(session);
+    await first.close();
+    assert.equal(await first.ping(), false);
+
+    const second = new SqliteTaskStore({ file });
+    try {
+      assert.deepEqual(await second.load(task.id, callContext('alice')), task);
+      assert.equal(await second.load(task.id, callContext('bob')), undefined, 'the owner survives too');
+      assert.deepEqual(await second.getContextSession('ctx-r'), session);
+    } finally {
+      await second.close();
+    }
+  });
+
+  void test('the file is in WAL mode and carries a schema version', async () => {
+    const file = join(dir, 'pragmas.db');
+    const store = new SqliteTaskStore({ file });
+    await store.put(makeTask());
+    const raw = new Database(file, { readonly: true });
+    try {
+      assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(raw.pragma('user_version', { simple: true }), 1);
+    } finally {
+      raw.close();
+      await store.close();
+    }
+  });
+
+  void test('a file from a newer schema is refused, not touched', () => {
+    const file = join(dir, 'newer.db');
+    const raw = new Database(file);
+    raw.pragma('user_version = 99');
+    raw.close();
+    assert.throws(
+      () => new SqliteTaskStore({ file }),
+      (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'store_schema_too_new');
+        return true;
+      },
+    );
+  });
+
+  void test('two stores on one file see each other’s writes', async () => {
+    const file = join(dir, 'shared.db');
+    const a = new SqliteTaskStore({ file });
+    const b = new SqliteTaskStore({ file });
+    try {
+      const task = makeTask();
+      await a.save(task, callContext('alice'));
+      assert.deepEqual(await b.load(task.id, callContext('alice')), task);
+      const other = makeTask();
+      await b.put(other);
+      assert.deepEqual(await a.get(other.id), other);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  void test('an unreadable row is reported with its id rather than skipped', async () => {
+    const file = join(dir, 'damaged.db');
+    const store = new SqliteTaskStore({ file });
+    try {
+      const task = makeTask();
+      await store.put(task);
+      const raw = new Database(file);
+      raw.prepare('UPDATE tasks SET json = ? WHERE id = ?').run('{not json', task.id);
+      raw.close();
+      await assert.rejects(store.get(task.id), (error: Error & { code?: string; taskId?: string }) => {
+        assert.equal(error.code, 'task_unreadable');
+        assert.equal(error.taskId, task.id);
+        return true;
+      });
+    } finally {
+      await store.close();
+    }
+  });
+
+  void test('an in-memory database works for throwaway use', async () => {
+    const store = new SqliteTaskStore({ file: ':memory:' });
+    try {
+      const task = makeTask();
+      await store.put(task);
+      assert.deepEqual(await store.get(task.id), task);
+    } finally {
+      await store.close();
+    }
+  });
+
+  void test('list runs on the index, without sorting the table', () => {
+    const file = join(dir, 'plan.db');
+    const store = new SqliteTaskStore({ file });
+    const raw = new Database(file, { readonly: true });
+    try {
+      const plan = raw
+        .prepare(
+          `EXPLAIN QUERY PLAN SELECT id, json FROM tasks WHERE tenant = ? AND owner = ?
+             AND (status_ts, id) < (?, ?) ORDER BY status_ts DESC, id DESC LIMIT 11`,
+        )
+        .all('', 'alice', '2025', 'x') as { detail: string }[];
+      const details = plan.map((row) => row.detail).join('\n');
+      assert.match(details, /USING INDEX tasks_list/);
+      assert.doesNotMatch(details, /TEMP B-TREE/);
+    } finally {
+      raw.close();
+      void store.close();
+    }
+  });
+
+  void test('every save acknowledged before a SIGKILL is there and readable after reopening', async () => {
+    const file = join(dir, 'crash', 'tasks.db');
+    const killAfter = 150;
+    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, file, '100000'], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const pid = child.pid;
+    assert.ok(pid !== undefined, 'the writer started');
+    const saved: number[] = [];
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const match = /^SAVED (\d+)$/.exec(line);
+      if (!match) return;
+      saved.push(Number(match[1]));
+      // Killed while it keeps writing, so the kill lands in or between transactions, never after a clean close.
+      if (saved.length === killAfter) process.kill(pid, 'SIGKILL');
+    });
+    const closed = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
+    const timer = setTimeout(() => {
+      if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL');
+    }, 60_000);
+    try {
+      const [code, signal] = await closed;
+      assert.equal(signal, 'SIGKILL', `the writer was killed, not ended (code ${code}); stderr: ${stderr}`);
+    } finally {
+      clearTimeout(timer);
+      if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL');
+    }
+    assert.ok(saved.length >= killAfter, `the writer acknowledged ${saved.length} saves; stderr: ${stderr}`);
+
+    const raw = new Database(file);
+    assert.equal(raw.pragma('integrity_check', { simple: true }), 'ok');
+    const stored = (raw.prepare('SELECT COUNT(*) AS n FROM tasks').get() as { n: number }).n;
+    raw.close();
+    // At most the one save that committed but was not yet acknowledged can exceed the acknowledged ones.
+    assert.ok(
+      stored >= saved.length && stored <= saved.length + 1,
+      `${stored} stored, ${saved.length} acknowledged`,
+    );
+
+    const store = new SqliteTaskStore({ file });
+    try {
+      for (const n of saved)
+        assert.deepEqual(await store.get(`numbered-${n}`), makeNumberedTask(n), `task ${n}`);
+      const listed = await store.list(listRequest({ pageSize: 1 }), callContext('writer'));
+      assert.equal(listed.totalSize, stored, 'the writer owns what it saved');
+    } finally {
+      await store.close();
+    }
+  });
+});
