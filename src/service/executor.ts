@@ -87,7 +87,13 @@ export class GatewayExecutor implements AgentExecutor {
         this.finish(bus, taskId, contextId, outcomeOfError(err), undefined, {});
         return;
       }
-      const meta = { skill: plan.skill.id, backend: plan.backendName };
+      // Remembered so tasks/get can answer in the dialect (0.1) the task was created in.
+      const dialect = (message.metadata as Record<string, unknown> | undefined)?.dialect;
+      const meta = {
+        skill: plan.skill.id,
+        backend: plan.backendName,
+        ...(typeof dialect === 'string' ? { dialect } : {}),
+      };
       this.publishTask(bus, ctx.task, taskId, contextId, message, meta);
       await this.runPlanned(bus, taskId, contextId, plan, meta);
     } finally {

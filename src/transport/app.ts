@@ -155,7 +155,7 @@ export function createApp(deps: AppDeps): Express {
     restError(res, 429, 'RESOURCE_EXHAUSTED', `the task queue is full; retry in ${retry} s`);
   });
 
-  app.post('/', legacyV01Handler({ requestHandler: deps.requestHandler, store: deps.store, userBuilder }));
+  app.post('/', legacyV01Handler({ requestHandler: deps.requestHandler, userBuilder }));
   app.use(
     '/',
     jsonRpcHandler({

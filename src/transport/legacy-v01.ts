@@ -8,7 +8,6 @@ import {
   type ServerCallContext,
   type User,
 } from '@a2a-js/sdk/server';
-import type { GatewayTaskStore } from '../stores/types.js';
 import { jsonRpcError } from './body.js';
 import { TRANSPORT_STATE_KEY } from './request-handler.js';
 
@@ -41,7 +40,11 @@ function toV03Part(part: unknown, index: number): Json {
   throw new ParamsError(`params.message.parts.${index}: expected "type" (text, data or file)`);
 }
 
-async function toV03SendParams(params: unknown, store: GatewayTaskStore, blocking: boolean): Promise<Json> {
+async function toV03SendParams(
+  params: unknown,
+  findTask: (id: string) => Promise<{ id: string } | undefined>,
+  blocking: boolean,
+): Promise<Json> {
   if (!isObject(params)) throw new ParamsError('params: expected an object with a message');
   const message = params.message;
   if (!isObject(message)) throw new ParamsError('params.message: expected an object with role and parts');
@@ -57,7 +60,7 @@ async function toV03SendParams(params: unknown, store: GatewayTaskStore, blockin
         ? params.sessionId
         : undefined;
   // In 0.1 the client names the task; an id that already exists continues that task, a new one gets our own id.
-  const existing = typeof params.id === 'string' ? await store.get(params.id) : undefined;
+  const existing = typeof params.id === 'string' ? await findTask(params.id) : undefined;
   const configuration: Json = { blocking };
   if (Array.isArray(params.acceptedOutputModes))
     configuration.acceptedOutputModes = params.acceptedOutputModes;
@@ -132,7 +135,6 @@ function toV01Response(response: unknown): unknown {
 
 export interface LegacyV01Deps {
   requestHandler: A2ARequestHandler;
-  store: GatewayTaskStore;
   userBuilder: (req: Request) => Promise<User>;
 }
 
@@ -151,10 +153,14 @@ export function legacyV01Handler(deps: LegacyV01Deps): RequestHandler {
     return context;
   };
 
-  const isV01Task = async (params: unknown): Promise<boolean> => {
+  /** A task the caller may see (the handler applies ownership), or undefined. */
+  const findTask = (context: ServerCallContext) => (id: string) =>
+    deps.requestHandler.getTask({ tenant: '', id, historyLength: 0 }, context).catch(() => undefined);
+
+  const isV01Task = async (params: unknown, context: ServerCallContext): Promise<boolean> => {
     if (!isObject(params) || typeof params.id !== 'string') return false;
-    const task = await deps.store.get(params.id);
-    return task?.metadata?.dialect === V01_DIALECT;
+    const task = await findTask(context)(params.id);
+    return (task?.metadata as Json | undefined)?.dialect === V01_DIALECT;
   };
 
   const stream = async (res: Response, body: Json, context: ServerCallContext): Promise<void> => {
@@ -183,9 +189,10 @@ export function legacyV01Handler(deps: LegacyV01Deps): RequestHandler {
     const run = async (): Promise<void> => {
       if (method === 'tasks/send' || method === 'tasks/sendSubscribe') {
         const subscribe = method === 'tasks/sendSubscribe';
+        const context = await contextFor(req);
         let params: Json;
         try {
-          params = await toV03SendParams(body?.params, deps.store, !subscribe);
+          params = await toV03SendParams(body?.params, findTask(context), !subscribe);
         } catch (err) {
           if (err instanceof ParamsError) {
             jsonRpcError(res, 200, -32602, `Invalid params: ${err.message}`, body?.id);
@@ -199,12 +206,15 @@ export function legacyV01Handler(deps: LegacyV01Deps): RequestHandler {
           method: subscribe ? 'message/stream' : 'message/send',
           params,
         };
-        await stream(res, translated, await contextFor(req));
+        await stream(res, translated, context);
         return;
       }
-      if ((method === 'tasks/get' || method === 'tasks/cancel') && (await isV01Task(body?.params))) {
-        await stream(res, body as Json, await contextFor(req));
-        return;
+      if (method === 'tasks/get' || method === 'tasks/cancel') {
+        const context = await contextFor(req);
+        if (await isV01Task(body?.params, context)) {
+          await stream(res, body as Json, context);
+          return;
+        }
       }
       next();
     };

@@ -71,6 +71,7 @@ describe('the brief example requests (A2A 0.1 tasks/send)', () => {
         params: { id: task.id },
       });
       assert.equal(got.body.result.id, task.id);
+      assert.equal(got.body.result.sessionId, task.contextId, 'tasks/get answers a 0.1 task in 0.1 shape');
       assert.equal(got.body.result.status.state, 'completed');
       assert.deepEqual(got.body.result.artifacts[0].parts[0].text, task.artifacts[0].parts[0].text);
     });

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { BUILTIN_SKILLS } from '../../src/skills/catalog.js';
+
+const knownSkills = BUILTIN_SKILLS.map((s) => s.id);
+
+function issuesOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return [...err.issues];
+  }
+  assert.fail('expected a ConfigError');
+}
+
+function withFile(yaml: string, fn: (file: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'a2a-gw-cfg-'));
+  try {
+    const file = join(dir, 'gateway.yaml');
+    writeFileSync(file, yaml);
+    fn(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('configuration', () => {
+  test('defaults are the brief’s, and the result is frozen', () => {
+    const config = loadConfig({ env: {}, knownSkills, cwd: '/tmp' });
+    assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.port, 8000);
+    assert.equal(config.maxConcurrentTasks, 5);
+    assert.equal(config.defaultTimeoutSec, 600);
+    assert.equal(config.bodyLimitBytes, 10 * 1024 * 1024);
+    assert.equal(config.store, 'sqlite');
+    assert.equal(config.backends.claude?.type, 'claude');
+    assert.equal(config.backends.droid?.type, 'droid');
+    assert.ok(Object.isFrozen(config) && Object.isFrozen(config.backends));
+    assert.throws(() => {
+      (config as { port: number }).port = 1;
+    });
+  });
+
+  test('env values are coerced; LOG_LEVEL takes the brief’s names', () => {
+    const config = loadConfig({
+      env: {
+        PORT: '9001',
+        LOG_LEVEL: 'WARNING',
+        BODY_LIMIT: '512kb',
+        DROID_COMMAND: '/opt/droid',
+        MAX_QUEUED_TASKS: '0',
+      },
+      knownSkills,
+    });
+    assert.equal(config.port, 9001);
+    assert.equal(config.logLevel, 'warn');
+    assert.equal(config.bodyLimitBytes, 512 * 1024);
+    assert.equal(config.maxQueuedTasks, 0);
+    assert.equal(
+      config.backends.droid && 'command' in config.backends.droid ? config.backends.droid.command : '',
+      '/opt/droid',
+    );
+  });
+
+  test('bad values name the key and what was expected', () => {
+    const issues = issuesOf(() =>
+      loadConfig({
+        env: { PORT: 'eighty', MAX_CONCURRENT_TASKS: '0', LOG_LEVEL: 'LOUD', BODY_LIMIT: 'big' },
+        knownSkills,
+      }),
+    );
+    const text = issues.join('\n');
+    assert.match(text, /^PORT: .*number/m);
+    assert.match(text, /^MAX_CONCURRENT_TASKS: .*(>0|positive|too small)/im);
+    assert.match(text, /^LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR/m);
+    assert.match(text, /^BODY_LIMIT: expected a size such as 10mb/m);
+  });
+
+  test('DEFAULT_TIMEOUT above MAX_TASK_TIMEOUT is refused', () => {
+    const issues = issuesOf(() =>
+      loadConfig({ env: { DEFAULT_TIMEOUT: '7200', MAX_TASK_TIMEOUT: '3600' }, knownSkills }),
+    );
+    assert.match(issues.join('\n'), /DEFAULT_TIMEOUT: 7200 is above MAX_TASK_TIMEOUT/);
+  });
+
+  test('the config file maps skills to backends, and unknown keys, skills and backends are errors', () => {
+    withFile(
+      `backends:\n  mine: { type: command, command: /bin/echo, args: ["{prompt}"] }\nskills:\n  fix_bug: { backend: mine, timeout: 60 }\n`,
+      (file) => {
+        const config = loadConfig({ env: {}, configFile: file, knownSkills });
+        assert.equal(config.skills.fix_bug?.backend, 'mine');
+        assert.equal(config.backends.mine?.type, 'command');
+      },
+    );
+    withFile(`backends:\n  mine: { type: command, command: /bin/echo, argz: [] }\n`, (file) => {
+      assert.match(
+        issuesOf(() => loadConfig({ env: {}, configFile: file, knownSkills })).join('\n'),
+        /backends\.mine: .*argz/,
+      );
+    });
+    withFile(`skills:\n  fix_bugs: { backend: claude }\n  code: { backend: nowhere }\n`, (file) => {
+      const text = issuesOf(() => loadConfig({ env: {}, configFile: file, knownSkills })).join('\n');
+      assert.match(text, /skills\.fix_bugs: unknown skill/);
+      assert.match(text, /skills\.code\.backend: unknown backend "nowhere"; expected one of claude, droid/);
+    });
+    withFile(`defaultSkill: [nope`, (file) => {
+      assert.match(
+        issuesOf(() => loadConfig({ env: {}, configFile: file, knownSkills })).join('\n'),
+        /not valid YAML/,
+      );
+    });
+    assert.match(
+      issuesOf(() => loadConfig({ env: {}, configFile: '/no/such/file.yaml', knownSkills })).join('\n'),
+      /cannot be read \(ENOENT\)/,
+    );
+  });
+
+  test('the CLI prints the bad key and exits non-zero', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+      env: { PATH: process.env.PATH ?? '', PORT: 'not-a-port', DATA_DIR: join(tmpdir(), 'a2a-gw-unused') },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /invalid configuration:\n\s+PORT: /);
+  });
+});
