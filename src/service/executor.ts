@@ -88,7 +88,7 @@ export class GatewayExecutor implements AgentExecutor {
         return;
       }
       // Remembered so tasks/get can answer in the dialect (0.1) the task was created in.
-      const dialect = (message.metadata)?.dialect;
+      const dialect: unknown = message.metadata?.dialect;
       const meta = {
         skill: plan.skill.id,
         backend: plan.backendName,
