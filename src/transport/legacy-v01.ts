@@ -160,7 +160,7 @@ export function legacyV01Handler(deps: LegacyV01Deps): RequestHandler {
   const isV01Task = async (params: unknown, context: ServerCallContext): Promise<boolean> => {
     if (!isObject(params) || typeof params.id !== 'string') return false;
     const task = await findTask(context)(params.id);
-    return (task?.metadata)?.dialect === V01_DIALECT;
+    return task?.metadata?.dialect === V01_DIALECT;
   };
 
   const stream = async (res: Response, body: Json, context: ServerCallContext): Promise<void> => {
