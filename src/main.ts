@@ -1,12 +1,16 @@
 import type { Server } from 'node:http';
+import type { Express } from 'express';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { TaskState } from '@a2a-js/sdk';
-import { DefaultRequestHandler } from '@a2a-js/sdk/server';
+import { DefaultRequestHandler, type ServerCallContext } from '@a2a-js/sdk/server';
+import { Redis } from 'ioredis';
 import { createBackends } from './agents/registry.js';
 import type { GatewayConfig } from './config/load.js';
+import type { DestinationStream } from 'pino';
 import { createLogger, type Logger } from './observability/logger.js';
 import { ProcessRegistry } from './runner/registry.js';
+import { resolveLimits } from './runner/limits.js';
 import { SecretRedactor } from './observability/redact.js';
 import { agentMessage, textPart } from './service/a2a.js';
 import { GatewayExecutor } from './service/executor.js';
@@ -15,7 +19,8 @@ import { Scheduler } from './service/scheduler.js';
 import { BUILTIN_SKILLS } from './skills/catalog.js';
 import { MemoryTaskStore } from './stores/memory-store.js';
 import { SqliteTaskStore } from './stores/sqlite-store.js';
-import type { GatewayTaskStore } from './stores/types.js';
+import type { GatewayTaskStore, ScopeResolver } from './stores/types.js';
+import { Authenticator, mayUseSkill, principalOf } from './transport/auth.js';
 import { buildAgentCard } from './transport/agent-card.js';
 import { createApp } from './transport/app.js';
 import { withAdmission } from './transport/request-handler.js';
@@ -28,7 +33,8 @@ export interface GatewayOptions {
   config: GatewayConfig;
   /** The environment children inherit from (through each backend's allowlist). */
   env?: NodeJS.ProcessEnv;
-  logger?: Logger;
+  /** Where log lines go (default stdout); tests pass a stream to read them. */
+  logDestination?: DestinationStream;
 }
 
 export interface Gateway {
@@ -36,15 +42,33 @@ export interface Gateway {
   readonly logger: Logger;
   readonly store: GatewayTaskStore;
   readonly scheduler: Scheduler;
+  /** The Express app (for tests that walk its routes). */
+  readonly app: Express;
   /** Listens on the configured host and port; resolves with the bound URL. */
   start(): Promise<string>;
   /** Drains running tasks (bounded by SHUTDOWN_TIMEOUT), records the rest, closes the server and the store. */
   stop(): Promise<void>;
 }
 
-/** Secrets the gateway knows, so no log line or error message carries them. */
+/** The gateway's own secrets: never in a child's environment, whatever a backend's passEnv says. */
+export const GATEWAY_SECRET_ENV = [
+  'API_KEY',
+  'API_KEYS_FILE',
+  'REDIS_URL',
+  'JWT_JWKS_URL',
+  'SLACK_WEBHOOK_URL',
+];
+
+function withoutGatewaySecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  for (const name of GATEWAY_SECRET_ENV) delete copy[name];
+  return copy;
+}
+
+/** Secrets the gateway knows, so no log line, error message or artifact carries them. */
 function knownSecrets(config: GatewayConfig, env: NodeJS.ProcessEnv): string[] {
   const secrets: string[] = [];
+  if (env.API_KEY) secrets.push(env.API_KEY);
   const pw = /^[a-z]+:\/\/[^:@/]*:([^@/]+)@/i.exec(config.redis.url)?.[1];
   if (pw) secrets.push(pw);
   for (const [key, value] of Object.entries(env)) {
@@ -79,12 +103,27 @@ async function failInterrupted(store: GatewayTaskStore, logger: Logger, reason: 
 export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const { config } = opts;
   const env = opts.env ?? process.env;
-  const logger =
-    opts.logger ??
-    createLogger({ level: config.logLevel, redactor: new SecretRedactor(knownSecrets(config, env)) });
+  const redactor = new SecretRedactor(knownSecrets(config, env));
+  const logger = createLogger({
+    level: config.logLevel,
+    redactor,
+    ...(opts.logDestination ? { destination: opts.logDestination } : {}),
+  });
 
+  if (config.bindNotice) logger.warn(config.bindNotice);
+  // A task belongs to the key that created it; another key is told "task not found"; admin keys see all.
+  const scope: ScopeResolver = (ctx) => {
+    const principal = principalOf(ctx.user);
+    return { tenant: ctx.tenant ?? '', owner: principal.id, admin: principal.admin };
+  };
   const store: GatewayTaskStore =
-    config.store === 'memory' ? new MemoryTaskStore() : new SqliteTaskStore({ file: config.dbFile });
+    config.store === 'memory'
+      ? new MemoryTaskStore({ scope })
+      : new SqliteTaskStore({ file: config.dbFile, scope });
+  const redis = config.redis.enabled
+    ? new Redis(config.redis.url, { lazyConnect: false, maxRetriesPerRequest: 2 })
+    : undefined;
+  redis?.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
   await failInterrupted(store, logger, INTERRUPTED_REASON);
 
   // Children run in their own sessions and outlive a crash; end what a previous process left running.
@@ -92,10 +131,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const reaped = await processes.reapLeftovers(config.killGraceMs);
   if (reaped.length > 0) logger.warn({ reaped }, 'ended processes a previous gateway left running');
 
+  const limits = await resolveLimits(config.taskLimits, env.PATH);
   const backends = createBackends(config.backends, {
-    baseEnv: env,
+    baseEnv: withoutGatewaySecrets(env),
     killGraceMs: config.killGraceMs,
-    run: (opts, label) => processes.run(opts, label),
+    run: (opts, label) => processes.run(limits.apply(opts), label),
   });
   const planner = new TaskPlanner({ config, skills: BUILTIN_SKILLS });
   const scheduler = new Scheduler({
@@ -109,7 +149,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     store,
     logger,
     dataDir: config.dataDir,
+    ownerOf: (ctx) => principalOf(ctx.context.user).id,
+    redact: (text) => redactor.redact(text),
   });
+  const authenticator = new Authenticator(
+    config.auth.keys.map((k) => ({ id: k.id, digest: Buffer.from(k.sha256, 'hex'), scopes: k.scopes })),
+    config.auth.jwt,
+  );
 
   const cardFor = (baseUrl: string) =>
     buildAgentCard({
@@ -118,17 +164,33 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       backendFor: (s) => planner.backendFor(s),
       streaming: true,
       pushNotifications: false,
+      authRequired: authenticator.enabled,
     });
+  const baseCard = cardFor(config.publicUrl ?? `http://${config.host}:${config.port}`);
+  // The extended card shows an authenticated caller the skills its key may use.
+  const extendedCard = (ctx: ServerCallContext) => {
+    const principal = principalOf(ctx.user);
+    return Promise.resolve({
+      ...baseCard,
+      skills: baseCard.skills.filter((s) => mayUseSkill(principal, s.id)),
+    });
+  };
   const sdkHandler = new DefaultRequestHandler(
-    cardFor(config.publicUrl ?? `http://${config.host}:${config.port}`),
+    baseCard,
     store,
     executor,
+    undefined,
+    undefined,
+    undefined,
+    authenticator.enabled ? extendedCard : undefined,
   );
   let shuttingDown = false;
   const requestHandler = withAdmission(sdkHandler, {
     planner,
     scheduler,
     isShuttingDown: () => shuttingDown,
+    activeTasksOf: (owner) => executor.activeFor(owner),
+    maxTasksPerKey: config.maxTasksPerKey,
   });
   const startedAt = Date.now();
   const app = createApp({
@@ -140,6 +202,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     publicUrl: config.publicUrl,
     trustProxy: config.trustProxy,
     bodyLimitBytes: config.bodyLimitBytes,
+    authenticator,
+    corsOrigins: config.corsOrigins,
+    rateLimit: {
+      perMinute: config.rateLimitPerMinute,
+      redisPrefix: config.redis.keyPrefix,
+      ...(redis ? { redis } : {}),
+    },
     health: {
       version: VERSION,
       startedAt,
@@ -218,10 +287,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       }
       await failInterrupted(store, logger, SHUTDOWN_REASON);
       await store.close();
+      redis?.disconnect();
       logger.info('a2a-gateway stopped');
     })();
     return stopping;
   };
 
-  return { config, logger, store, scheduler, start, stop };
+  return { config, logger, store, scheduler, app, start, stop };
 }

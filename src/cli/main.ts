@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { randomBytes } from 'node:crypto';
 import { format, parseArgs } from 'node:util';
+import { hashKey } from '../transport/auth.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { createGateway } from '../main.js';
 import type { Logger } from '../observability/logger.js';
@@ -10,6 +12,8 @@ const USAGE = `a2a-gateway ${VERSION}: hand A2A coding tasks to the coding-agent
 
 Usage:
   a2a-gateway serve [--config FILE] [--host HOST] [--port PORT]
+  a2a-gateway keys new [--id NAME] [--scopes fix_bug,review_pr|*|admin]
+  a2a-gateway keys hash KEY
   a2a-gateway --version | --help
 
 Settings come from the environment (see .env.example: HOST, PORT, LOG_LEVEL, DATA_DIR,
@@ -72,6 +76,33 @@ async function serve(argv: string[]): Promise<number> {
   return -1; // keep running until a signal
 }
 
+/** `keys new`: a random key, printed once, and the line for API_KEYS_FILE (which keeps only its hash). */
+function keys(argv: string[]): number {
+  const [sub, ...rest] = argv;
+  if (sub === 'hash' && rest[0]) {
+    process.stdout.write(`${hashKey(rest[0])}\n`);
+    return 0;
+  }
+  if (sub === 'new') {
+    const { values } = parseArgs({
+      args: rest,
+      options: { id: { type: 'string', default: 'my-agent' }, scopes: { type: 'string', default: '*' } },
+      strict: true,
+    });
+    const key = `a2a_${randomBytes(24).toString('base64url')}`;
+    const scopes = (values.scopes ?? '*').split(',').map((s) => JSON.stringify(s.trim()));
+    process.stdout.write(
+      `key (give it to the caller; it is not stored anywhere):\n  ${key}\n\n` +
+        `line for API_KEYS_FILE:\n  - { id: ${values.id}, hash: "${hashKey(key)}", scopes: [${scopes.join(', ')}] }\n`,
+    );
+    return 0;
+  }
+  process.stderr.write(
+    `usage: a2a-gateway keys new [--id NAME] [--scopes a,b] | a2a-gateway keys hash KEY\n`,
+  );
+  return 2;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === '--version' || command === '-v' || command === 'version') {
@@ -83,6 +114,7 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 1 : 0;
   }
   if (command === 'serve') return serve(rest);
+  if (command === 'keys') return keys(rest);
   process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
   return 2;
 }

@@ -3,9 +3,11 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { createHash } from 'node:crypto';
 import {
   envSchema,
   fileSchema,
+  keysFileSchema,
   type BackendConfig,
   type EnvSettings,
   type FileSettings,
@@ -33,7 +35,23 @@ export interface GatewayConfig {
   retention: { completedHours: number; failedHours: number };
   /** Directories every task workdir must be inside (real paths). */
   workspaceRoots: readonly string[];
-  redis: { enabled: boolean; url: string };
+  /** Redis, shared by several gateway processes. In this version it carries the rate-limit counts. */
+  redis: { enabled: boolean; url: string; keyPrefix: string };
+  auth: {
+    /** API keys: id, SHA-256 digest (hex), scopes. API_KEY becomes the key `default` with every scope and admin. */
+    keys: ReadonlyArray<{ id: string; sha256: string; scopes: readonly string[] }>;
+    jwt: { jwksUrl: string; issuer?: string; audience?: string; scopeClaim: string } | undefined;
+    allowUnauthenticated: boolean;
+  };
+  /** Requests per minute per key (or per client address without keys); 0 turns the limit off. */
+  rateLimitPerMinute: number;
+  /** Queued plus running tasks one key may have at once; 0 turns the limit off. */
+  maxTasksPerKey: number;
+  corsOrigins: readonly string[];
+  /** Optional OS limits applied to every task's processes (prlimit). */
+  taskLimits: { memoryMb?: number; processes?: number };
+  /** Set when HOST was narrowed to loopback because no key is configured; says why. */
+  bindNotice: string | undefined;
   backends: Readonly<Record<string, BackendConfig>>;
   skills: Readonly<Record<string, SkillOverride>>;
   defaultSkill: string;
@@ -75,6 +93,23 @@ function pickEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   }
   return picked;
 }
+
+function readKeysFile(path: string): Array<{ id: string; sha256: string; scopes: string[] }> {
+  const result = keysFileSchema.safeParse(readConfigFile(path));
+  if (!result.success) throw new ConfigError(describeIssues(result.error, `API_KEYS_FILE ${path}: `));
+  const ids = new Set<string>();
+  for (const key of result.data.keys) {
+    if (ids.has(key.id)) throw new ConfigError([`API_KEYS_FILE ${path}: key id "${key.id}" appears twice`]);
+    ids.add(key.id);
+  }
+  return result.data.keys.map((k) => ({
+    id: k.id,
+    sha256: k.hash.slice('sha256:'.length),
+    scopes: k.scopes,
+  }));
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 function readConfigFile(path: string): unknown {
   let text: string;
@@ -158,18 +193,43 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
       `DEFAULT_TIMEOUT: ${env.DEFAULT_TIMEOUT} is above MAX_TASK_TIMEOUT (${env.MAX_TASK_TIMEOUT})`,
     );
   }
-  if (env.REDIS_ENABLED) {
-    issues.push(
-      'REDIS_ENABLED: the Redis store is not available in this version; expected false (use STORE=sqlite)',
-    );
+  if (env.API_KEY && env.API_KEYS_FILE) {
+    issues.push('API_KEY: set either API_KEY or API_KEYS_FILE, not both');
   }
   if (issues.length > 0) throw new ConfigError(issues);
+
+  const keys = env.API_KEYS_FILE
+    ? readKeysFile(resolve(cwd, env.API_KEYS_FILE))
+    : env.API_KEY
+      ? [
+          {
+            id: 'default',
+            sha256: createHash('sha256').update(env.API_KEY, 'utf8').digest('hex'),
+            scopes: ['*', 'admin'],
+          },
+        ]
+      : [];
+  const jwt = env.JWT_JWKS_URL
+    ? {
+        jwksUrl: env.JWT_JWKS_URL,
+        scopeClaim: env.JWT_SCOPE_CLAIM,
+        ...(env.JWT_ISSUER ? { issuer: env.JWT_ISSUER } : {}),
+        ...(env.JWT_AUDIENCE ? { audience: env.JWT_AUDIENCE } : {}),
+      }
+    : undefined;
+  // Fail closed: a gateway that runs coding agents must not be reachable from the network without a key.
+  let host = env.HOST;
+  let bindNotice: string | undefined;
+  if (keys.length === 0 && !jwt && !env.ALLOW_UNAUTHENTICATED && !LOOPBACK_HOSTS.has(host)) {
+    bindNotice = `no API key is configured, so the gateway listens on 127.0.0.1 only (not ${host}); set API_KEY or API_KEYS_FILE, or ALLOW_UNAUTHENTICATED=true to listen on ${host} without one`;
+    host = '127.0.0.1';
+  }
 
   const dataDir = resolve(cwd, env.DATA_DIR ?? join(homedir(), '.a2a-gateway'));
   const roots = (env.WORKSPACE_ROOTS ?? [cwd]).map((r) => (isAbsolute(r) ? r : resolve(cwd, r)));
 
   return deepFreeze<GatewayConfig>({
-    host: env.HOST,
+    host,
     port: env.PORT,
     logLevel: env.LOG_LEVEL,
     publicUrl: env.PUBLIC_URL?.replace(/\/+$/, ''),
@@ -186,7 +246,16 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
     bodyLimitBytes: env.BODY_LIMIT,
     retention: { completedHours: env.RETENTION_COMPLETED_HOURS, failedHours: env.RETENTION_FAILED_HOURS },
     workspaceRoots: roots,
-    redis: { enabled: env.REDIS_ENABLED, url: env.REDIS_URL },
+    redis: { enabled: env.REDIS_ENABLED, url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
+    auth: { keys, jwt, allowUnauthenticated: env.ALLOW_UNAUTHENTICATED },
+    rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+    maxTasksPerKey: env.MAX_TASKS_PER_KEY,
+    corsOrigins: env.CORS_ORIGINS ?? [],
+    taskLimits: {
+      ...(env.TASK_MAX_MEMORY_MB ? { memoryMb: env.TASK_MAX_MEMORY_MB } : {}),
+      ...(env.TASK_MAX_PROCESSES ? { processes: env.TASK_MAX_PROCESSES } : {}),
+    },
+    bindNotice,
     backends,
     skills: file.skills,
     defaultSkill: file.defaultSkill,

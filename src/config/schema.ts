@@ -47,7 +47,16 @@ const byteSize = z
     return Math.floor(n * mult);
   });
 
+/** Comma-separated values (URLs may hold colons). */
 const list = z.string().transform((v) =>
+  v
+    .split(/,/)
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
+/** Directories: comma- or colon-separated, like PATH. */
+const pathList = z.string().transform((v) =>
   v
     .split(/[,:]/)
     .map((s) => s.trim())
@@ -72,11 +81,27 @@ export const envSchema = z.object({
   BODY_LIMIT: byteSize.default(10 * 1024 * 1024),
   RETENTION_COMPLETED_HOURS: z.coerce.number().positive().default(24),
   RETENTION_FAILED_HOURS: z.coerce.number().positive().default(168),
-  WORKSPACE_ROOTS: list.optional(),
+  WORKSPACE_ROOTS: pathList.optional(),
   DROID_COMMAND: z.string().min(1).default('droid'),
   CLAUDE_COMMAND: z.string().min(1).default('claude'),
+  API_KEY: z
+    .string()
+    .min(16, { message: 'expected at least 16 characters (use `a2a-gateway keys new`)' })
+    .optional(),
+  API_KEYS_FILE: z.string().min(1).optional(),
+  ALLOW_UNAUTHENTICATED: boolFromEnv.default(false),
+  JWT_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  JWT_SCOPE_CLAIM: z.string().min(1).default('scope'),
+  RATE_LIMIT_PER_MINUTE: nonNegativeInt.default(100),
+  MAX_TASKS_PER_KEY: nonNegativeInt.default(20),
+  CORS_ORIGINS: list.optional(),
+  TASK_MAX_MEMORY_MB: positiveInt.optional(),
+  TASK_MAX_PROCESSES: positiveInt.optional(),
   REDIS_ENABLED: boolFromEnv.default(false),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z.string().default('a2a-gateway:'),
   A2A_GATEWAY_CONFIG: z.string().optional(),
 });
 
@@ -170,3 +195,25 @@ export const fileSchema = z
 
 export type FileSettings = z.output<typeof fileSchema>;
 export type SkillOverride = z.output<typeof skillOverrideSchema>;
+
+/** The API keys file (`API_KEYS_FILE`): keys are stored as SHA-256 digests, never in clear. */
+export const keysFileSchema = z
+  .object({
+    keys: z
+      .array(
+        z
+          .object({
+            id: z
+              .string()
+              .regex(/^[A-Za-z0-9_.@-]{1,64}$/, { message: 'expected 1-64 letters, digits or _.@-' }),
+            hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, {
+              message: 'expected sha256:<64 hex digits> (a2a-gateway keys hash KEY)',
+            }),
+            /** Skill ids the key may use (`*` for all), and `admin` to see every task. */
+            scopes: z.array(z.string().min(1)).default(['*']),
+          })
+          .strict(),
+      )
+      .min(1),
+  })
+  .strict();

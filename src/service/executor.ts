@@ -26,6 +26,10 @@ export interface ExecutorDeps {
   /** Notified when a task reaches a terminal state (metrics, push). */
   onFinished?: (info: FinishedInfo) => void;
   progressCoalesceMs?: number;
+  /** Who a call belongs to (the key's id), for per-key limits. */
+  ownerOf?: (ctx: RequestContext) => string;
+  /** Masks known secrets in text the task returns (progress, summary, reasons). */
+  redact?: (text: string) => string;
 }
 
 export interface FinishedInfo {
@@ -64,7 +68,7 @@ function outcomeOfError(err: unknown): BackendOutcome {
  */
 export class GatewayExecutor implements AgentExecutor {
   /** Tasks between planning and their terminal event; `finalizing` once the outcome is known. */
-  private readonly active = new Map<string, { contextId: string; finalizing: boolean }>();
+  private readonly active = new Map<string, { contextId: string; owner: string; finalizing: boolean }>();
 
   constructor(private readonly deps: ExecutorDeps) {}
 
@@ -72,11 +76,18 @@ export class GatewayExecutor implements AgentExecutor {
     return this.active.size;
   }
 
+  /** Tasks of one owner between planning and their end (queued or running). */
+  activeFor(owner: string): number {
+    let n = 0;
+    for (const entry of this.active.values()) if (entry.owner === owner) n += 1;
+    return n;
+  }
+
   execute = async (ctx: RequestContext, bus: ExecutionEventBus): Promise<void> => {
     const { taskId, contextId } = ctx;
     const message = ctx.userMessage;
     const previous = ctx.task?.metadata;
-    this.active.set(taskId, { contextId, finalizing: false });
+    this.active.set(taskId, { contextId, owner: this.deps.ownerOf?.(ctx) ?? 'anonymous', finalizing: false });
     try {
       let plan: TaskPlan;
       try {
@@ -152,6 +163,7 @@ export class GatewayExecutor implements AgentExecutor {
       taskId,
       contextId,
       logger,
+      ...(this.deps.redact ? { redact: this.deps.redact } : {}),
       publish: (event) => bus.publish(AgentEvent.statusUpdate(event)),
       ...(this.deps.progressCoalesceMs !== undefined ? { coalesceMs: this.deps.progressCoalesceMs } : {}),
     });
@@ -239,7 +251,8 @@ export class GatewayExecutor implements AgentExecutor {
       ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
       ...(outcome.errorKind ? { errorKind: outcome.errorKind } : {}),
     };
-    const summary = outcome.summary || record?.lastResult || '';
+    const redact = this.deps.redact ?? ((t: string) => t);
+    const summary = redact(outcome.summary || record?.lastResult || '');
     if (outcome.status === 'completed') {
       bus.publish(
         AgentEvent.artifactUpdate(
@@ -255,7 +268,7 @@ export class GatewayExecutor implements AgentExecutor {
     const text =
       outcome.status === 'completed'
         ? summary || '(the agent produced no output)'
-        : (outcome.reason ?? (outcome.status === 'canceled' ? 'canceled' : 'failed'));
+        : redact(outcome.reason ?? (outcome.status === 'canceled' ? 'canceled' : 'failed'));
     bus.publish(
       AgentEvent.statusUpdate(
         statusUpdate(

@@ -13,6 +13,8 @@ export interface ProgressOptions {
   coalesceMs?: number;
   /** Longest text of one update; longer text is cut (default 4000 characters). */
   maxUpdateChars?: number;
+  /** Masks known secrets before text leaves the gateway. */
+  redact?: (text: string) => string;
 }
 
 /** What a run produced besides its outcome, collected from its events. */
@@ -118,7 +120,8 @@ export class ProgressReporter {
   }
 
   private send(text: string, metadata: Record<string, unknown>): void {
-    const cut = text.length > this.maxChars ? `${text.slice(0, this.maxChars)}…` : text;
+    const clean = this.opts.redact ? this.opts.redact(text) : text;
+    const cut = clean.length > this.maxChars ? `${clean.slice(0, this.maxChars)}…` : clean;
     const { taskId, contextId } = this.opts;
     this.opts.publish(
       statusUpdate(

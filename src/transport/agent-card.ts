@@ -14,6 +14,30 @@ export interface CardOptions {
   backendFor: (skill: SkillDefinition) => string;
   streaming: boolean;
   pushNotifications: boolean;
+  /** Keys are required: the card declares the schemes and offers the authenticated extended card. */
+  authRequired: boolean;
+}
+
+/** How callers authenticate: the brief's `X-API-Key` header, or the same key (or a JWT) as a bearer token. */
+function securityOf(required: boolean): Pick<AgentCard, 'securitySchemes' | 'securityRequirements'> {
+  if (!required) return { securitySchemes: {}, securityRequirements: [] };
+  return {
+    securitySchemes: {
+      apiKey: {
+        scheme: {
+          $case: 'apiKeySecurityScheme',
+          value: { description: 'API key in the X-API-Key header', location: 'header', name: 'X-API-Key' },
+        },
+      },
+      bearer: {
+        scheme: {
+          $case: 'httpAuthSecurityScheme',
+          value: { description: 'API key or JWT as a bearer token', scheme: 'Bearer', bearerFormat: '' },
+        },
+      },
+    },
+    securityRequirements: [{ schemes: { apiKey: { list: [] } } }, { schemes: { bearer: { list: [] } } }],
+  };
 }
 
 const INPUT_MODES = ['text/plain', 'application/json'];
@@ -54,7 +78,7 @@ export function buildAgentCard(opts: CardOptions): AgentCard {
     capabilities: {
       streaming: opts.streaming,
       pushNotifications: opts.pushNotifications,
-      extendedAgentCard: false,
+      extendedAgentCard: opts.authRequired,
       extensions: [
         {
           uri: SKILL_SCHEMA_EXTENSION_URI,
@@ -71,8 +95,7 @@ export function buildAgentCard(opts: CardOptions): AgentCard {
         },
       ],
     },
-    securitySchemes: {},
-    securityRequirements: [],
+    ...securityOf(opts.authRequired),
     defaultInputModes: INPUT_MODES,
     defaultOutputModes: ['text/plain', 'application/json'],
     skills: opts.skills.map((s) => toAgentSkill(s, opts.backendFor(s))),

@@ -1,12 +1,20 @@
-import express, { type Express, type Request, type RequestHandler } from 'express';
-import type { AgentCard } from '@a2a-js/sdk';
+import express, { type Express, type Request } from 'express';
+import { AgentCard } from '@a2a-js/sdk';
+import { legacyAgentCardRouter } from '@a2a-js/sdk/compat/v0_3/server/express';
 import {
   defaultServerCallContextBuilder,
   type A2ARequestHandler,
   type ServerCallContextBuilder,
-  type User,
 } from '@a2a-js/sdk/server';
-import { agentCardHandler, jsonRpcHandler, restHandler, UserBuilder } from '@a2a-js/sdk/server/express';
+import { agentCardHandler, jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
+import type { Authenticator } from './auth.js';
+import {
+  requestRateLimit,
+  requireAuth,
+  securityHeaders,
+  userBuilder,
+  type RateLimitOptions,
+} from './security.js';
 import type { Logger } from '../observability/logger.js';
 import type { Scheduler } from '../service/scheduler.js';
 import type { GatewayTaskStore } from '../stores/types.js';
@@ -34,7 +42,9 @@ export interface AppDeps {
   publicUrl: string | undefined;
   trustProxy: string;
   bodyLimitBytes: number;
-  userBuilder?: (req: Request) => Promise<User>;
+  authenticator: Authenticator;
+  corsOrigins: readonly string[];
+  rateLimit: RateLimitOptions;
 }
 
 function contextBuilderFor(transport: 'jsonrpc' | 'rest'): ServerCallContextBuilder {
@@ -59,24 +69,34 @@ function baseUrlOf(req: Request, publicUrl: string | undefined): string {
   return `${req.protocol}://${req.host}`;
 }
 
-/** Serves the card for each base URL, keeping a few routers (one per host name clients use). */
-function cardRoute(deps: AppDeps, legacyCompat: boolean): RequestHandler {
-  const routers = new Map<string, RequestHandler>();
-  return (req, res, next) => {
+/**
+ * Serves the card for each base URL (one pair of routers per host name clients use). A 0.3 request (or one with
+ * no version header, which the spec reads as 0.3) gets the 0.3 layout with the 1.0 interfaces embedded; a 1.0
+ * request gets the 1.0 layout, serialized as ProtoJSON (the SDK's card handler would print ts-proto's internal
+ * `$case` shape for the security schemes).
+ */
+function cardRoute(deps: AppDeps): express.Router {
+  const routers = new Map<string, express.Router>();
+  const route = express.Router();
+  route.get('/', (req, res, next) => {
     const base = baseUrlOf(req, deps.publicUrl);
     let router = routers.get(base);
     if (!router) {
       const card = deps.cardFor(base);
-      router = agentCardHandler({
-        agentCardProvider: () => Promise.resolve(card),
-        cache: { maxAge: 300 },
-        ...(legacyCompat ? { legacyCompat: { enabled: true } } : {}),
-      });
+      const wire = AgentCard.toJSON(card) as AgentCard;
+      router = express.Router();
+      router.use(
+        legacyAgentCardRouter({ agentCardProvider: () => Promise.resolve(card), cache: { maxAge: 300 } }),
+      );
+      router.use(
+        agentCardHandler({ agentCardProvider: () => Promise.resolve(wire), cache: { maxAge: 300 } }),
+      );
       if (routers.size >= 16) routers.delete(routers.keys().next().value ?? '');
       routers.set(base, router);
     }
     router(req, res, next);
-  };
+  });
+  return route;
 }
 
 function healthRoutes(app: Express, h: HealthSource): void {
@@ -111,7 +131,6 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxySetting(deps.trustProxy));
-  const userBuilder = deps.userBuilder ?? UserBuilder.noAuthentication;
 
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
@@ -127,19 +146,24 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
+  app.use(securityHeaders(deps.corsOrigins));
   healthRoutes(app, deps.health);
   // agent-card.json follows the A2A-Version header (1.0 layout for 1.0 clients, the 0.3 layout with the 1.0
   // interfaces embedded when the header is absent, as the spec says an absent header means 0.3);
   // agent.json is the 0.1/0.2 path and always answers in the 0.3 layout.
-  app.use('/.well-known/agent-card.json', cardRoute(deps, true));
+  app.use('/.well-known/agent-card.json', cardRoute(deps));
   app.use(
     '/.well-known/agent.json',
     (req, _res, next) => {
       delete req.headers['a2a-version'];
       next();
     },
-    cardRoute(deps, true),
+    cardRoute(deps),
   );
+
+  // Every route below needs a key once keys exist (the router walk in the security tests checks each one).
+  app.use(requireAuth(deps.authenticator, deps.logger));
+  if (deps.rateLimit.perMinute > 0) app.use(requestRateLimit(deps.rateLimit));
 
   app.use(bodyReader(deps.bodyLimitBytes));
   app.use(negotiateVersion);

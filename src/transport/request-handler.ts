@@ -8,34 +8,37 @@ import {
 import type { A2ARequestHandler, ServerCallContext } from '@a2a-js/sdk/server';
 import { isTerminal } from '../service/a2a.js';
 import { TaskInputError, type TaskPlanner } from '../service/planner.js';
+import { mayUseSkill, principalOf } from './auth.js';
+import { WIRE } from './wire-errors.js';
 import type { Scheduler } from '../service/scheduler.js';
 
 /** Key in `ServerCallContext.state` that says which binding a call came in on. */
 export const TRANSPORT_STATE_KEY = 'a2a-gateway.transport';
 
-/** JSON-RPC code for "busy, retry later": in the range JSON-RPC leaves to servers, outside A2A's reserved codes. */
-export const QUEUE_FULL_JSONRPC_CODE = -32000;
-
 export interface AdmissionDeps {
   planner: TaskPlanner;
   scheduler: Scheduler;
   isShuttingDown: () => boolean;
+  /** Queued plus running tasks of one owner. */
+  activeTasksOf: (owner: string) => number;
+  /** Most queued plus running tasks one key may have; 0 for no limit. */
+  maxTasksPerKey: number;
 }
 
-/** A queue-full refusal shaped for the binding the call came in on (JSON-RPC code or HTTP 429). */
-function queueFullError(context: ServerCallContext, retryAfterSec: number, message: string): Error {
+/** A refusal with one of the gateway's own codes, shaped for the binding the call came in on. */
+function wireError(
+  context: ServerCallContext,
+  kind: keyof typeof WIRE,
+  message: string,
+  data: Record<string, unknown> = {},
+): Error {
   if (context.state.get(TRANSPORT_STATE_KEY) === 'rest') {
-    const err = new RestUnsupportedOperationError({ message, statusCode: 429 });
-    return err;
+    return new RestUnsupportedOperationError({ message, statusCode: WIRE[kind].http });
   }
   return new JsonRpcTransportError({
     jsonrpc: '2.0',
     id: null,
-    error: {
-      code: QUEUE_FULL_JSONRPC_CODE,
-      message,
-      data: { reason: 'QUEUE_FULL', retryAfterSeconds: retryAfterSec },
-    },
+    error: { code: WIRE[kind].code, message, data },
   });
 }
 
@@ -69,19 +72,37 @@ export function withAdmission(inner: A2ARequestHandler, deps: AdmissionDeps): A2
       }
       previous = task?.metadata;
     }
+    let skill: string;
     try {
-      await deps.planner.plan(message, params.metadata, previous);
+      skill = (await deps.planner.plan(message, params.metadata, previous)).skill.id;
     } catch (err) {
       if (err instanceof TaskInputError) throw new RequestMalformedError(err.message);
       throw err;
     }
-    if (deps.scheduler.isFull()) {
-      const retry = deps.scheduler.retryAfterSec();
-      const stats = deps.scheduler.stats();
-      throw queueFullError(
+    const principal = principalOf(context.user);
+    if (!mayUseSkill(principal, skill)) {
+      throw wireError(context, 'forbidden', `key "${principal.id}" may not use skill ${skill}`, {
+        reason: 'SKILL_NOT_ALLOWED',
+      });
+    }
+    const retry = deps.scheduler.retryAfterSec();
+    // Without keys every caller is one anonymous principal: only the global queue limit applies then.
+    const keyed = principal.kind !== 'anonymous';
+    if (keyed && deps.maxTasksPerKey > 0 && deps.activeTasksOf(principal.id) >= deps.maxTasksPerKey) {
+      throw wireError(
         context,
-        retry,
+        'busy',
+        `key "${principal.id}" already has ${deps.maxTasksPerKey} tasks queued or running (MAX_TASKS_PER_KEY); retry in ${retry} s`,
+        { reason: 'TOO_MANY_TASKS', retryAfterSeconds: retry },
+      );
+    }
+    if (deps.scheduler.isFull()) {
+      const stats = deps.scheduler.stats();
+      throw wireError(
+        context,
+        'busy',
         `the task queue is full (${stats.running} running, ${stats.queued} waiting); retry in ${retry} s`,
+        { reason: 'QUEUE_FULL', retryAfterSeconds: retry },
       );
     }
   };

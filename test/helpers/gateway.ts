@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import { createGateway, type Gateway } from '../../src/main.js';
 import { BUILTIN_SKILLS } from '../../src/skills/catalog.js';
@@ -74,8 +73,11 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     knownSkills: BUILTIN_SKILLS.map((s) => s.id),
   });
   const logs = new LogCapture();
-  const logger = pino({ level: 'debug' }, logs.stream);
-  const gateway = await createGateway({ config, env: opts.childEnv ?? process.env, logger });
+  const gateway = await createGateway({
+    config,
+    env: opts.childEnv ?? process.env,
+    logDestination: logs.stream,
+  });
   const url = await gateway.start();
   let stopped = false;
   return {

@@ -135,7 +135,7 @@ describe('retention', () => {
     const { loadConfig } = await import('../../src/config/load.js');
     const { createGateway } = await import('../../src/main.js');
     const { BUILTIN_SKILLS } = await import('../../src/skills/catalog.js');
-    const { pino } = await import('pino');
+    const { LogCapture } = await import('../helpers/gateway.js');
     await gw.gateway.stop();
     const again = await createGateway({
       config: loadConfig({
@@ -147,7 +147,7 @@ describe('retention', () => {
         },
         knownSkills: BUILTIN_SKILLS.map((s) => s.id),
       }),
-      logger: pino({ level: 'silent' }),
+      logDestination: new LogCapture().stream,
     });
     try {
       assert.equal(await again.store.get(taskId), undefined);

@@ -1,0 +1,139 @@
+import type { Request, RequestHandler } from 'express';
+import cors from 'cors';
+import helmet from 'helmet';
+import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
+import { RedisStore } from 'rate-limit-redis';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../observability/logger.js';
+import { ANONYMOUS, GatewayUser, type Authenticator, type Principal } from './auth.js';
+import { jsonRpcError, restError } from './body.js';
+import { WIRE } from './wire-errors.js';
+
+/** Paths anyone may read: probes and the public agent card. Everything else needs a key once keys exist. */
+export const PUBLIC_PATHS: ReadonlySet<string> = new Set([
+  '/health',
+  '/ready',
+  '/.well-known/agent-card.json',
+  '/.well-known/agent.json',
+]);
+
+const principals = new WeakMap<Request, Principal>();
+
+/** The caller of a request, as the auth middleware established it (anonymous when auth is off). */
+export function principalOfRequest(req: Request): Principal {
+  return principals.get(req) ?? ANONYMOUS;
+}
+
+/** The SDK's user builder: the principal wrapped as a `User`, so task ownership follows the key. */
+export const userBuilder = (req: Request): Promise<GatewayUser> =>
+  Promise.resolve(new GatewayUser(principalOfRequest(req)));
+
+/** Standard security headers (helmet) on every response, and CORS only for the configured origins. */
+export function securityHeaders(corsOrigins: readonly string[]): RequestHandler[] {
+  const handlers: RequestHandler[] = [helmet({ crossOriginResourcePolicy: { policy: 'same-site' } })];
+  if (corsOrigins.length > 0) {
+    handlers.push(
+      cors({
+        origin: [...corsOrigins],
+        methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+        allowedHeaders: [
+          'Content-Type',
+          'Authorization',
+          'X-API-Key',
+          'A2A-Version',
+          'A2A-Extensions',
+          'Last-Event-ID',
+        ],
+        exposedHeaders: ['Retry-After', 'RateLimit', 'RateLimit-Policy', 'A2A-Extensions'],
+        maxAge: 600,
+      }),
+    );
+  }
+  return handlers;
+}
+
+/**
+ * Requires a valid key on every path but the public ones, once keys (or JWT) are configured. A refused request
+ * gets 401 with a JSON body (a JSON-RPC error on `POST /`) and never reaches the A2A handlers.
+ */
+export function requireAuth(auth: Authenticator, logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    if (!auth.enabled || (PUBLIC_PATHS.has(req.path) && req.method !== 'POST')) {
+      next();
+      return;
+    }
+    auth.authenticate(req).then(
+      (result) => {
+        if (result.ok) {
+          principals.set(req, result.principal);
+          next();
+          return;
+        }
+        logger.info(
+          { path: req.path, method: req.method, ip: req.ip },
+          `unauthenticated request refused: ${result.reason}`,
+        );
+        res.setHeader('WWW-Authenticate', 'Bearer realm="a2a-gateway", charset="UTF-8"');
+        if (req.path === '/' && req.method === 'POST')
+          jsonRpcError(
+            res,
+            WIRE.unauthenticated.http,
+            WIRE.unauthenticated.code,
+            `Unauthorized: ${result.reason}`,
+          );
+        else restError(res, WIRE.unauthenticated.http, 'UNAUTHENTICATED', result.reason);
+      },
+      (err: unknown) => next(err),
+    );
+  };
+}
+
+export interface RateLimitOptions {
+  perMinute: number;
+  redis?: Redis;
+  redisPrefix: string;
+}
+
+/**
+ * Per key (or per client address without keys) request limit over a one-minute window. With Redis the count is
+ * shared by every gateway process on it. Over the limit: 429 with `Retry-After`, and a JSON-RPC error body on
+ * the JSON-RPC endpoint.
+ */
+export function requestRateLimit(opts: RateLimitOptions): RequestHandler {
+  const store: Store | undefined = opts.redis
+    ? new RedisStore({
+        prefix: `${opts.redisPrefix}rl:`,
+        sendCommand: (command: string, ...args: string[]) =>
+          opts.redis!.call(command, ...args) as Promise<number | string>,
+      })
+    : undefined;
+  return rateLimit({
+    windowMs: 60_000,
+    limit: opts.perMinute,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    ...(store ? { store } : {}),
+    skip: (req) => PUBLIC_PATHS.has(req.path) && req.method !== 'POST',
+    keyGenerator: (req) => {
+      const principal = principalOfRequest(req);
+      return principal.kind === 'anonymous' ? `ip:${ipKeyGenerator(req.ip ?? '')}` : `key:${principal.id}`;
+    },
+    handler: (req, res) => {
+      const retry = res.getHeader('Retry-After') ?? '60';
+      const message = `rate limit exceeded: at most ${opts.perMinute} requests a minute; retry in ${String(retry)} s`;
+      if (req.path === '/' && req.method === 'POST') {
+        res.status(WIRE.busy.http).json({
+          jsonrpc: '2.0',
+          id: null,
+          error: {
+            code: WIRE.busy.code,
+            message,
+            data: { reason: 'RATE_LIMITED', retryAfterSeconds: Number(retry) },
+          },
+        });
+      } else {
+        restError(res, WIRE.busy.http, 'RESOURCE_EXHAUSTED', message);
+      }
+    },
+  });
+}
