@@ -32,8 +32,9 @@ function withFile(yaml: string, fn: (file: string) => void): void {
 
 describe('configuration', () => {
   test('defaults are the brief’s, and the result is frozen', () => {
-    const config = loadConfig({ env: {}, knownSkills, cwd: '/tmp' });
+    const config = loadConfig({ env: { API_KEY: 'k'.repeat(24) }, knownSkills, cwd: '/tmp' });
     assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.bindNotice, undefined);
     assert.equal(config.port, 8000);
     assert.equal(config.maxConcurrentTasks, 5);
     assert.equal(config.defaultTimeoutSec, 600);
@@ -44,6 +45,34 @@ describe('configuration', () => {
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.backends));
     assert.throws(() => {
       (config as { port: number }).port = 1;
+    });
+  });
+
+  test('without a key the default HOST is narrowed to 127.0.0.1, with a notice that says why', () => {
+    const config = loadConfig({ env: {}, knownSkills });
+    assert.equal(config.host, '127.0.0.1');
+    assert.match(config.bindNotice ?? '', /no API key is configured.*ALLOW_UNAUTHENTICATED=true/);
+    assert.equal(loadConfig({ env: { ALLOW_UNAUTHENTICATED: 'true' }, knownSkills }).host, '0.0.0.0');
+    assert.equal(loadConfig({ env: { HOST: '::1' }, knownSkills }).bindNotice, undefined);
+  });
+
+  test('a short API_KEY, or both API_KEY and API_KEYS_FILE, is refused', () => {
+    assert.match(
+      issuesOf(() => loadConfig({ env: { API_KEY: 'short' }, knownSkills })).join('\n'),
+      /^API_KEY: expected at least 16/m,
+    );
+    assert.match(
+      issuesOf(() => loadConfig({ env: { API_KEY: 'k'.repeat(20), API_KEYS_FILE: '/x' }, knownSkills })).join(
+        '\n',
+      ),
+      /either API_KEY or API_KEYS_FILE/,
+    );
+  });
+
+  test('a keys file with a clear-text key instead of a hash is refused, naming the field', () => {
+    withFile(`keys:\n  - { id: a, hash: "my-secret-key", scopes: [code] }\n`, (file) => {
+      const text = issuesOf(() => loadConfig({ env: { API_KEYS_FILE: file }, knownSkills })).join('\n');
+      assert.match(text, /keys\.0\.hash: expected sha256:<64 hex digits>/);
     });
   });
 
