@@ -13,6 +13,7 @@ import { ProcessRegistry } from './runner/registry.js';
 import { resolveLimits } from './runner/limits.js';
 import { SecretRedactor } from './observability/redact.js';
 import { agentMessage, textPart } from './service/a2a.js';
+import { Conversations } from './service/conversations.js';
 import { GatewayExecutor } from './service/executor.js';
 import { TaskPlanner } from './service/planner.js';
 import { Scheduler } from './service/scheduler.js';
@@ -138,6 +139,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     run: (opts, label) => processes.run(limits.apply(opts), label),
   });
   const planner = new TaskPlanner({ config, skills: BUILTIN_SKILLS });
+  const conversations = new Conversations(config.dataDir, store);
   const scheduler = new Scheduler({
     maxConcurrent: config.maxConcurrentTasks,
     maxQueued: config.maxQueuedTasks,
@@ -148,7 +150,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     backends,
     store,
     logger,
-    dataDir: config.dataDir,
+    conversations,
     ownerOf: (ctx) => principalOf(ctx.context.user).id,
     redact: (text) => redactor.redact(text),
   });
@@ -225,7 +227,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       completedBefore: new Date(now - config.retention.completedHours * 3_600_000),
       otherTerminalBefore: new Date(now - config.retention.failedHours * 3_600_000),
     });
-    if (removed > 0) logger.info({ removed }, 'removed expired tasks');
+    const dirs = await conversations.purge(config.retention.failedHours * 3_600_000);
+    if (removed > 0 || dirs > 0)
+      logger.info({ removed, dirs }, 'removed expired tasks and conversation directories');
   };
   await purge();
   const purgeTimer = setInterval(

@@ -1,23 +1,11 @@
+import { homedir } from 'node:os';
 import { buildChildEnv } from '../runner/env.js';
-import type { ProcessRunner } from '../runner/types.js';
 import { resolveCommand } from '../runner/which.js';
-import { abortedOutcome, spawnFailure, tail } from './outcome.js';
-import type { Backend, BackendOutcome, BackendRunContext, TaskSpec } from './types.js';
-
-/** What differs between the coding-agent CLIs: how to call them and which settings select them. */
-export interface CliAdapter {
-  type: string;
-  /** The product name people know, for messages. */
-  product: string;
-  /** The env setting that names the command (e.g. CLAUDE_COMMAND). */
-  commandSetting: string;
-  /** Arguments after the command, for one headless turn. */
-  args(spec: TaskSpec, opts: { model?: string; effort?: string }): string[];
-  /** Variables the CLI needs set (telemetry off, headless switches). */
-  env(spec: TaskSpec): Record<string, string>;
-  /** Names (or `PREFIX_*`) passed through from the gateway's environment: the CLI's own credentials. */
-  passEnv: readonly string[];
-}
+import type { ProcessRunner } from '../runner/types.js';
+import { CliSetupError } from './cli/seed.js';
+import type { CliAdapter, CliRunPlan } from './cli/types.js';
+import { RunAbort, type Backend, type BackendOutcome, type BackendRunContext } from './types.js';
+import { spawnFailure } from './outcome.js';
 
 export interface CliBackendOptions {
   name: string;
@@ -28,124 +16,140 @@ export interface CliBackendOptions {
   passEnv: readonly string[];
   model?: string;
   effort?: string;
+  /** The gateway's environment (without its own secrets), filtered through the allowlist for each child. */
   baseEnv: NodeJS.ProcessEnv;
   killGraceMs: number;
-  /** Starts the child (the composition root records it in the process registry). */
   run: ProcessRunner;
+  /** Where the user's own CLI config lives (default: the home of the user the gateway runs as). */
+  userHome?: string;
 }
 
 /**
- * A coding-agent CLI run headless. Fails fast, naming the command and the setting to change, when the CLI is not
- * installed.
+ * A coding-agent CLI run headless: the adapter plans the command line and config home, the runner runs it in
+ * its own process group, the adapter's parser turns its output into agent events and decides the outcome.
  */
 export class CliBackend implements Backend {
   readonly name: string;
   readonly type: string;
+  readonly resume: CliAdapter['resume'];
 
   constructor(private readonly opts: CliBackendOptions) {
     this.name = opts.name;
     this.type = opts.adapter.type;
+    this.resume = opts.adapter.resume;
+  }
+
+  get adapter(): CliAdapter {
+    return this.opts.adapter;
+  }
+
+  get command(): string {
+    return this.opts.command;
   }
 
   /** Resolves the command on PATH; undefined when it is not installed. */
-  async locate(): Promise<string | undefined> {
-    return resolveCommand(this.opts.command, this.childEnvBase().PATH);
+  locate(): Promise<string | undefined> {
+    return resolveCommand(this.opts.command, this.opts.baseEnv.PATH);
   }
 
-  private childEnvBase(): Record<string, string> {
+  /** The child's environment: the allowlist, the CLI's own credentials and settings, and the per-context home. */
+  private childEnv(home: string, plan: CliRunPlan): Record<string, string> {
     return buildChildEnv({
       base: this.opts.baseEnv,
-      allow: ['HOME', ...this.opts.adapter.passEnv, ...this.opts.passEnv],
-      set: { ...this.opts.env },
+      allow: [...this.opts.adapter.passEnv, ...(plan.passEnv ?? []), ...this.opts.passEnv],
+      set: { ...plan.env, ...this.opts.env },
+      home,
     });
+  }
+
+  private notInstalled(skill: string): BackendOutcome {
+    const { adapter } = this.opts;
+    return {
+      status: 'failed',
+      summary: '',
+      errorKind: 'not_installed',
+      reason:
+        `backend "${this.name}" (${adapter.product}) is not installed: command "${this.opts.command}" was not found on PATH. ` +
+        `Install it, set ${adapter.commandSetting} to its path, or map skill ${skill} to another backend in the config file.`,
+    };
+  }
+
+  private authHint(reason: string | undefined): string {
+    const { adapter } = this.opts;
+    const vars =
+      adapter.credentialEnv.length > 0
+        ? `set ${adapter.credentialEnv.join(' or ')} in the gateway's environment`
+        : '';
+    const login = `log in with ${this.opts.command} as the user the gateway runs as`;
+    return `backend "${this.name}" (${adapter.product}) is not authenticated with its model API${reason ? ` (${reason})` : ''}: ${[vars, login].filter(Boolean).join(', or ')}.`;
   }
 
   async run(ctx: BackendRunContext): Promise<BackendOutcome> {
     const { adapter } = this.opts;
     const { spec, signal, emit } = ctx;
     const resolved = await this.locate();
-    if (!resolved) {
-      return {
-        status: 'failed',
-        summary: '',
-        errorKind: 'not_installed',
-        reason:
-          `backend "${this.name}" (${adapter.product}) is not installed: command "${this.opts.command}" was not found on PATH. ` +
-          `Install it, set ${adapter.commandSetting} to its path, or map skill ${spec.skill} to another backend in the config file.`,
-      };
-    }
+    if (!resolved) return this.notInstalled(spec.skill);
     const model = spec.model ?? this.opts.model;
     const effort = spec.effort ?? this.opts.effort;
-    const env = { ...this.childEnvBase(), ...adapter.env(spec) };
+    let plan: CliRunPlan;
+    try {
+      plan = await adapter.prepare({
+        spec,
+        home: ctx.home,
+        userHome: this.opts.userHome ?? homedir(),
+        firstTurn: ctx.firstTurn,
+        env: this.opts.baseEnv,
+        extraArgs: this.opts.extraArgs,
+        ...(model ? { model } : {}),
+        ...(effort ? { effort } : {}),
+      });
+    } catch (err) {
+      if (err instanceof CliSetupError) {
+        return {
+          status: 'failed',
+          summary: '',
+          reason: `backend "${this.name}" (${adapter.product}): ${err.message}`,
+        };
+      }
+      throw err;
+    }
+    const parser = adapter.parser({ cwd: spec.workdir });
     const result = await this.opts.run(
       {
-        argv: [
-          resolved,
-          ...adapter.args(spec, { ...(model ? { model } : {}), ...(effort ? { effort } : {}) }),
-          ...this.opts.extraArgs,
-        ],
+        argv: [resolved, ...plan.args],
         cwd: spec.workdir,
-        env,
+        env: this.childEnv(ctx.home, plan),
         signal,
         graceMs: this.opts.killGraceMs,
+        ...(plan.stdin !== undefined ? { stdin: plan.stdin } : {}),
         onStdoutLine: (line) => {
-          if (line.trim() !== '') emit({ type: 'log', stream: 'stdout', line });
+          for (const event of parser.line(line)) emit(event);
         },
         onStderrLine: (line) => emit({ type: 'log', stream: 'stderr', line }),
       },
       spec.taskId,
     );
-    if (result.aborted) return abortedOutcome(signal);
     const failure = spawnFailure(this.name, this.opts.command, result);
-    if (failure) return failure;
-    if (result.exitCode === 0) return { status: 'completed', summary: result.stdout.trim(), exitCode: 0 };
-    return {
-      status: 'failed',
-      summary: '',
-      reason: `backend "${this.name}" exited with code ${result.exitCode ?? result.signal}: ${tail(result.stderr || result.stdout)}`,
+    if (failure && !result.aborted) return failure;
+    const reason: unknown = signal.reason;
+    const outcome = parser.finish({
       exitCode: result.exitCode,
       signal: result.signal,
-    };
+      canceled: result.aborted && !(reason instanceof RunAbort && reason.kind !== 'canceled'),
+      timedOut: result.aborted && reason instanceof RunAbort && reason.kind !== 'canceled',
+      stderrTail: result.stderr.slice(-2000),
+    });
+    if (result.aborted && reason instanceof RunAbort) {
+      // The parser knows it was stopped; the words come from why we stopped it.
+      return {
+        ...outcome,
+        status: reason.kind === 'canceled' ? 'canceled' : 'failed',
+        reason: reason.message,
+      };
+    }
+    if (outcome.status === 'failed' && outcome.errorKind === 'auth') {
+      return { ...outcome, reason: this.authHint(outcome.reason) };
+    }
+    return outcome;
   }
 }
-
-/** Headless command lines from the research (coding-cli-headless.md); each CLI gets its own adapter file later. */
-export const CLI_ADAPTERS: Record<string, CliAdapter> = {
-  claude: {
-    type: 'claude',
-    product: 'Claude Code',
-    commandSetting: 'CLAUDE_COMMAND',
-    args: (spec, o) => [
-      '-p',
-      spec.prompt,
-      '--output-format',
-      'stream-json',
-      '--verbose',
-      '--permission-mode',
-      'bypassPermissions',
-      ...(o.model ? ['--model', o.model] : []),
-      ...(spec.resumeSessionId ? ['--resume', spec.resumeSessionId] : []),
-    ],
-    env: () => ({ CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_AUTOUPDATER: '1', IS_SANDBOX: '1' }),
-    passEnv: ['ANTHROPIC_*', 'CLAUDE_CODE_*'],
-  },
-  droid: {
-    type: 'droid',
-    product: 'Factory droid',
-    commandSetting: 'DROID_COMMAND',
-    args: (spec, o) => [
-      'exec',
-      '--output-format',
-      'stream-json',
-      '--auto',
-      'high',
-      '--cwd',
-      spec.workdir,
-      ...(o.model ? ['-m', o.model] : []),
-      ...(o.effort ? ['-r', o.effort] : []),
-      spec.prompt,
-    ],
-    env: () => ({ FACTORY_DROID_AUTO_UPDATE_ENABLED: 'false' }),
-    passEnv: ['FACTORY_*'],
-  },
-};

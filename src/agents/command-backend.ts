@@ -14,6 +14,8 @@ export interface CommandBackendOptions {
   passEnv: readonly string[];
   output: 'text' | 'jsonl';
   stdin: 'none' | 'prompt';
+  /** HOME for the child: the conversation's private home (default), or the gateway user's own. */
+  home: 'context' | 'inherit';
   /** The gateway's environment, filtered through the allowlist for each child. */
   baseEnv: NodeJS.ProcessEnv;
   killGraceMs: number;
@@ -89,8 +91,9 @@ export class CommandBackend implements Backend {
     const command = fillTemplate(opts.command, spec);
     const env = buildChildEnv({
       base: opts.baseEnv,
-      allow: ['HOME', ...opts.passEnv],
+      allow: opts.home === 'inherit' ? ['HOME', ...opts.passEnv] : opts.passEnv,
       set: Object.fromEntries(Object.entries(opts.env).map(([k, v]) => [k, fillTemplate(v, spec)])),
+      ...(opts.home === 'inherit' ? {} : { home: ctx.home }),
     });
     const resolved = await resolveCommand(command, env.PATH);
     if (!resolved) {

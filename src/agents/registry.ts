@@ -1,7 +1,9 @@
-import { CliBackend, CLI_ADAPTERS } from './cli-backend.js';
+import { CliBackend } from './cli-backend.js';
+import { CLI_ADAPTERS } from './cli/index.js';
 import { CommandBackend } from './command-backend.js';
 import { FakeBackend, type FakeStep } from './fake-backend.js';
 import type { ProcessRunner } from '../runner/types.js';
+import type { CliAdapter } from './cli/types.js';
 import type { AgentEvent, Backend } from './types.js';
 
 /** The backend settings this module needs, in the config file's shape (kept free of the config module). */
@@ -14,6 +16,7 @@ export type BackendSettings =
       passEnv: readonly string[];
       output: 'text' | 'jsonl';
       stdin: 'none' | 'prompt';
+      home: 'context' | 'inherit';
     }
   | {
       type: 'fake';
@@ -50,7 +53,7 @@ function createBackend(name: string, settings: BackendSettings, deps: BackendDep
     );
     return new FakeBackend({ name, steps, outcome: settings.outcome, summary: settings.summary });
   }
-  const adapter = CLI_ADAPTERS[settings.type];
+  const adapter = (CLI_ADAPTERS as Readonly<Record<string, CliAdapter | undefined>>)[settings.type];
   if (!adapter || !('extraArgs' in settings)) {
     throw new BackendConfigError(
       `backends.${name}.type: "${settings.type}" is not supported by this version; expected one of command, fake, ${Object.keys(CLI_ADAPTERS).join(', ')}`,
@@ -59,7 +62,7 @@ function createBackend(name: string, settings: BackendSettings, deps: BackendDep
   return new CliBackend({
     name,
     adapter,
-    command: settings.command ?? adapter.type,
+    command: settings.command ?? adapter.defaultCommand,
     extraArgs: settings.extraArgs,
     env: settings.env,
     passEnv: settings.passEnv,

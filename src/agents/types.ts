@@ -78,6 +78,13 @@ export interface BackendOutcome {
 
 export interface BackendRunContext {
   spec: TaskSpec;
+  /**
+   * A private home directory for the conversation (one per A2A context, kept between its turns, never shared
+   * between contexts): the child's HOME, where a CLI keeps its config and sessions.
+   */
+  home: string;
+  /** True on the context's first turn (the home is new). */
+  firstTurn: boolean;
   /** Aborted on cancel, deadline or shutdown; `signal.reason` says which. */
   signal: AbortSignal;
   emit: (event: AgentEvent) => void;
@@ -87,6 +94,12 @@ export interface BackendRunContext {
 export interface Backend {
   readonly name: string;
   readonly type: string;
+  /**
+   * How a follow-up turn continues the conversation: `native` resumes the CLI's own session
+   * (`spec.resumeSessionId`), `replay` starts a new session whose prompt carries the earlier turns. Absent: no
+   * continuity beyond the shared workdir.
+   */
+  readonly resume?: 'native' | 'replay';
   run(ctx: BackendRunContext): Promise<BackendOutcome>;
 }
 

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { format, parseArgs } from 'node:util';
 import { hashKey } from '../transport/auth.js';
+import { diagnose, formatReport } from './doctor.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { createGateway } from '../main.js';
 import type { Logger } from '../observability/logger.js';
@@ -12,6 +13,7 @@ const USAGE = `a2a-gateway ${VERSION}: hand A2A coding tasks to the coding-agent
 
 Usage:
   a2a-gateway serve [--config FILE] [--host HOST] [--port PORT]
+  a2a-gateway doctor [--config FILE] [--json]
   a2a-gateway keys new [--id NAME] [--scopes fix_bug,review_pr|*|admin]
   a2a-gateway keys hash KEY
   a2a-gateway --version | --help
@@ -76,6 +78,24 @@ async function serve(argv: string[]): Promise<number> {
   return -1; // keep running until a signal
 }
 
+/** `doctor`: every configured backend, found or not, its version, credentials, and the skills that use it. */
+async function doctor(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean', default: false } },
+    strict: true,
+  });
+  const config = loadConfig({
+    env: process.env,
+    ...(values.config ? { configFile: values.config } : {}),
+    knownSkills: BUILTIN_SKILLS.map((s) => s.id),
+  });
+  const reports = await diagnose(config, BUILTIN_SKILLS, process.env);
+  process.stdout.write(values.json ? `${JSON.stringify(reports, null, 2)}\n` : `${formatReport(reports)}\n`);
+  // Non-zero when a skill would fail because its backend is missing.
+  return reports.some((r) => r.skills.length > 0 && !r.found) ? 1 : 0;
+}
+
 /** `keys new`: a random key, printed once, and the line for API_KEYS_FILE (which keeps only its hash). */
 function keys(argv: string[]): number {
   const [sub, ...rest] = argv;
@@ -115,6 +135,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'serve') return serve(rest);
   if (command === 'keys') return keys(rest);
+  if (command === 'doctor') return doctor(rest);
   process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
   return 2;
 }

@@ -8,6 +8,7 @@ import {
   envSchema,
   fileSchema,
   keysFileSchema,
+  type CliBackendType,
   type BackendConfig,
   type EnvSettings,
   type FileSettings,
@@ -127,11 +128,20 @@ function readConfigFile(path: string): unknown {
   }
 }
 
+function cli(type: CliBackendType, command: string): BackendConfig {
+  return { type, command, extraArgs: [], env: {}, passEnv: [] };
+}
+
 /** The backends every gateway has, named as the skills' defaults name them; the file may redefine them. */
 function builtinBackends(env: EnvSettings): Record<string, BackendConfig> {
   return {
-    claude: { type: 'claude', command: env.CLAUDE_COMMAND, extraArgs: [], env: {}, passEnv: [] },
-    droid: { type: 'droid', command: env.DROID_COMMAND, extraArgs: [], env: {}, passEnv: [] },
+    claude: cli('claude', env.CLAUDE_COMMAND),
+    droid: cli('droid', env.DROID_COMMAND),
+    codex: cli('codex', env.CODEX_COMMAND),
+    gemini: cli('gemini', env.GEMINI_COMMAND),
+    opencode: cli('opencode', env.OPENCODE_COMMAND),
+    qwen: cli('qwen', env.QWEN_COMMAND),
+    copilot: cli('copilot', env.COPILOT_COMMAND),
   };
 }
 

@@ -84,6 +84,11 @@ export const envSchema = z.object({
   WORKSPACE_ROOTS: pathList.optional(),
   DROID_COMMAND: z.string().min(1).default('droid'),
   CLAUDE_COMMAND: z.string().min(1).default('claude'),
+  CODEX_COMMAND: z.string().min(1).default('codex'),
+  GEMINI_COMMAND: z.string().min(1).default('gemini'),
+  OPENCODE_COMMAND: z.string().min(1).default('opencode'),
+  QWEN_COMMAND: z.string().min(1).default('qwen'),
+  COPILOT_COMMAND: z.string().min(1).default('copilot'),
   API_KEY: z
     .string()
     .min(16, { message: 'expected at least 16 characters (use `a2a-gateway keys new`)' })
@@ -120,6 +125,8 @@ const commandBackendSchema = z
     output: z.enum(['text', 'jsonl']).default('text'),
     /** Send the prompt on stdin (then close it) instead of leaving stdin closed. */
     stdin: z.enum(['none', 'prompt']).default('none'),
+    /** HOME for the child: a private home per conversation (default), or the gateway user's own (`inherit`). */
+    home: z.enum(['context', 'inherit']).default('context'),
   })
   .strict();
 

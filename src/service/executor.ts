@@ -1,5 +1,5 @@
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { TaskState, type Message, type Task } from '@a2a-js/sdk';
 import {
   AgentEvent,
@@ -10,7 +10,16 @@ import {
 import { RunAbort, type Backend, type BackendOutcome, type TaskSpec } from '../agents/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayTaskStore } from '../stores/types.js';
-import { agentMessage, artifactUpdate, dataPart, newTask, statusUpdate, textPart } from './a2a.js';
+import {
+  agentMessage,
+  artifactUpdate,
+  dataPart,
+  messageText,
+  newTask,
+  statusUpdate,
+  textPart,
+} from './a2a.js';
+import type { Conversations } from './conversations.js';
 import type { TaskPlan, TaskPlanner } from './planner.js';
 import { ProgressReporter, type RunRecord } from './progress.js';
 import { QueueFullError, SchedulerClosedError, type Scheduler } from './scheduler.js';
@@ -21,8 +30,8 @@ export interface ExecutorDeps {
   backends: ReadonlyMap<string, Backend>;
   store: GatewayTaskStore;
   logger: Logger;
-  /** Scratch workspaces for tasks that name no workdir live under `<dataDir>/scratch`. */
-  dataDir: string;
+  /** Per-conversation homes, sessions, locks and scratch workspaces. */
+  conversations: Conversations;
   /** Notified when a task reaches a terminal state (metrics, push). */
   onFinished?: (info: FinishedInfo) => void;
   progressCoalesceMs?: number;
@@ -68,7 +77,11 @@ function outcomeOfError(err: unknown): BackendOutcome {
  */
 export class GatewayExecutor implements AgentExecutor {
   /** Tasks between planning and their terminal event; `finalizing` once the outcome is known. */
-  private readonly active = new Map<string, { contextId: string; owner: string; finalizing: boolean }>();
+  /** Tasks between planning and their end: `canceled` once a cancel arrived before the run started. */
+  private readonly active = new Map<
+    string,
+    { contextId: string; owner: string; finalizing: boolean; canceled: boolean }
+  >();
 
   constructor(private readonly deps: ExecutorDeps) {}
 
@@ -87,7 +100,12 @@ export class GatewayExecutor implements AgentExecutor {
     const { taskId, contextId } = ctx;
     const message = ctx.userMessage;
     const previous = ctx.task?.metadata;
-    this.active.set(taskId, { contextId, owner: this.deps.ownerOf?.(ctx) ?? 'anonymous', finalizing: false });
+    this.active.set(taskId, {
+      contextId,
+      owner: this.deps.ownerOf?.(ctx) ?? 'anonymous',
+      finalizing: false,
+      canceled: false,
+    });
     try {
       let plan: TaskPlan;
       try {
@@ -106,7 +124,7 @@ export class GatewayExecutor implements AgentExecutor {
         ...(typeof dialect === 'string' ? { dialect } : {}),
       };
       this.publishTask(bus, ctx.task, taskId, contextId, message, meta);
-      await this.runPlanned(bus, taskId, contextId, plan, meta);
+      await this.runPlanned(bus, taskId, contextId, plan, meta, messageText(message));
     } finally {
       this.active.delete(taskId);
     }
@@ -116,7 +134,9 @@ export class GatewayExecutor implements AgentExecutor {
     const entry = this.active.get(taskId);
     if (entry?.finalizing) return; // the terminal event is on its way; the SDK reports the final state
     if (this.deps.scheduler.cancel(taskId, 'canceled by request')) return;
-    // Not running here (e.g. the planner is still working): end it directly so the SDK's cancel never waits forever.
+    // Not in the scheduler yet (planning, or waiting for the conversation's previous turn): mark it so it never
+    // starts, and end it now so the SDK's cancel never waits.
+    if (entry) entry.canceled = true;
     const contextId = entry?.contextId ?? (await this.deps.store.get(taskId))?.contextId ?? '';
     bus.publish(
       AgentEvent.statusUpdate(
@@ -144,12 +164,25 @@ export class GatewayExecutor implements AgentExecutor {
     bus.publish(AgentEvent.task(task));
   }
 
+  /**
+   * The directory a turn works in: the caller's workdir; else the one the conversation used before (a resumed CLI
+   * session is tied to it); else the conversation's scratch workspace.
+   */
+  private async workdirFor(contextId: string, plan: TaskPlan, previous: string | undefined): Promise<string> {
+    if (plan.workdir) return plan.workdir;
+    if (previous && existsSync(previous)) return previous;
+    const scratch = this.deps.conversations.scratchOf(contextId);
+    await mkdir(scratch, { recursive: true });
+    return scratch;
+  }
+
   private async runPlanned(
     bus: ExecutionEventBus,
     taskId: string,
     contextId: string,
     plan: TaskPlan,
     meta: Record<string, string>,
+    request: string,
   ): Promise<void> {
     const logger = this.deps.logger.child({
       taskId,
@@ -168,9 +201,10 @@ export class GatewayExecutor implements AgentExecutor {
       ...(this.deps.progressCoalesceMs !== undefined ? { coalesceMs: this.deps.progressCoalesceMs } : {}),
     });
     let outcome: BackendOutcome;
-    let scratch: string | undefined;
+    const turn = await this.deps.conversations.begin(contextId, plan.backendName);
     try {
       if (!backend) throw new Error(`backend "${plan.backendName}" is not configured`);
+      if (this.active.get(taskId)?.canceled) throw new RunAbort('canceled', 'canceled by request');
       outcome = await this.deps.scheduler.submit(taskId, plan.timeoutMs, async (signal) => {
         logger.info({ timeoutMs: plan.timeoutMs }, 'task started');
         bus.publish(
@@ -190,31 +224,46 @@ export class GatewayExecutor implements AgentExecutor {
             ),
           ),
         );
-        let workdir = plan.workdir;
-        if (!workdir) {
-          scratch = join(this.deps.dataDir, 'scratch', taskId);
-          await mkdir(scratch, { recursive: true });
-          workdir = scratch;
-        }
+        const workdir = await this.workdirFor(contextId, plan, turn.previousWorkdir);
+        const replay = backend.resume === 'replay' && !turn.firstTurn;
         const spec: TaskSpec = {
           taskId,
           contextId,
           skill: plan.skill.id,
-          prompt: plan.prompt,
+          prompt: replay ? await this.deps.conversations.replayPrompt(contextId, plan.prompt) : plan.prompt,
           input: plan.input,
           workdir,
           timeoutMs: plan.timeoutMs,
           ...(plan.model ? { model: plan.model } : {}),
           ...(plan.effort ? { effort: plan.effort } : {}),
+          ...(backend.resume === 'native' && turn.resumeSessionId
+            ? { resumeSessionId: turn.resumeSessionId }
+            : {}),
         };
-        return backend.run({ spec, signal, emit: (event) => progress.handle(event) });
+        const result = await backend.run({
+          spec,
+          signal,
+          home: turn.home,
+          firstTurn: turn.firstTurn,
+          emit: (event) => progress.handle(event),
+        });
+        const sessionId = result.sessionId ?? progress.record.sessionId;
+        if (sessionId || backend.resume === 'replay') {
+          await this.deps.conversations.remember(contextId, plan.backendName, {
+            sessionId,
+            workdir,
+            request: request,
+            summary: result.summary || result.reason || '',
+          });
+        }
+        return result;
       });
     } catch (err) {
       outcome = outcomeOfError(err);
       if (!(err instanceof RunAbort)) logger.error({ err }, 'task could not run');
     } finally {
       progress.close();
-      if (scratch) await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
+      turn.release();
     }
     const durationMs = Date.now() - started;
     logger.info({ status: outcome.status, durationMs, reason: outcome.reason }, 'task ended');

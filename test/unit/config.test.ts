@@ -136,7 +136,10 @@ describe('configuration', () => {
     withFile(`skills:\n  fix_bugs: { backend: claude }\n  code: { backend: nowhere }\n`, (file) => {
       const text = issuesOf(() => loadConfig({ env: {}, configFile: file, knownSkills })).join('\n');
       assert.match(text, /skills\.fix_bugs: unknown skill/);
-      assert.match(text, /skills\.code\.backend: unknown backend "nowhere"; expected one of claude, droid/);
+      assert.match(
+        text,
+        /skills\.code\.backend: unknown backend "nowhere"; expected one of claude, codex, copilot, droid, gemini, opencode, qwen/,
+      );
     });
     withFile(`defaultSkill: [nope`, (file) => {
       assert.match(

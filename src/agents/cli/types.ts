@@ -23,6 +23,11 @@ export interface CliPrepareContext {
   firstTurn: boolean;
   /** The gateway's environment, to read (never to pass on wholesale) settings such as `ANTHROPIC_BASE_URL`. */
   env: Readonly<NodeJS.ProcessEnv>;
+  /**
+   * Extra options from the backend's config. The adapter places them among its own options, before the prompt:
+   * appended after it they would land behind `--` (or after `codex exec resume`) and be read as prompt text.
+   */
+  extraArgs?: readonly string[];
 }
 
 /** One turn's command line, as the adapter planned it. */

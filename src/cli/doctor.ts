@@ -1,0 +1,116 @@
+import { homedir } from 'node:os';
+import { CLI_ADAPTERS } from '../agents/cli/index.js';
+import type { CliAdapter } from '../agents/cli/types.js';
+import type { GatewayConfig } from '../config/load.js';
+import { buildChildEnv } from '../runner/env.js';
+import { runProcess } from '../runner/spawn.js';
+import { resolveCommand } from '../runner/which.js';
+import type { SkillDefinition } from '../skills/types.js';
+
+export interface BackendReport {
+  name: string;
+  type: string;
+  command: string;
+  found: boolean;
+  path: string | undefined;
+  version: string | undefined;
+  /** For coding-agent CLIs: a credential variable is set, or the user's CLI login exists. */
+  credentials: 'set' | 'missing' | 'n/a';
+  credentialSource: string | undefined;
+  skills: string[];
+}
+
+async function versionOf(
+  path: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<string | undefined> {
+  const result = await runProcess({
+    argv: [path, ...args],
+    cwd: homedir(),
+    env: buildChildEnv({ base: env, allow: ['HOME'] }),
+    signal: AbortSignal.timeout(15_000),
+    graceMs: 1000,
+    maxBufferedBytes: 16 * 1024,
+  });
+  const text = `${result.stdout}\n${result.stderr}`.trim();
+  const line = text.split('\n').find((l) => /\d+\.\d+/.test(l)) ?? text.split('\n')[0];
+  return result.exitCode === 0 && line ? line.trim().slice(0, 80) : undefined;
+}
+
+async function credentialsOf(
+  adapter: CliAdapter,
+  env: NodeJS.ProcessEnv,
+): Promise<{ ok: boolean; source?: string }> {
+  const variable = adapter.credentialEnv.find((name) => Boolean(env[name]));
+  if (variable) return { ok: true, source: variable };
+  if (await adapter.hasLogin(homedir())) return { ok: true, source: 'CLI login' };
+  return { ok: false };
+}
+
+/** Checks every configured backend: found or not, where, its version, whether credentials are set, who uses it. */
+export async function diagnose(
+  config: GatewayConfig,
+  skills: readonly SkillDefinition[],
+  env: NodeJS.ProcessEnv,
+): Promise<BackendReport[]> {
+  const enabled = skills.filter((s) => config.skills[s.id]?.enabled !== false);
+  const reports: BackendReport[] = [];
+  for (const [name, backend] of Object.entries(config.backends)) {
+    const users = enabled
+      .filter((s) => (config.skills[s.id]?.backend ?? s.defaultBackend) === name)
+      .map((s) => s.id);
+    const adapter = (CLI_ADAPTERS as Readonly<Record<string, CliAdapter | undefined>>)[backend.type];
+    const command =
+      'command' in backend && backend.command ? backend.command : (adapter?.defaultCommand ?? backend.type);
+    if (backend.type === 'fake') {
+      reports.push({
+        name,
+        type: 'fake',
+        command: '-',
+        found: true,
+        path: undefined,
+        version: undefined,
+        credentials: 'n/a',
+        credentialSource: undefined,
+        skills: users,
+      });
+      continue;
+    }
+    const path = await resolveCommand(command, env.PATH);
+    const version = path && adapter ? await versionOf(path, adapter.versionArgs, env) : undefined;
+    const creds = adapter ? await credentialsOf(adapter, env) : undefined;
+    reports.push({
+      name,
+      type: backend.type,
+      command,
+      found: path !== undefined,
+      path,
+      version,
+      credentials: creds ? (creds.ok ? 'set' : 'missing') : 'n/a',
+      credentialSource: creds?.source,
+      skills: users,
+    });
+  }
+  return reports;
+}
+
+/** The report as a table a person reads in a terminal. */
+export function formatReport(reports: readonly BackendReport[]): string {
+  const rows = reports.map((r) => [
+    r.name,
+    r.type,
+    r.found ? (r.path ?? '') : `NOT FOUND (${r.command})`,
+    r.version ?? (r.found ? '?' : '-'),
+    r.credentials === 'n/a' ? '-' : r.credentials === 'set' ? `set (${r.credentialSource ?? ''})` : 'MISSING',
+    r.skills.join(', ') || '-',
+  ]);
+  const head = ['backend', 'type', 'command', 'version', 'credentials', 'skills'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}

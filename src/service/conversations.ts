@@ -1,0 +1,149 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { GatewayTaskStore } from '../stores/types.js';
+
+/** One earlier turn, kept for backends that continue a conversation by replaying it. */
+interface Turn {
+  request: string;
+  summary: string;
+}
+
+const TURNS_FILE = '.a2a-gateway-turns.json';
+const MAX_TURNS = 10;
+const MAX_TURN_CHARS = 4000;
+
+function cut(text: string): string {
+  return text.length > MAX_TURN_CHARS ? `${text.slice(0, MAX_TURN_CHARS)}…` : text;
+}
+
+export interface ConversationTurn {
+  home: string;
+  firstTurn: boolean;
+  /** The CLI session to resume, when the context's last turn ran on the same backend. */
+  resumeSessionId: string | undefined;
+  /** The workdir the context's earlier turns used, for a follow-up that names none. */
+  previousWorkdir: string | undefined;
+  /** Releases the context for its next turn. */
+  release: () => void;
+}
+
+/**
+ * What ties the turns of one A2A context together: a private home directory (the CLI's config and sessions), the
+ * backend session it is bound to (in the store, so it survives restarts), the earlier turns for replay, and a
+ * lock so that two turns of one conversation never run at once. Directory names are a hash of the contextId, which
+ * a caller chooses, so it can never name a path.
+ */
+export class Conversations {
+  private readonly locks = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly store: GatewayTaskStore,
+  ) {}
+
+  private key(contextId: string): string {
+    return createHash('sha256').update(contextId).digest('hex').slice(0, 32);
+  }
+
+  homeOf(contextId: string): string {
+    return join(this.dataDir, 'homes', this.key(contextId));
+  }
+
+  /** The scratch workspace of a context whose tasks name no workdir. */
+  scratchOf(contextId: string): string {
+    return join(this.dataDir, 'scratch', this.key(contextId));
+  }
+
+  /** Waits for the context's previous turn to end, then opens this one. */
+  async begin(contextId: string, backend: string): Promise<ConversationTurn> {
+    const previous = this.locks.get(contextId) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const chain = previous.then(() => mine);
+    this.locks.set(contextId, chain);
+    await previous;
+    const home = this.homeOf(contextId);
+    const firstTurn = !existsSync(home);
+    await mkdir(home, { recursive: true, mode: 0o700 });
+    const now = new Date();
+    await utimes(home, now, now);
+    const session = await this.store.getContextSession(contextId);
+    return {
+      home,
+      firstTurn,
+      resumeSessionId: session && session.backend === backend ? session.sessionId : undefined,
+      previousWorkdir: session?.workdir,
+      release: () => {
+        release();
+        if (this.locks.get(contextId) === chain) this.locks.delete(contextId);
+      },
+    };
+  }
+
+  /** Binds the context to the backend session a turn reported, and keeps the turn for replay. */
+  async remember(
+    contextId: string,
+    backend: string,
+    turn: { sessionId: string | undefined; workdir: string; request: string; summary: string },
+  ): Promise<void> {
+    await this.store.setContextSession({
+      contextId,
+      backend,
+      sessionId: turn.sessionId ?? '',
+      workdir: turn.workdir,
+      updatedAt: new Date().toISOString(),
+    });
+    const turns = [
+      ...(await this.turns(contextId)),
+      { request: cut(turn.request), summary: cut(turn.summary) },
+    ];
+    await writeFile(join(this.homeOf(contextId), TURNS_FILE), JSON.stringify(turns.slice(-MAX_TURNS)), {
+      mode: 0o600,
+    });
+  }
+
+  private async turns(contextId: string): Promise<Turn[]> {
+    try {
+      const parsed = JSON.parse(await readFile(join(this.homeOf(contextId), TURNS_FILE), 'utf8')) as unknown;
+      return Array.isArray(parsed) ? (parsed as Turn[]) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** The prompt for a backend that cannot resume: the earlier turns of the conversation, then the new request. */
+  async replayPrompt(contextId: string, prompt: string): Promise<string> {
+    const turns = await this.turns(contextId);
+    if (turns.length === 0) return prompt;
+    const history = turns
+      .map(
+        (t, i) =>
+          `Turn ${i + 1}, the request:\n${t.request}\n\nTurn ${i + 1}, what you did and answered:\n${t.summary}`,
+      )
+      .join('\n\n');
+    return `This continues an earlier conversation in this workspace. The earlier turns, oldest first:\n\n${history}\n\nThe new request:\n\n${prompt}`;
+  }
+
+  /** Removes homes and scratch workspaces not used for longer than `maxAgeMs`; returns how many. */
+  async purge(maxAgeMs: number): Promise<number> {
+    let removed = 0;
+    const cutoff = Date.now() - maxAgeMs;
+    for (const kind of ['homes', 'scratch']) {
+      const dir = join(this.dataDir, kind);
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const name of names) {
+        const path = join(dir, name);
+        const info = await stat(path).catch(() => undefined);
+        if (info && info.mtimeMs < cutoff) {
+          await rm(path, { recursive: true, force: true });
+          removed += 1;
+        }
+      }
+    }
+    return removed;
+  }
+}
