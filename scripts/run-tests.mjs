@@ -8,6 +8,14 @@ import { spawnSync } from 'node:child_process';
 const tiers = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const extra = process.argv.slice(2).filter((a) => a.startsWith('-'));
 const chosen = tiers.length > 0 ? tiers : ['unit', 'integration', 'e2e'];
+// The end-to-end tier drives the real coding-agent CLIs: install them (pinned, idempotent) before it runs.
+if (chosen.includes('e2e')) {
+  const install = spawnSync(process.execPath, ['scripts/install-e2e-clis.mjs'], { stdio: 'inherit' });
+  if (install.status !== 0) {
+    console.error('installing the end-to-end CLIs failed; the e2e tier cannot run');
+    process.exit(install.status ?? 1);
+  }
+}
 const files = [];
 for (const tier of chosen) {
   const dir = join('test', tier);
@@ -27,7 +35,8 @@ const args = [
   'tsx',
   '--test',
   '--test-concurrency=2',
-  '--test-timeout=180000',
+  // Node 20 applies --test-timeout to a whole file, and an e2e file runs a real CLI through many cases.
+  `--test-timeout=${chosen.includes('e2e') ? 600_000 : 180_000}`,
   '--test-reporter=spec',
   ...extra,
   ...files,

@@ -124,7 +124,10 @@ export class GatewayExecutor implements AgentExecutor {
         ...(typeof dialect === 'string' ? { dialect } : {}),
       };
       this.publishTask(bus, ctx.task, taskId, contextId, message, meta);
-      await this.runPlanned(bus, taskId, contextId, plan, meta, messageText(message));
+      // What the caller asked, in words, for backends that replay earlier turns.
+      const main = plan.input[plan.skill.mainField];
+      const request = typeof main === 'string' ? main : messageText(message) || JSON.stringify(plan.input);
+      await this.runPlanned(bus, taskId, contextId, plan, meta, request);
     } finally {
       this.active.delete(taskId);
     }

@@ -82,9 +82,14 @@ const copilotTools = [
     type: 'function',
     function: {
       name: 'view',
-      parameters: objectSchema({ path: str, view_range: { type: 'array', items: { type: 'integer' } } }, [
-        'path',
-      ]),
+      parameters: objectSchema(
+        {
+          path: str,
+          view_range: { type: 'array', items: { type: 'integer' } },
+          forceReadLargeFiles: { type: 'boolean' },
+        },
+        ['path'],
+      ),
     },
   },
   { type: 'function', function: { name: 'create', parameters: objectSchema({ path: str, file_text: str }) } },
@@ -767,6 +772,10 @@ describe('edit scenario', () => {
       };
       const viewed = await copilotStep([{ role: 'user', content: 'fix' }]);
       assert.equal(pick(viewed, 'name'), 'view');
+      // `forceReadLargeFiles` matches the loose path pattern but is a boolean: left out, not given the path.
+      assert.deepEqual(parseJsonText(pick(viewed, 'arguments') as string), {
+        path: join(workdir, 'notes.md'),
+      });
       const edited = await copilotStep([
         { role: 'user', content: 'fix' },
         { role: 'assistant', tool_calls: [{ id: 'a', type: 'function', function: viewed }] },

@@ -10,7 +10,15 @@ import { join } from 'node:path';
 import { PARSERS } from '../parsers/index.js';
 import { option } from './args.js';
 import { NETWORK_ENV, setting } from './env.js';
-import { exists, readJsonObject, seedFiles, type JsonObject, type SeedFile } from './seed.js';
+import {
+  ensurePrivateDir,
+  exists,
+  readJsonObject,
+  seedFiles,
+  writePrivateFile,
+  type JsonObject,
+  type SeedFile,
+} from './seed.js';
 import type { CliAdapter, CliPrepareContext, CliRunPlan } from './types.js';
 
 const CONFIG_DIR = '.config/opencode';
@@ -85,8 +93,25 @@ function gatewayConfig(ctx: CliPrepareContext, model: string): JsonObject {
   return { provider: { [GATEWAY_PROVIDER]: provider }, model: `${GATEWAY_PROVIDER}/${model}` };
 }
 
+/**
+ * opencode npm-installs its plugin package into every config dir it uses (a registry download per run, 10-20 s,
+ * and traffic off the machine) unless the dir already has node_modules and a package-lock.json listing it. An
+ * empty marker is enough; the plugin itself is bundled.
+ */
+async function markPluginInstalled(configDir: string): Promise<void> {
+  await ensurePrivateDir(join(configDir, 'node_modules'));
+  const lock = join(configDir, 'package-lock.json');
+  if (!(await exists(lock))) {
+    await writePrivateFile(
+      lock,
+      JSON.stringify({ packages: { '': { dependencies: { '@opencode-ai/plugin': '*' } } } }),
+    );
+  }
+}
+
 async function prepare(ctx: CliPrepareContext): Promise<CliRunPlan> {
   if (ctx.firstTurn) await seedFiles(ctx.userHome, ctx.home, SEED);
+  await markPluginInstalled(join(ctx.home, CONFIG_DIR));
   const user = await readUserConfig(join(ctx.home, CONFIG_DIR));
   const gateway = gatewayModel(ctx, user);
   const overlay: JsonObject = {

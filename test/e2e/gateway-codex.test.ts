@@ -1,0 +1,3 @@
+import { backendSuite } from './helpers/gateway-suite.js';
+
+backendSuite('codex', { resume: 'native', reportsTokens: true });

@@ -1,0 +1,3 @@
+import { backendSuite } from './helpers/gateway-suite.js';
+
+backendSuite('droid', { resume: 'replay', reportsTokens: true });

@@ -1,0 +1,3 @@
+import { backendSuite } from './helpers/gateway-suite.js';
+
+backendSuite('gemini', { resume: 'native', reportsTokens: true });
