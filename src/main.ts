@@ -164,6 +164,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       baseUrl,
       skills: planner.enabledSkills(),
       backendFor: (s) => planner.backendFor(s),
+      backendInfo: (name) => {
+        const b = backends.get(name);
+        return b ? { type: b.type, ...(b.resume ? { resume: b.resume } : {}) } : undefined;
+      },
       streaming: true,
       pushNotifications: false,
       authRequired: authenticator.enabled,

@@ -12,6 +12,9 @@ export interface CardOptions {
   baseUrl: string;
   skills: readonly SkillDefinition[];
   backendFor: (skill: SkillDefinition) => string;
+  /** What each backend named by a skill is, and how it continues a conversation (`replay`: earlier turns are
+   *  replayed in the prompt because the CLI cannot resume its own session offline). */
+  backendInfo?: (name: string) => { type: string; resume?: 'native' | 'replay' } | undefined;
   streaming: boolean;
   pushNotifications: boolean;
   /** Keys are required: the card declares the schemes and offers the authenticated extended card. */
@@ -82,9 +85,16 @@ export function buildAgentCard(opts: CardOptions): AgentCard {
       extensions: [
         {
           uri: SKILL_SCHEMA_EXTENSION_URI,
-          description: 'JSON Schema of each skill input, and the backend that runs it.',
+          description:
+            'JSON Schema of each skill input, the backend that runs it, and how each backend continues a conversation.',
           required: false,
           params: {
+            backends: Object.fromEntries(
+              [...new Set(opts.skills.map((s) => opts.backendFor(s)))].map((name) => [
+                name,
+                opts.backendInfo?.(name) ?? {},
+              ]),
+            ),
             skills: Object.fromEntries(
               opts.skills.map((s) => [
                 s.id,
