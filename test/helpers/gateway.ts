@@ -217,3 +217,41 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+export interface SendOptions {
+  skill: string;
+  /** Plain text for the skill's main field, or an input object sent as a data part. */
+  input: string | Record<string, unknown>;
+  /** More message metadata (timeout, model, ...). */
+  metadata?: Record<string, unknown>;
+  /** Fields set on the message itself (contextId, taskId). */
+  message?: Record<string, unknown>;
+  blocking?: boolean;
+  headers?: Record<string, string>;
+}
+
+/** A 0.3 `message/send` for a skill, as most tests send it. */
+export function sendTask(url: string, opts: SendOptions): ReturnType<typeof rpc> {
+  const part =
+    typeof opts.input === 'string' ? { kind: 'text', text: opts.input } : { kind: 'data', data: opts.input };
+  return rpc(
+    url,
+    {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'message/send',
+      params: {
+        message: {
+          kind: 'message',
+          role: 'user',
+          messageId: `m-${Math.random()}`,
+          parts: [part],
+          metadata: { skill: opts.skill, ...opts.metadata },
+          ...opts.message,
+        },
+        configuration: { blocking: opts.blocking ?? true },
+      },
+    },
+    opts.headers,
+  );
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { alive, FAKE_CLI_DIR, rpc, spawnGateway, tempDir, waitFor } from '../helpers/gateway.js';
+import { alive, FAKE_CLI_DIR, rpc, sendTask, spawnGateway, tempDir, waitFor } from '../helpers/gateway.js';
 
 const config = (dir: string): string => `
 backends:
@@ -15,21 +15,7 @@ skills:
 `;
 
 function send(url: string, sleepMs: number, blocking: boolean) {
-  return rpc(url, {
-    jsonrpc: '2.0',
-    id: 1,
-    method: 'message/send',
-    params: {
-      message: {
-        kind: 'message',
-        role: 'user',
-        messageId: `m-${Math.random()}`,
-        parts: [{ kind: 'text', text: String(sleepMs) }],
-        metadata: { skill: 'code' },
-      },
-      configuration: { blocking },
-    },
-  });
+  return sendTask(url, { skill: 'code', input: String(sleepMs), blocking });
 }
 
 const getTask = async (url: string, id: string) =>

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { alive, FAKE_CLI_DIR, rpc, startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import {
+  alive,
+  FAKE_CLI_DIR,
+  rpc,
+  sendTask,
+  startTestGateway,
+  waitFor,
+  type TestGateway,
+} from '../helpers/gateway.js';
 
 function send(
   url: string,
@@ -11,21 +19,7 @@ function send(
   extra: Record<string, unknown> = {},
   blocking = true,
 ) {
-  return rpc(url, {
-    jsonrpc: '2.0',
-    id: 1,
-    method: 'message/send',
-    params: {
-      message: {
-        kind: 'message',
-        role: 'user',
-        messageId: `m-${Math.random()}`,
-        parts: [{ kind: 'text', text }],
-        metadata: { skill, ...extra },
-      },
-      configuration: { blocking },
-    },
-  });
+  return sendTask(url, { skill, input: text, metadata: extra, blocking });
 }
 
 /** The most [start, end] intervals from the log that overlap at any instant. */

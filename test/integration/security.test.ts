@@ -12,6 +12,7 @@ import { PUBLIC_PATHS } from '../../src/transport/security.js';
 import {
   FAKE_CLI_DIR,
   rpc,
+  sendTask,
   spawnGateway,
   startTestGateway,
   tempDir,
@@ -54,26 +55,7 @@ function keysFile(dir: string): string {
 const as = (key: string) => ({ 'x-api-key': key });
 
 function send(url: string, key: string, skill: string, extra: Record<string, unknown> = {}, blocking = true) {
-  return rpc(
-    url,
-    {
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'message/send',
-      params: {
-        message: {
-          kind: 'message',
-          role: 'user',
-          messageId: `m-${Math.random()}`,
-          parts: [{ kind: 'text', text: 'do it' }],
-          metadata: { skill },
-          ...extra,
-        },
-        configuration: { blocking },
-      },
-    },
-    as(key),
-  );
+  return sendTask(url, { skill, input: 'do it', message: extra, blocking, headers: as(key) });
 }
 
 describe('API keys, scopes and ownership', () => {

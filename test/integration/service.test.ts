@@ -62,7 +62,11 @@ describe('health and agent cards', () => {
     const ext = body.capabilities.extensions.find((e: any) => e.uri.includes('skill-input'));
     const fixBug = ext.params.skills.fix_bug;
     assert.equal(fixBug.backend, 'droid');
-    assert.deepEqual(ext.params.backends.droid, { type: 'droid', resume: 'replay' }, 'the card says droid replays');
+    assert.deepEqual(
+      ext.params.backends.droid,
+      { type: 'droid', resume: 'replay' },
+      'the card says droid replays',
+    );
     assert.deepEqual(ext.params.backends.claude, { type: 'claude', resume: 'native' });
     assert.equal(fixBug.inputSchema.type, 'object');
     assert.ok(fixBug.inputSchema.properties.bug_description);

@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, write
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startMockLlm, type MockLlm } from '../../fixtures/mock-llm/index.js';
-import { rpc, spawnGateway, tempDir, waitFor, type GatewayProcess } from '../../helpers/gateway.js';
+import { rpc, sendTask, spawnGateway, tempDir, waitFor, type GatewayProcess } from '../../helpers/gateway.js';
 import { E2E_BIN_DIR, type CliName } from './cli-env.js';
 
 const API_KEY = 'sk-mock-e2e';
@@ -177,7 +177,7 @@ async function stream(
   return events;
 }
 
-/** Sends a `code`-skill task: `instructions` and an optional workdir as a data part. */
+/** Sends a task with its input as a data part; fails the test when the send itself is refused. */
 async function send(
   url: string,
   input: Record<string, unknown>,
@@ -185,21 +185,13 @@ async function send(
   contextId?: string,
   blocking = true,
 ) {
-  const res = await rpc(url, {
-    jsonrpc: '2.0',
-    id: 1,
-    method: 'message/send',
-    params: {
-      message: {
-        kind: 'message',
-        role: 'user',
-        messageId: `m-${Math.random()}`,
-        parts: [{ kind: 'data', data: input }],
-        metadata,
-        ...(contextId ? { contextId } : {}),
-      },
-      configuration: { blocking },
-    },
+  const { skill, ...rest } = metadata;
+  const res = await sendTask(url, {
+    skill: String(skill),
+    input,
+    metadata: rest,
+    blocking,
+    ...(contextId ? { message: { contextId } } : {}),
   });
   assert.ok(res.body.result, JSON.stringify(res.body));
   return res.body.result;
