@@ -99,6 +99,44 @@ describe('the brief example requests (A2A 0.1 tasks/send)', () => {
   });
 });
 
+describe('tasks/sendSubscribe (0.1 streaming)', () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startTestGateway({ configYaml: ECHO_CONFIG });
+  });
+  after(async () => {
+    await gw.stop();
+  });
+
+  test('streams the task in 0.1 shapes, the final status last with final: true', async () => {
+    const body = example(2).replace('"tasks/send"', '"tasks/sendSubscribe"');
+    const res = await fetch(`${gw.url}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+    const events = (await res.text())
+      .split('\n\n')
+      .map((block) => block.split('\n').find((l) => l.startsWith('data: ')))
+      .filter((l): l is string => l !== undefined)
+      .map((l) => (JSON.parse(l.slice(6)) as { id: string; result: any }).result);
+    assert.equal(events[0].kind, 'task');
+    assert.equal(events[0].sessionId, events[0].contextId);
+    const last = events.at(-1);
+    assert.equal(last.kind, 'status-update');
+    assert.equal(last.final, true);
+    assert.equal(last.status.state, 'completed');
+    assert.equal(last.id, events[0].id, '0.1 events carry the task id as "id"');
+    const artifact = events.find((e) => e.kind === 'artifact-update');
+    assert.equal(artifact.artifact.parts[0].type, 'text');
+    assert.ok(
+      events.slice(1, -1).every((e) => e.final !== true),
+      'only the last event is final',
+    );
+  });
+});
+
 describe('the default skill mapping without droid installed', () => {
   let gw: TestGateway;
   let emptyPath: ReturnType<typeof tempDir>;
