@@ -208,6 +208,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     publicUrl: config.publicUrl,
     trustProxy: config.trustProxy,
     bodyLimitBytes: config.bodyLimitBytes,
+    sseHeartbeatMs: config.sseHeartbeatMs,
     authenticator,
     corsOrigins: config.corsOrigins,
     rateLimit: {

@@ -33,6 +33,8 @@ export interface GatewayConfig {
   killGraceMs: number;
   shutdownTimeoutMs: number;
   bodyLimitBytes: number;
+  /** SSE heartbeat interval in ms (0: none). */
+  sseHeartbeatMs: number;
   retention: { completedHours: number; failedHours: number };
   /** Directories every task workdir must be inside (real paths). */
   workspaceRoots: readonly string[];
@@ -254,6 +256,7 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
     killGraceMs: Math.round(env.KILL_GRACE * 1000),
     shutdownTimeoutMs: Math.round(env.SHUTDOWN_TIMEOUT * 1000),
     bodyLimitBytes: env.BODY_LIMIT,
+    sseHeartbeatMs: Math.round(env.SSE_HEARTBEAT_SECONDS * 1000),
     retention: { completedHours: env.RETENTION_COMPLETED_HOURS, failedHours: env.RETENTION_FAILED_HOURS },
     workspaceRoots: roots,
     redis: { enabled: env.REDIS_ENABLED, url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },

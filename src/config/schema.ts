@@ -79,6 +79,7 @@ export const envSchema = z.object({
   KILL_GRACE: z.coerce.number().positive().default(5),
   SHUTDOWN_TIMEOUT: z.coerce.number().nonnegative().default(30),
   BODY_LIMIT: byteSize.default(10 * 1024 * 1024),
+  SSE_HEARTBEAT_SECONDS: z.coerce.number().nonnegative().default(15),
   RETENTION_COMPLETED_HOURS: z.coerce.number().positive().default(24),
   RETENTION_FAILED_HOURS: z.coerce.number().positive().default(168),
   WORKSPACE_ROOTS: pathList.optional(),

@@ -19,6 +19,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Scheduler } from '../service/scheduler.js';
 import type { GatewayTaskStore } from '../stores/types.js';
 import { bodyReader, negotiateVersion, restError } from './body.js';
+import { sseHeartbeat } from './heartbeat.js';
 import { legacyV01Handler } from './legacy-v01.js';
 import { TRANSPORT_STATE_KEY } from './request-handler.js';
 
@@ -42,6 +43,8 @@ export interface AppDeps {
   publicUrl: string | undefined;
   trustProxy: string;
   bodyLimitBytes: number;
+  /** SSE comment heartbeat on event streams, in ms (0: none). */
+  sseHeartbeatMs: number;
   authenticator: Authenticator;
   corsOrigins: readonly string[];
   rateLimit: RateLimitOptions;
@@ -166,6 +169,7 @@ export function createApp(deps: AppDeps): Express {
   if (deps.rateLimit.perMinute > 0) app.use(requestRateLimit(deps.rateLimit));
 
   app.use(bodyReader(deps.bodyLimitBytes));
+  app.use(sseHeartbeat(deps.sseHeartbeatMs));
   app.use(negotiateVersion);
 
   // Refuse a send up front when the queue is full, so REST callers get 429 with Retry-After.
