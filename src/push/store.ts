@@ -1,0 +1,233 @@
+/* eslint-disable @typescript-eslint/require-await -- both stores work synchronously; `async` keeps the SDK's
+   PushNotificationStore promises and turns every throw into a rejection. */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { TaskPushNotificationConfig } from '@a2a-js/sdk';
+import type {
+  PushNotificationStore,
+  ServerCallContext,
+  StoredPushNotificationConfig,
+} from '@a2a-js/sdk/server';
+import Database from 'better-sqlite3';
+import { anonymousScope, type ScopeResolver, type StoreScope } from '../stores/types.js';
+
+/** The wire version the SDK assumes when a call carries no `A2A-Version` header. */
+const LEGACY_VERSION = '0.3';
+
+/**
+ * The gateway's push-config store: the SDK's `PushNotificationStore` with `loadWithMetadata` always present
+ * (each webhook keeps the body shape of the version it was registered with), plus retention and close.
+ *
+ * Scoping follows the task stores: a config belongs to the (tenant, owner) of the call that saved it and only
+ * that scope sees it, except an admin scope, which loads and deletes every owner's configs of a task.
+ *
+ * Ids: a config saved without an id gets a UUID, except over 0.3, where it gets the task id. That is what the
+ * 0.3 Python SDK does and what the JS SDK's own `delete` without an id looks for, so a 0.3 client that sets,
+ * gets and deletes "the" config of a task without naming it finds the same one (a second id-less 0.3 set
+ * replaces it, as in 0.3).
+ */
+export interface PushConfigStore extends PushNotificationStore {
+  readonly kind: 'memory' | 'sqlite';
+  loadWithMetadata(taskId: string, context: ServerCallContext): Promise<StoredPushNotificationConfig[]>;
+  /** Removes every config of a task whatever its owner (task retention); returns how many were removed. */
+  deleteTask(taskId: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** One stored config, the same shape in both implementations. */
+interface Row {
+  tenant: string;
+  owner: string;
+  configId: string;
+  wireVersion: string;
+  /** The config in A2A 1.0 wire JSON, so a load returns a fresh copy. */
+  json: string;
+}
+
+/** Fills in the id (in place: the SDK reads it back from the same object) and builds the row to write. */
+function toRow(
+  taskId: string,
+  context: ServerCallContext,
+  scope: StoreScope,
+  config: TaskPushNotificationConfig,
+): Row {
+  const wireVersion = context.requestedVersion || LEGACY_VERSION;
+  if (!config.id) config.id = wireVersion === LEGACY_VERSION ? taskId : randomUUID();
+  const json = JSON.stringify(TaskPushNotificationConfig.toJSON({ ...config, taskId }));
+  return { tenant: scope.tenant, owner: scope.owner, configId: config.id, wireVersion, json };
+}
+
+function toStored(row: Pick<Row, 'json' | 'wireVersion'>): StoredPushNotificationConfig {
+  return { config: TaskPushNotificationConfig.fromJSON(JSON.parse(row.json)), wireVersion: row.wireVersion };
+}
+
+/** A delete without an id (0.3 `tasks/pushNotificationConfig/delete` with none) means the task's default config. */
+function configIdOrDefault(taskId: string, configId: string | undefined): string {
+  return configId === undefined || configId === '' ? taskId : configId;
+}
+
+/** Options shared by both stores. */
+export interface PushStoreOptions {
+  /** Who a call is; the default treats every unauthenticated caller as one anonymous owner. */
+  scope?: ScopeResolver;
+}
+
+/** Push configs in process memory: for tests and single-node set-ups that accept losing them on restart. */
+export class MemoryPushConfigStore implements PushConfigStore {
+  readonly kind = 'memory' as const;
+  private readonly byTask = new Map<string, Row[]>();
+  private readonly resolveScope: ScopeResolver;
+
+  constructor(opts: PushStoreOptions = {}) {
+    this.resolveScope = opts.scope ?? anonymousScope;
+  }
+
+  async save(taskId: string, context: ServerCallContext, config: TaskPushNotificationConfig): Promise<void> {
+    const row = toRow(taskId, context, this.resolveScope(context), config);
+    const rows = this.byTask.get(taskId) ?? [];
+    const at = rows.findIndex(
+      (r) => r.tenant === row.tenant && r.owner === row.owner && r.configId === row.configId,
+    );
+    // An update keeps its place, as the SQLite store's upsert keeps its row.
+    if (at === -1) rows.push(row);
+    else rows[at] = row;
+    this.byTask.set(taskId, rows);
+  }
+
+  async load(taskId: string, context: ServerCallContext): Promise<TaskPushNotificationConfig[]> {
+    return (await this.loadWithMetadata(taskId, context)).map((stored) => stored.config);
+  }
+
+  async loadWithMetadata(
+    taskId: string,
+    context: ServerCallContext,
+  ): Promise<StoredPushNotificationConfig[]> {
+    const scope = this.resolveScope(context);
+    return (this.byTask.get(taskId) ?? []).filter((row) => visible(row, scope)).map(toStored);
+  }
+
+  async delete(taskId: string, context: ServerCallContext, configId?: string): Promise<void> {
+    const scope = this.resolveScope(context);
+    const id = configIdOrDefault(taskId, configId);
+    const rows = (this.byTask.get(taskId) ?? []).filter(
+      (row) => !(row.configId === id && visible(row, scope)),
+    );
+    if (rows.length === 0) this.byTask.delete(taskId);
+    else this.byTask.set(taskId, rows);
+  }
+
+  async deleteTask(taskId: string): Promise<number> {
+    const n = this.byTask.get(taskId)?.length ?? 0;
+    this.byTask.delete(taskId);
+    return n;
+  }
+
+  async close(): Promise<void> {
+    this.byTask.clear();
+  }
+}
+
+function visible(row: Row, scope: StoreScope): boolean {
+  return scope.admin || (row.tenant === scope.tenant && row.owner === scope.owner);
+}
+
+/** Options of {@link SqlitePushConfigStore}. */
+export interface SqlitePushStoreOptions extends PushStoreOptions {
+  /** Database file (may be the task store's file: this store only touches its own table). */
+  file: string;
+  /** How long a write waits for another connection's lock (default 5000 ms). */
+  busyTimeoutMs?: number;
+}
+
+// `IF NOT EXISTS` rather than the task store's user_version migrations, so both stores can share one file.
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS push_configs (
+    task_id TEXT NOT NULL,
+    config_id TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    -- the A2A version the config was registered over ('1.0', '0.3'): the webhook gets bodies in that version
+    wire_version TEXT NOT NULL,
+    -- the config in A2A 1.0 wire JSON (TaskPushNotificationConfig.toJSON); holds the caller's token
+    json TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (task_id, tenant, owner, config_id)
+  );`;
+
+const UPSERT = `
+  INSERT INTO push_configs (task_id, config_id, tenant, owner, wire_version, json, created_at)
+  VALUES (@taskId, @configId, @tenant, @owner, @wireVersion, @json, @now)
+  ON CONFLICT (task_id, tenant, owner, config_id) DO UPDATE SET
+    wire_version = excluded.wire_version, json = excluded.json`;
+const SCOPED = 'task_id = @taskId AND (@admin = 1 OR (tenant = @tenant AND owner = @owner))';
+
+/**
+ * Push configs in a SQLite file (WAL), so registrations survive a restart and every process on the file sees
+ * them. Tokens and credentials are stored as given (the receiver needs them back verbatim); protect the file
+ * like the task database.
+ */
+export class SqlitePushConfigStore implements PushConfigStore {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly resolveScope: ScopeResolver;
+  private readonly upsert: Database.Statement;
+  private readonly select: Database.Statement;
+  private readonly remove: Database.Statement;
+  private readonly removeTask: Database.Statement;
+
+  constructor(opts: SqlitePushStoreOptions) {
+    const inMemory = opts.file === ':memory:' || opts.file === '';
+    if (!inMemory) mkdirSync(dirname(opts.file), { recursive: true });
+    this.resolveScope = opts.scope ?? anonymousScope;
+    this.db = new Database(opts.file, { timeout: opts.busyTimeoutMs ?? 5000 });
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.exec(SCHEMA);
+      this.upsert = this.db.prepare(UPSERT);
+      this.select = this.db.prepare(
+        `SELECT wire_version AS wireVersion, json FROM push_configs WHERE ${SCOPED} ORDER BY created_at, rowid`,
+      );
+      this.remove = this.db.prepare(`DELETE FROM push_configs WHERE ${SCOPED} AND config_id = @configId`);
+      this.removeTask = this.db.prepare('DELETE FROM push_configs WHERE task_id = ?');
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
+  }
+
+  async save(taskId: string, context: ServerCallContext, config: TaskPushNotificationConfig): Promise<void> {
+    const row = toRow(taskId, context, this.resolveScope(context), config);
+    this.upsert.run({ ...row, taskId, now: new Date().toISOString() });
+  }
+
+  async load(taskId: string, context: ServerCallContext): Promise<TaskPushNotificationConfig[]> {
+    return (await this.loadWithMetadata(taskId, context)).map((stored) => stored.config);
+  }
+
+  async loadWithMetadata(
+    taskId: string,
+    context: ServerCallContext,
+  ): Promise<StoredPushNotificationConfig[]> {
+    const rows = this.select.all(this.scopeArgs(taskId, context)) as Pick<Row, 'json' | 'wireVersion'>[];
+    return rows.map(toStored);
+  }
+
+  async delete(taskId: string, context: ServerCallContext, configId?: string): Promise<void> {
+    this.remove.run({ ...this.scopeArgs(taskId, context), configId: configIdOrDefault(taskId, configId) });
+  }
+
+  async deleteTask(taskId: string): Promise<number> {
+    return this.removeTask.run(taskId).changes;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private scopeArgs(taskId: string, context: ServerCallContext): Record<string, string | number> {
+    const scope = this.resolveScope(context);
+    return { taskId, tenant: scope.tenant, owner: scope.owner, admin: scope.admin ? 1 : 0 };
+  }
+}
