@@ -1,0 +1,32 @@
+/** Workspaces: allowed roots, a git worktree per task, the task's diff, commit and apply, copies of plain dirs. */
+export { isInside, resolveWorkdir, type WorkdirResult } from './roots.js';
+export { GitError, WorkspaceError, type WorkspaceErrorCode } from './errors.js';
+export { DEFAULT_GIT_TIMEOUT_MS, isLockError, runGit, type GitContext, type GitOutput } from './git-exec.js';
+export {
+  createWorktree,
+  findRepoRoot,
+  listWorktrees,
+  removeWorktree,
+  resolveCommit,
+  type CreateWorktreeOptions,
+  type Worktree,
+  type WorktreeEntry,
+} from './git.js';
+export {
+  TASK_BRANCH_PREFIX,
+  deleteBranch,
+  pruneTaskBranches,
+  taskBranchName,
+  type PruneResult,
+} from './branches.js';
+export { GATEWAY_IDENTITY, commitChanges, type GitIdentity } from './commit.js';
+export {
+  DEFAULT_MAX_DIFF_BYTES,
+  collectChanges,
+  diffDirectories,
+  type ChangedFile,
+  type Changes,
+  type DiffLimits,
+} from './changes.js';
+export { applyToWorkingTree, type ApplyRefusal, type ApplyResult } from './apply.js';
+export { snapshotCopy, type SnapshotLimits, type SnapshotResult } from './snapshot.js';
