@@ -9,6 +9,15 @@ import { createBackends } from './agents/registry.js';
 import type { GatewayConfig } from './config/load.js';
 import type { DestinationStream } from 'pino';
 import { createLogger, type Logger } from './observability/logger.js';
+import {
+  checkWebhookUrl,
+  GatewayPushSender,
+  MemoryPushConfigStore,
+  PushDispatcher,
+  PushSigner,
+  slackNotifier,
+  SqlitePushConfigStore,
+} from './push/index.js';
 import { ProcessRegistry } from './runner/registry.js';
 import { resolveLimits } from './runner/limits.js';
 import { SecretRedactor } from './observability/redact.js';
@@ -169,7 +178,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         return b ? { type: b.type, ...(b.resume ? { resume: b.resume } : {}) } : undefined;
       },
       streaming: true,
-      pushNotifications: false,
+      pushNotifications: true,
       authRequired: authenticator.enabled,
     });
   const baseCard = cardFor(config.publicUrl ?? `http://${config.host}:${config.port}`);
@@ -181,13 +190,39 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       skills: baseCard.skills.filter((s) => mayUseSkill(principal, s.id)),
     });
   };
+  // Push: configs kept with the tasks (same SQLite file), deliveries signed, retried and SSRF-guarded.
+  const pushLogger = logger.child({ component: 'push' });
+  const signer = config.push.signingKeyFile
+    ? await PushSigner.fromFile(config.push.signingKeyFile, { issuer: config.publicUrl ?? 'a2a-gateway' })
+    : await PushSigner.generate({ issuer: config.publicUrl ?? 'a2a-gateway' });
+  const dispatcher = new PushDispatcher(
+    { logger: pushLogger },
+    {
+      guard: { allow: config.push.allowlist },
+      signer,
+      maxAttempts: config.push.maxAttempts,
+      ...(config.push.hmacSecret ? { hmacSecret: config.push.hmacSecret } : {}),
+    },
+  );
+  const pushStore =
+    config.store === 'memory'
+      ? new MemoryPushConfigStore({ scope })
+      : new SqlitePushConfigStore({ file: config.dbFile, scope });
+  const pushSender = new GatewayPushSender({
+    store: pushStore,
+    dispatcher,
+    logger: pushLogger,
+    onTaskEnd: config.push.slackWebhookUrl
+      ? [slackNotifier(config.push.slackWebhookUrl, { dispatcher })]
+      : [],
+  });
   const sdkHandler = new DefaultRequestHandler(
     baseCard,
     store,
     executor,
     undefined,
-    undefined,
-    undefined,
+    pushStore,
+    pushSender,
     authenticator.enabled ? extendedCard : undefined,
   );
   let shuttingDown = false;
@@ -197,6 +232,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     isShuttingDown: () => shuttingDown,
     activeTasksOf: (owner) => executor.activeFor(owner),
     maxTasksPerKey: config.maxTasksPerKey,
+    checkWebhook: (url) => checkWebhookUrl(url, { allow: config.push.allowlist }),
   });
   const startedAt = Date.now();
   const app = createApp({
@@ -209,6 +245,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     trustProxy: config.trustProxy,
     bodyLimitBytes: config.bodyLimitBytes,
     sseHeartbeatMs: config.sseHeartbeatMs,
+    jwks: () => signer.jwks(),
     authenticator,
     corsOrigins: config.corsOrigins,
     rateLimit: {
@@ -295,6 +332,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         });
       }
       await failInterrupted(store, logger, SHUTDOWN_REASON);
+      await dispatcher.close();
+      pushStore.close();
       await store.close();
       redis?.disconnect();
       logger.info('a2a-gateway stopped');

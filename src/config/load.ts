@@ -4,6 +4,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { createHash } from 'node:crypto';
+import { validateAllowlist } from '../push/url-guard.js';
 import {
   envSchema,
   fileSchema,
@@ -53,6 +54,14 @@ export interface GatewayConfig {
   corsOrigins: readonly string[];
   /** Optional OS limits applied to every task's processes (prlimit). */
   taskLimits: { memoryMb?: number; processes?: number };
+  /** Push notifications: webhook hosts allowed despite the SSRF rules, signing, retries, Slack summary. */
+  push: {
+    allowlist: readonly string[];
+    hmacSecret: string | undefined;
+    signingKeyFile: string | undefined;
+    maxAttempts: number;
+    slackWebhookUrl: string | undefined;
+  };
   /** Set when HOST was narrowed to loopback because no key is configured; says why. */
   bindNotice: string | undefined;
   backends: Readonly<Record<string, BackendConfig>>;
@@ -205,6 +214,11 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
       `DEFAULT_TIMEOUT: ${env.DEFAULT_TIMEOUT} is above MAX_TASK_TIMEOUT (${env.MAX_TASK_TIMEOUT})`,
     );
   }
+  try {
+    validateAllowlist(env.PUSH_ALLOWLIST ?? []);
+  } catch (err) {
+    issues.push(`PUSH_ALLOWLIST: ${(err as Error).message}`);
+  }
   if (env.API_KEY && env.API_KEYS_FILE) {
     issues.push('API_KEY: set either API_KEY or API_KEYS_FILE, not both');
   }
@@ -269,6 +283,13 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
       ...(env.TASK_MAX_PROCESSES ? { processes: env.TASK_MAX_PROCESSES } : {}),
     },
     bindNotice,
+    push: {
+      allowlist: env.PUSH_ALLOWLIST ?? [],
+      hmacSecret: env.PUSH_HMAC_SECRET,
+      signingKeyFile: env.PUSH_SIGNING_KEY_FILE ? resolve(cwd, env.PUSH_SIGNING_KEY_FILE) : undefined,
+      maxAttempts: env.PUSH_MAX_ATTEMPTS,
+      slackWebhookUrl: env.SLACK_WEBHOOK_URL,
+    },
     backends,
     skills: file.skills,
     defaultSkill: file.defaultSkill,

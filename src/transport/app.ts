@@ -43,6 +43,8 @@ export interface AppDeps {
   publicUrl: string | undefined;
   trustProxy: string;
   bodyLimitBytes: number;
+  /** The public keys push deliveries are signed with (served at /.well-known/jwks.json). */
+  jwks: () => unknown;
   /** SSE comment heartbeat on event streams, in ms (0: none). */
   sseHeartbeatMs: number;
   authenticator: Authenticator;
@@ -151,6 +153,10 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(securityHeaders(deps.corsOrigins));
   healthRoutes(app, deps.health);
+  app.get('/.well-known/jwks.json', (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.json(deps.jwks());
+  });
   // agent-card.json follows the A2A-Version header (1.0 layout for 1.0 clients, the 0.3 layout with the 1.0
   // interfaces embedded when the header is absent, as the spec says an absent header means 0.3);
   // agent.json is the 0.1/0.2 path and always answers in the 0.3 layout.

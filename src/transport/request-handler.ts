@@ -23,6 +23,8 @@ export interface AdmissionDeps {
   activeTasksOf: (owner: string) => number;
   /** Most queued plus running tasks one key may have; 0 for no limit. */
   maxTasksPerKey: number;
+  /** The SSRF guard for push webhook URLs, checked when a config is registered (and again at each delivery). */
+  checkWebhook: (url: string) => Promise<{ ok: true } | { ok: false; reason: string }>;
 }
 
 /** A refusal with one of the gateway's own codes, shaped for the binding the call came in on. */
@@ -48,6 +50,11 @@ function wireError(
  * the SDK's own behaviour.
  */
 export function withAdmission(inner: A2ARequestHandler, deps: AdmissionDeps): A2ARequestHandler {
+  const checkPushUrl = async (url: string, field: string): Promise<void> => {
+    const checked = await deps.checkWebhook(url);
+    if (!checked.ok) throw new RequestMalformedError(`${field}: ${checked.reason}`);
+  };
+
   const admit = async (params: SendMessageRequest, context: ServerCallContext): Promise<void> => {
     if (deps.isShuttingDown()) {
       throw new UnsupportedOperationError(
@@ -56,6 +63,8 @@ export function withAdmission(inner: A2ARequestHandler, deps: AdmissionDeps): A2
     }
     const message = params.message;
     if (!message) throw new RequestMalformedError('message: expected a message with parts');
+    const inline = params.configuration?.taskPushNotificationConfig;
+    if (inline?.url) await checkPushUrl(inline.url, 'configuration.taskPushNotificationConfig.url');
     let previous: Record<string, unknown> | undefined;
     if (message.taskId) {
       const task = await inner
@@ -120,8 +129,13 @@ export function withAdmission(inner: A2ARequestHandler, deps: AdmissionDeps): A2
     },
     getTask: (p, c) => inner.getTask(p, c),
     cancelTask: (p, c) => inner.cancelTask(p, c),
-    createTaskPushNotificationConfig: (p, c) => inner.createTaskPushNotificationConfig(p, c),
-    getTaskPushNotificationConfig: (p, c) => inner.getTaskPushNotificationConfig(p, c),
+    createTaskPushNotificationConfig: async (p, c) => {
+      await checkPushUrl(p.url, 'url');
+      return inner.createTaskPushNotificationConfig(p, c);
+    },
+    // A 0.3 get without a config id asks for the task's default config, which is stored under the task id.
+    getTaskPushNotificationConfig: (p, c) =>
+      inner.getTaskPushNotificationConfig({ ...p, id: p.id || p.taskId }, c),
     listTaskPushNotificationConfigs: (p, c) => inner.listTaskPushNotificationConfigs(p, c),
     deleteTaskPushNotificationConfig: (p, c) => inner.deleteTaskPushNotificationConfig(p, c),
     resubscribe: (p, c) => inner.resubscribe(p, c),

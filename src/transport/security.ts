@@ -15,6 +15,7 @@ export const PUBLIC_PATHS: ReadonlySet<string> = new Set([
   '/ready',
   '/.well-known/agent-card.json',
   '/.well-known/agent.json',
+  '/.well-known/jwks.json',
 ]);
 
 const principals = new WeakMap<Request, Principal>();
