@@ -333,7 +333,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       }
       await failInterrupted(store, logger, SHUTDOWN_REASON);
       await dispatcher.close();
-      pushStore.close();
+      await pushStore.close();
       await store.close();
       redis?.disconnect();
       logger.info('a2a-gateway stopped');
