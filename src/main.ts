@@ -232,6 +232,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     isShuttingDown: () => shuttingDown,
     activeTasksOf: (owner) => executor.activeFor(owner),
     maxTasksPerKey: config.maxTasksPerKey,
+    contextSkill: (owner, contextId) => conversations.lastSkill(owner, contextId),
     checkWebhook: (url) => checkWebhookUrl(url, { allow: config.push.allowlist }),
   });
   const startedAt = Date.now();

@@ -8,6 +8,8 @@ import type { GatewayTaskStore } from '../stores/types.js';
 interface Turn {
   request: string;
   summary: string;
+  /** The skill the turn ran, so a follow-up that names none continues with it. */
+  skill?: string;
 }
 
 const TURNS_FILE = '.a2a-gateway-turns.json';
@@ -43,35 +45,49 @@ export class Conversations {
     private readonly store: GatewayTaskStore,
   ) {}
 
-  private key(contextId: string): string {
-    return createHash('sha256').update(contextId).digest('hex').slice(0, 32);
+  /**
+   * A conversation is a context of one owner: another key that names the same contextId gets a conversation of
+   * its own, never the first owner's home, CLI session or earlier turns.
+   */
+  private id(owner: string, contextId: string): string {
+    return `${owner}\u0000${contextId}`;
   }
 
-  homeOf(contextId: string): string {
-    return join(this.dataDir, 'homes', this.key(contextId));
+  private key(conversation: string): string {
+    return createHash('sha256').update(conversation).digest('hex').slice(0, 32);
+  }
+
+  private homeDir(conversation: string): string {
+    return join(this.dataDir, 'homes', this.key(conversation));
+  }
+
+  /** The private home of an owner's context. */
+  homeOf(owner: string, contextId: string): string {
+    return this.homeDir(this.id(owner, contextId));
   }
 
   /** The scratch workspace of a context whose tasks name no workdir. */
-  scratchOf(contextId: string): string {
-    return join(this.dataDir, 'scratch', this.key(contextId));
+  scratchOf(owner: string, contextId: string): string {
+    return join(this.dataDir, 'scratch', this.key(this.id(owner, contextId)));
   }
 
   /** Waits for the context's previous turn to end, then opens this one. */
-  async begin(contextId: string, backend: string): Promise<ConversationTurn> {
-    const previous = this.locks.get(contextId) ?? Promise.resolve();
+  async begin(owner: string, contextId: string, backend: string): Promise<ConversationTurn> {
+    const conversation = this.id(owner, contextId);
+    const previous = this.locks.get(conversation) ?? Promise.resolve();
     let release!: () => void;
     const mine = new Promise<void>((resolve) => {
       release = resolve;
     });
     const chain = previous.then(() => mine);
-    this.locks.set(contextId, chain);
+    this.locks.set(conversation, chain);
     await previous;
-    const home = this.homeOf(contextId);
+    const home = this.homeDir(conversation);
     const firstTurn = !existsSync(home);
     await mkdir(home, { recursive: true, mode: 0o700 });
     const now = new Date();
     await utimes(home, now, now);
-    const session = await this.store.getContextSession(contextId);
+    const session = await this.store.getContextSession(conversation);
     return {
       home,
       firstTurn,
@@ -79,45 +95,56 @@ export class Conversations {
       previousWorkdir: session?.workdir,
       release: () => {
         release();
-        if (this.locks.get(contextId) === chain) this.locks.delete(contextId);
+        if (this.locks.get(conversation) === chain) this.locks.delete(conversation);
       },
     };
   }
 
   /** Binds the context to the backend session a turn reported, and keeps the turn for replay. */
   async remember(
+    owner: string,
     contextId: string,
     backend: string,
-    turn: { sessionId: string | undefined; workdir: string; request: string; summary: string },
+    turn: { sessionId: string | undefined; workdir: string; request: string; summary: string; skill: string },
   ): Promise<void> {
+    const conversation = this.id(owner, contextId);
     await this.store.setContextSession({
-      contextId,
+      contextId: conversation,
       backend,
       sessionId: turn.sessionId ?? '',
       workdir: turn.workdir,
       updatedAt: new Date().toISOString(),
     });
     const turns = [
-      ...(await this.turns(contextId)),
-      { request: cut(turn.request), summary: cut(turn.summary) },
+      ...(await this.turns(conversation)),
+      { request: cut(turn.request), summary: cut(turn.summary), skill: turn.skill },
     ];
-    await writeFile(join(this.homeOf(contextId), TURNS_FILE), JSON.stringify(turns.slice(-MAX_TURNS)), {
+    await writeFile(join(this.homeDir(conversation), TURNS_FILE), JSON.stringify(turns.slice(-MAX_TURNS)), {
       mode: 0o600,
     });
   }
 
-  private async turns(contextId: string): Promise<Turn[]> {
+  private async turns(conversation: string): Promise<Turn[]> {
     try {
-      const parsed = JSON.parse(await readFile(join(this.homeOf(contextId), TURNS_FILE), 'utf8')) as unknown;
+      const parsed = JSON.parse(
+        await readFile(join(this.homeDir(conversation), TURNS_FILE), 'utf8'),
+      ) as unknown;
       return Array.isArray(parsed) ? (parsed as Turn[]) : [];
     } catch {
       return [];
     }
   }
 
+  /** The skill of the context's latest turn, for a follow-up that names none. */
+  async lastSkill(owner: string, contextId: string): Promise<string | undefined> {
+    const conversation = this.id(owner, contextId);
+    if (!existsSync(this.homeDir(conversation))) return undefined;
+    return (await this.turns(conversation)).at(-1)?.skill;
+  }
+
   /** The prompt for a backend that cannot resume: the earlier turns of the conversation, then the new request. */
-  async replayPrompt(contextId: string, prompt: string): Promise<string> {
-    const turns = await this.turns(contextId);
+  async replayPrompt(owner: string, contextId: string, prompt: string): Promise<string> {
+    const turns = await this.turns(this.id(owner, contextId));
     if (turns.length === 0) return prompt;
     const history = turns
       .map(

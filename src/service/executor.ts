@@ -99,7 +99,7 @@ export class GatewayExecutor implements AgentExecutor {
   execute = async (ctx: RequestContext, bus: ExecutionEventBus): Promise<void> => {
     const { taskId, contextId } = ctx;
     const message = ctx.userMessage;
-    const previous = ctx.task?.metadata;
+    const previous = await this.previousOf(ctx);
     this.active.set(taskId, {
       contextId,
       owner: this.deps.ownerOf?.(ctx) ?? 'anonymous',
@@ -132,6 +132,19 @@ export class GatewayExecutor implements AgentExecutor {
       this.active.delete(taskId);
     }
   };
+
+  /**
+   * What a follow-up inherits: the task's metadata when it continues a task, else the skill of the context's
+   * latest turn (so "and now add tests" in the same conversation stays on the same skill and backend).
+   */
+  async previousOf(ctx: RequestContext): Promise<Record<string, unknown> | undefined> {
+    if (ctx.task?.metadata) return ctx.task.metadata;
+    const skill = await this.deps.conversations.lastSkill(
+      this.deps.ownerOf?.(ctx) ?? 'anonymous',
+      ctx.contextId,
+    );
+    return skill ? { skill } : undefined;
+  }
 
   cancelTask = async (taskId: string, bus: ExecutionEventBus): Promise<void> => {
     const entry = this.active.get(taskId);
@@ -171,10 +184,15 @@ export class GatewayExecutor implements AgentExecutor {
    * The directory a turn works in: the caller's workdir; else the one the conversation used before (a resumed CLI
    * session is tied to it); else the conversation's scratch workspace.
    */
-  private async workdirFor(contextId: string, plan: TaskPlan, previous: string | undefined): Promise<string> {
+  private async workdirFor(
+    owner: string,
+    contextId: string,
+    plan: TaskPlan,
+    previous: string | undefined,
+  ): Promise<string> {
     if (plan.workdir) return plan.workdir;
     if (previous && existsSync(previous)) return previous;
-    const scratch = this.deps.conversations.scratchOf(contextId);
+    const scratch = this.deps.conversations.scratchOf(owner, contextId);
     await mkdir(scratch, { recursive: true });
     return scratch;
   }
@@ -204,7 +222,8 @@ export class GatewayExecutor implements AgentExecutor {
       ...(this.deps.progressCoalesceMs !== undefined ? { coalesceMs: this.deps.progressCoalesceMs } : {}),
     });
     let outcome: BackendOutcome;
-    const turn = await this.deps.conversations.begin(contextId, plan.backendName);
+    const owner = this.active.get(taskId)?.owner ?? 'anonymous';
+    const turn = await this.deps.conversations.begin(owner, contextId, plan.backendName);
     try {
       if (!backend) throw new Error(`backend "${plan.backendName}" is not configured`);
       if (this.active.get(taskId)?.canceled) throw new RunAbort('canceled', 'canceled by request');
@@ -227,13 +246,15 @@ export class GatewayExecutor implements AgentExecutor {
             ),
           ),
         );
-        const workdir = await this.workdirFor(contextId, plan, turn.previousWorkdir);
+        const workdir = await this.workdirFor(owner, contextId, plan, turn.previousWorkdir);
         const replay = backend.resume === 'replay' && !turn.firstTurn;
         const spec: TaskSpec = {
           taskId,
           contextId,
           skill: plan.skill.id,
-          prompt: replay ? await this.deps.conversations.replayPrompt(contextId, plan.prompt) : plan.prompt,
+          prompt: replay
+            ? await this.deps.conversations.replayPrompt(owner, contextId, plan.prompt)
+            : plan.prompt,
           input: plan.input,
           workdir,
           timeoutMs: plan.timeoutMs,
@@ -252,11 +273,12 @@ export class GatewayExecutor implements AgentExecutor {
         });
         const sessionId = result.sessionId ?? progress.record.sessionId;
         if (sessionId || backend.resume === 'replay') {
-          await this.deps.conversations.remember(contextId, plan.backendName, {
+          await this.deps.conversations.remember(owner, contextId, plan.backendName, {
             sessionId,
             workdir,
             request: request,
             summary: result.summary || result.reason || '',
+            skill: plan.skill.id,
           });
         }
         return result;

@@ -23,6 +23,8 @@ export interface AdmissionDeps {
   activeTasksOf: (owner: string) => number;
   /** Most queued plus running tasks one key may have; 0 for no limit. */
   maxTasksPerKey: number;
+  /** The skill of a context's latest turn, inherited by a follow-up that names none. */
+  contextSkill: (owner: string, contextId: string) => Promise<string | undefined>;
   /** The SSRF guard for push webhook URLs, checked when a config is registered (and again at each delivery). */
   checkWebhook: (url: string) => Promise<{ ok: true } | { ok: false; reason: string }>;
 }
@@ -80,6 +82,9 @@ export function withAdmission(inner: A2ARequestHandler, deps: AdmissionDeps): A2
         );
       }
       previous = task?.metadata;
+    } else if (message.contextId) {
+      const skill = await deps.contextSkill(principalOf(context.user).id, message.contextId);
+      if (skill) previous = { skill };
     }
     let skill: string;
     try {
