@@ -6,7 +6,7 @@
 import type { AgentErrorKind, AgentEvent, FileChangeKind } from '../types.js';
 import { toFailure } from './errors.js';
 import { fileChange, inferFileChanges } from './file-changes.js';
-import { arr, asRecord, num, str, type JsonObject } from './json.js';
+import { anthropicTokens, arr, asRecord, num, str, type JsonObject } from './json.js';
 import { JsonLineParser } from './json-line.js';
 import { contentText } from './summarize.js';
 import type { Failure, ParserOptions } from './types.js';
@@ -148,13 +148,9 @@ export class ClaudeStreamParser extends JsonLineParser {
 
   private result(event: JsonObject): AgentEvent[] {
     const events = this.session(event.session_id);
-    const usage = asRecord(event.usage);
     events.push(
       this.usage({
-        inputTokens: num(usage?.input_tokens),
-        outputTokens: num(usage?.output_tokens),
-        cacheReadTokens: num(usage?.cache_read_input_tokens),
-        cacheWriteTokens: num(usage?.cache_creation_input_tokens),
+        ...anthropicTokens(event.usage),
         costUsd: num(event.total_cost_usd),
         model: mainModel(event.modelUsage) ?? this.initModel,
         numTurns: num(event.num_turns),

@@ -2,7 +2,7 @@
 import type { AgentEvent } from '../types.js';
 import { toFailure } from './errors.js';
 import { inferFileChanges } from './file-changes.js';
-import { asRecord, num, str, type JsonObject } from './json.js';
+import { anthropicTokens, num, str, type JsonObject } from './json.js';
 import { JsonLineParser } from './json-line.js';
 import type { ParserFactory, ParserOptions } from './types.js';
 
@@ -58,13 +58,9 @@ class DroidParser extends JsonLineParser {
 
   private completion(event: JsonObject): AgentEvent[] {
     const events = this.session(event.session_id);
-    const usage = asRecord(event.usage);
     events.push(
       this.usage({
-        inputTokens: num(usage?.input_tokens),
-        outputTokens: num(usage?.output_tokens),
-        cacheReadTokens: num(usage?.cache_read_input_tokens),
-        cacheWriteTokens: num(usage?.cache_creation_input_tokens),
+        ...anthropicTokens(event.usage),
         model: this.model,
         numTurns: num(event.numTurns),
         durationMs: num(event.durationMs),

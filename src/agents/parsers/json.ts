@@ -1,5 +1,7 @@
 /** Narrowing helpers for the untyped JSON the CLIs print: read what is there, never trust a shape. */
 
+import type { Usage } from '../types.js';
+
 export type JsonObject = Record<string, unknown>;
 
 /** The value as a plain object, or undefined. */
@@ -38,4 +40,20 @@ export function parseJsonObject(line: string): JsonObject | undefined {
 /** The object without its undefined fields, so events carry no `key: undefined` (they compare and log cleanly). */
 export function compact<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/**
+ * The token counts of an Anthropic-style `usage` block (`input_tokens`, `output_tokens`, `cache_read_input_tokens`,
+ * `cache_creation_input_tokens`), which Claude Code, Qwen Code and droid all report.
+ */
+export function anthropicTokens(
+  usage: unknown,
+): Pick<Usage, 'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens'> {
+  const u = asRecord(usage);
+  return {
+    inputTokens: num(u?.input_tokens),
+    outputTokens: num(u?.output_tokens),
+    cacheReadTokens: num(u?.cache_read_input_tokens),
+    cacheWriteTokens: num(u?.cache_creation_input_tokens),
+  };
 }
