@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { LineSplitter } from './line-splitter.js';
 import { terminateGroup } from './process-group.js';
 import { TailBuffer } from './tail-buffer.js';
-import type { RunOptions, RunResult } from './types.js';
+import type { ChildInput, RunOptions, RunResult } from './types.js';
 
 export const DEFAULT_GRACE_MS = 5000;
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -24,7 +24,8 @@ interface Exit {
  * Runs one child process to the end and reports how it went. It never throws and never leaves a process behind.
  *
  * - The child is spawned from `argv` (no shell), in its own process group, with exactly `env`, and with stdin
- *   closed unless `stdin` is given (then it is written and closed).
+ *   closed unless `stdin` is given (then it is written and closed) or `interactive` is (then it stays open, and
+ *   the caller writes to it while the child runs; it is closed at the end whatever the caller did).
  * - Aborting `signal` sends SIGTERM to the whole group and SIGKILL after `graceMs`; `aborted` is then true
  *   whatever the exit code (CLIs exit 0, 143 or by signal when cancelled). An abort that comes after the leader
  *   has exited by itself does not count. A signal already aborted means nothing is spawned.
@@ -64,7 +65,7 @@ export async function runProcess(opts: RunOptions): Promise<RunResult> {
       detached: true,
       shell: false,
       windowsHide: true,
-      stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      stdio: [opts.stdin === undefined && !opts.interactive ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
   } catch (err) {
     // Invalid arguments (a NUL byte in argv, say) throw synchronously instead of emitting 'error'.
@@ -99,10 +100,17 @@ export async function runProcess(opts: RunOptions): Promise<RunResult> {
     child.once('spawn', () => resolve(undefined));
     child.on('error', resolve);
   });
-  if (opts.stdin !== undefined && child.stdin) {
+  if (child.stdin) {
     // EPIPE when the child exits without reading its input is not our failure.
     child.stdin.on('error', () => undefined);
-    child.stdin.end(opts.stdin);
+    if (opts.interactive) {
+      if (opts.stdin !== undefined) child.stdin.write(opts.stdin);
+      try {
+        opts.interactive(childInput(child));
+      } catch (thrown) {
+        callbackError ??= toError(thrown);
+      }
+    } else if (opts.stdin !== undefined) child.stdin.end(opts.stdin);
   }
 
   const startError = await started;
@@ -203,6 +211,24 @@ function collect(
     finish() {
       lines?.end();
       return { text: buffer.toString(), truncated: buffer.truncated };
+    },
+  };
+}
+
+/** A writer on the child's stdin that never throws: once stdin is closed or broken, writes are dropped. */
+function childInput(child: ChildProcess): ChildInput {
+  const open = (): boolean => {
+    const stdin = child.stdin;
+    return stdin !== null && stdin.writable && !stdin.destroyed && !stdin.writableEnded;
+  };
+  return {
+    write(text: string): boolean {
+      if (!open()) return false;
+      child.stdin?.write(text);
+      return true;
+    },
+    end(): void {
+      if (open()) child.stdin?.end();
     },
   };
 }

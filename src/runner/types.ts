@@ -5,8 +5,14 @@ export interface RunOptions {
   cwd: string;
   /** The child's whole environment (already filtered through an allowlist; see `buildChildEnv`). */
   env: Readonly<Record<string, string>>;
-  /** Text written to stdin and then closed; stdin is closed (`ignore`) when absent. */
+  /** Text written to stdin and then closed; stdin is closed (`ignore`) when absent (and `interactive` is not set). */
   stdin?: string;
+  /**
+   * Keeps stdin open for the run: called once, synchronously right after the spawn (before any output line is
+   * delivered), with a writer the caller may use while the child runs, e.g. to answer a CLI's control requests.
+   * `stdin`, when also given, is written first. The writer is closed when the run ends.
+   */
+  interactive?: (input: ChildInput) => void;
   /** Aborting kills the whole process group: SIGTERM, then SIGKILL after `graceMs`. */
   signal?: AbortSignal;
   /** Grace between SIGTERM and SIGKILL (default 5000 ms). */
@@ -22,6 +28,14 @@ export interface RunOptions {
    * group (to end it after a crash of the gateway, say) or log it while the run is still going.
    */
   onSpawn?: (pid: number) => void;
+}
+
+/** The stdin of a running child, for {@link RunOptions.interactive}. Writes after the end are dropped. */
+export interface ChildInput {
+  /** Writes text as is (add the newline yourself). False when stdin is already closed or the child is gone. */
+  write(text: string): boolean;
+  /** Closes stdin (the child reads end of file). Idempotent. */
+  end(): void;
 }
 
 export interface RunResult {

@@ -14,6 +14,7 @@ import {
   buildChildEnv,
   resolveCommand,
   runProcess,
+  type ChildInput,
   type RunOptions,
   type RunResult,
 } from '../../src/runner/index.js';
@@ -278,6 +279,46 @@ void describe('runProcess: stdin', () => {
     const r = await start({ argv: node('read-stdin.mjs'), stdin: input }).result;
     assert.equal(r.exitCode, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { bytes: Buffer.byteLength(input), text: input });
+  });
+
+  void test('interactive stdin: the caller answers the child while it runs, then closes stdin', async () => {
+    let input: ChildInput | undefined;
+    const seen: string[] = [];
+    const r = await start({
+      argv: node('claude-asks.mjs'),
+      interactive: (i) => {
+        input = i;
+        i.write(`${JSON.stringify({ type: 'user', message: { role: 'user', content: 'go' } })}\n`);
+      },
+      onStdoutLine: (line) => {
+        seen.push(line);
+        const event = JSON.parse(line) as { type: string; request_id?: string };
+        if (event.type === 'control_request') {
+          const response = {
+            subtype: 'success',
+            request_id: event.request_id,
+            response: { behavior: 'deny', message: 'no' },
+          };
+          assert.equal(input?.write(`${JSON.stringify({ type: 'control_response', response })}\n`), true);
+        }
+        if (event.type === 'result') input?.end();
+      },
+    }).result;
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(seen.at(-1) ?? '', /"result":"denied: no"/);
+    // After the run, the writer drops what it is given instead of throwing.
+    assert.equal(input?.write('late\n'), false);
+    input?.end();
+  });
+
+  void test('interactive stdin left open is closed when the run is aborted', async () => {
+    const run = start({
+      argv: node('read-stdin.mjs', '--timeout-ms', '60000'),
+      interactive: () => undefined,
+    });
+    setTimeout(() => run.controller.abort(), 300);
+    const r = await run.result;
+    assert.equal(r.aborted, true);
   });
 
   void test('input the child never reads does not break the run', async () => {
