@@ -1,9 +1,11 @@
 import { homedir } from 'node:os';
 import { buildChildEnv } from '../runner/env.js';
 import { resolveCommand } from '../runner/which.js';
-import type { ProcessRunner } from '../runner/types.js';
+import type { ChildInput, ProcessRunner } from '../runner/types.js';
 import { CliSetupError } from './cli/seed.js';
-import type { CliAdapter, CliRunPlan } from './cli/types.js';
+import type { CliAdapter, CliRunPlan, ControlProtocol } from './cli/types.js';
+import type { ControlMessage } from './parsers/claude-control.js';
+import { parseJsonObject } from './parsers/json.js';
 import { RunAbort, type Backend, type BackendOutcome, type BackendRunContext } from './types.js';
 import { spawnFailure } from './outcome.js';
 
@@ -100,6 +102,7 @@ export class CliBackend implements Backend {
         firstTurn: ctx.firstTurn,
         env: this.opts.baseEnv,
         extraArgs: this.opts.extraArgs,
+        ...(ctx.ask && adapter.control ? { interactive: true } : {}),
         ...(model ? { model } : {}),
         ...(effort ? { effort } : {}),
       });
@@ -114,24 +117,36 @@ export class CliBackend implements Backend {
       throw err;
     }
     const parser = adapter.parser({ cwd: spec.workdir });
+    const ask = plan.interactive ? ctx.ask : undefined;
+    // Our own reason to end the run early: a question that got no answer.
+    const stop = new AbortController();
+    const runSignal = ask ? AbortSignal.any([signal, stop.signal]) : signal;
+    const channel =
+      ask && adapter.control
+        ? new ControlChannel(adapter.control, ask, runSignal, (reason) => stop.abort(reason))
+        : undefined;
     const result = await this.opts.run(
       {
         argv: [resolved, ...plan.args],
         cwd: spec.workdir,
         env: this.childEnv(ctx.home, plan),
-        signal,
+        signal: runSignal,
         graceMs: this.opts.killGraceMs,
         ...(plan.stdin !== undefined ? { stdin: plan.stdin } : {}),
+        ...(channel ? { interactive: (input: ChildInput) => channel.open(input, spec.prompt) } : {}),
         onStdoutLine: (line) => {
+          if (channel?.handle(line)) return;
           for (const event of parser.line(line)) emit(event);
+          channel?.afterLine(line);
         },
         onStderrLine: (line) => emit({ type: 'log', stream: 'stderr', line }),
       },
       spec.taskId,
     );
+    channel?.close();
     const failure = spawnFailure(this.name, this.opts.command, result);
     if (failure && !result.aborted) return failure;
-    const reason: unknown = signal.reason;
+    const reason: unknown = runSignal.reason;
     const outcome = parser.finish({
       exitCode: result.exitCode,
       signal: result.signal,
@@ -151,5 +166,87 @@ export class CliBackend implements Backend {
       return { ...outcome, reason: this.authHint(outcome.reason) };
     }
     return outcome;
+  }
+}
+
+/**
+ * One run's control channel: the prompt goes in on stdin, each permission request or question the CLI prints is
+ * put to the caller through `ask`, and the answer is written back. A question that cannot be answered (no answer in
+ * time, the task stopping) ends the run with the reason `ask` gave.
+ */
+class ControlChannel {
+  private input: ChildInput | undefined;
+  /** Requests waiting for an answer, by request id; aborting one withdraws its question. */
+  private readonly waiting = new Map<string, AbortController>();
+
+  constructor(
+    private readonly protocol: ControlProtocol,
+    private readonly ask: NonNullable<BackendRunContext['ask']>,
+    private readonly signal: AbortSignal,
+    private readonly end: (reason: RunAbort) => void,
+  ) {}
+
+  open(input: ChildInput, prompt: string): void {
+    this.input = input;
+    input.write(this.protocol.opening(prompt));
+  }
+
+  /** True when the line was a control message (handled here, not output to parse). */
+  handle(line: string): boolean {
+    const event = parseJsonObject(line);
+    const message = event && this.protocol.read(event);
+    if (!message) return false;
+    this.dispatch(message);
+    return true;
+  }
+
+  /** Closes stdin after the line that ends the turn, so the CLI exits. */
+  afterLine(line: string): void {
+    const event = parseJsonObject(line);
+    if (event && this.protocol.endsTurn(event)) this.input?.end();
+  }
+
+  close(): void {
+    for (const pending of this.waiting.values()) pending.abort();
+    this.waiting.clear();
+    this.input?.end();
+  }
+
+  private dispatch(message: ControlMessage): void {
+    switch (message.kind) {
+      case 'cancel':
+        this.waiting.get(message.requestId)?.abort();
+        this.waiting.delete(message.requestId);
+        return;
+      case 'unsupported':
+        this.input?.write(
+          this.protocol.refuse(message.requestId, `the gateway does not handle ${message.subtype} requests`),
+        );
+        return;
+      case 'can_use_tool': {
+        const withdrawn = new AbortController();
+        this.waiting.set(message.requestId, withdrawn);
+        this.ask(message.question, AbortSignal.any([this.signal, withdrawn.signal])).then(
+          (answer) => {
+            this.waiting.delete(message.requestId);
+            if (!withdrawn.signal.aborted) this.input?.write(this.protocol.respond(message, answer));
+          },
+          (err: unknown) => {
+            this.waiting.delete(message.requestId);
+            if (withdrawn.signal.aborted || this.signal.aborted) return;
+            this.end(
+              err instanceof RunAbort
+                ? err
+                : new RunAbort('timeout', `the question could not be answered: ${String(err)}`),
+            );
+          },
+        );
+        return;
+      }
+      default: {
+        const never: never = message;
+        return never;
+      }
+    }
   }
 }

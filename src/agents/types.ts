@@ -76,6 +76,43 @@ export interface BackendOutcome {
   signal?: string | null;
 }
 
+/**
+ * A question a running backend puts to the caller: a permission request for a tool call, or the agent's own
+ * question (Claude Code's AskUserQuestion). The service shows it as an A2A `input-required` status.
+ */
+export interface InputQuestion {
+  kind: 'permission' | 'question';
+  /** One line a person can answer ("Allow Bash: touch x?", or the agent's question). */
+  text: string;
+  /** The tool that needs permission, or the one the agent asks through. */
+  tool?: string;
+  /** A short, single-line summary of the tool's input (the command, the path). */
+  input?: string;
+  /** The tool's whole input, when it is small enough to show. */
+  details?: Record<string, unknown>;
+  /** The answers on offer: `allow`/`deny` for a permission, the option labels of a question. */
+  options: string[];
+  /** A question's parts (Claude Code asks up to four at once), each with its own options. */
+  questions?: InputSubQuestion[];
+}
+
+export interface InputSubQuestion {
+  question: string;
+  header?: string;
+  options: string[];
+  multiSelect: boolean;
+}
+
+/** The caller's answer to an {@link InputQuestion}. */
+export interface InputAnswer {
+  /** `allow` lets the tool run (or answers the question); `deny` refuses (or declines to answer). */
+  decision: 'allow' | 'deny';
+  /** Words for the agent: why it was denied. */
+  message?: string;
+  /** A question's answers: question text to the chosen label(s) or free text. */
+  answers?: Record<string, string>;
+}
+
 export interface BackendRunContext {
   spec: TaskSpec;
   /**
@@ -88,6 +125,13 @@ export interface BackendRunContext {
   /** Aborted on cancel, deadline or shutdown; `signal.reason` says which. */
   signal: AbortSignal;
   emit: (event: AgentEvent) => void;
+  /**
+   * Puts a question to the caller and waits for the answer. Given only when the skill may ask (the config opts it
+   * in); without it the backend runs unattended, exactly as it always did. Rejects with a {@link RunAbort} when no
+   * answer can come (none in time, the task was canceled, the gateway is stopping); the backend then ends the run
+   * with that reason. `signal` (the run's) stops the wait early.
+   */
+  ask?: (question: InputQuestion, signal?: AbortSignal) => Promise<InputAnswer>;
 }
 
 /** One coding-agent CLI (or the generic command runner) and how to drive it. */

@@ -1,8 +1,16 @@
 /**
  * Claude Code (`claude`), run headless: `claude -p --output-format stream-json --verbose
  * --include-partial-messages --permission-mode bypassPermissions [--model M] [--effort E] [--resume ID] -- PROMPT`.
+ * A skill that may ask runs it with `--input-format stream-json --permission-mode default --permission-prompt-tool
+ * stdio` instead: the prompt goes in on stdin and permission requests come back on the control channel.
  */
 import { join } from 'node:path';
+import {
+  controlError,
+  controlResponse,
+  readControlMessage,
+  userMessageLine,
+} from '../parsers/claude-control.js';
 import { PARSERS } from '../parsers/index.js';
 import { option } from './args.js';
 import { NETWORK_ENV, runningAsRoot } from './env.js';
@@ -64,6 +72,30 @@ async function prepare(ctx: CliPrepareContext): Promise<CliRunPlan> {
   // On macOS the login lives in the keychain under a name derived from CLAUDE_CONFIG_DIR; an empty value keeps the
   // default name, so the user's own login is found (on Linux the copied .credentials.json is used).
   if (process.platform === 'darwin') env.CLAUDE_SECURESTORAGE_CONFIG_DIR = '';
+  if (ctx.interactive) {
+    return {
+      args: [
+        '-p',
+        '--input-format',
+        'stream-json',
+        '--output-format',
+        'stream-json',
+        '--verbose',
+        '--include-partial-messages',
+        // `default` asks before shell commands and edits; the answers come from the caller, through stdio.
+        '--permission-mode',
+        'default',
+        '--permission-prompt-tool',
+        'stdio',
+        ...option('--model', ctx.model),
+        ...option('--effort', ctx.effort),
+        ...option('--resume', ctx.spec.resumeSessionId),
+        ...(ctx.extraArgs ?? []),
+      ],
+      env,
+      interactive: true,
+    };
+  }
   return {
     args: [
       '-p',
@@ -98,4 +130,12 @@ export const claudeAdapter: CliAdapter = {
   versionArgs: ['--version'],
   resume: 'native',
   parser: PARSERS.claude,
+  control: {
+    opening: userMessageLine,
+    read: readControlMessage,
+    respond: controlResponse,
+    refuse: controlError,
+    // With stream-json input the CLI waits for the next message after each result; end of input ends it.
+    endsTurn: (event) => event.type === 'result',
+  },
 };

@@ -1,5 +1,7 @@
+import type { ControlMessage } from '../parsers/claude-control.js';
+import type { JsonObject } from '../parsers/json.js';
 import type { ParserFactory } from '../parsers/types.js';
-import type { TaskSpec } from '../types.js';
+import type { InputAnswer, TaskSpec } from '../types.js';
 
 /** The coding-agent CLIs the gateway drives, by backend type. */
 export type CliType = 'claude' | 'droid' | 'codex' | 'gemini' | 'opencode' | 'qwen' | 'copilot';
@@ -28,6 +30,11 @@ export interface CliPrepareContext {
    * appended after it they would land behind `--` (or after `codex exec resume`) and be read as prompt text.
    */
   extraArgs?: readonly string[];
+  /**
+   * The caller can answer questions: plan a run that asks for permission through the CLI's control channel
+   * (adapters with a {@link CliAdapter.control} only). Absent: the usual unattended run.
+   */
+  interactive?: boolean;
 }
 
 /** One turn's command line, as the adapter planned it. */
@@ -44,6 +51,25 @@ export interface CliRunPlan {
   passEnv?: string[];
   /** Text for stdin (then closed). Absent: stdin is closed at once (Codex hangs on an open stdin). */
   stdin?: string;
+  /**
+   * The run speaks the adapter's control protocol: stdin stays open, the prompt is written to it with
+   * {@link ControlProtocol.opening} (it is not in `args`), and control requests are answered on it.
+   */
+  interactive?: boolean;
+}
+
+/** A CLI's bidirectional stdin/stdout protocol for questions and permission requests (Claude Code's). */
+export interface ControlProtocol {
+  /** The first stdin text: the prompt in the CLI's input format. */
+  opening(prompt: string): string;
+  /** A stdout event read as a control message; undefined for ordinary output. */
+  read(event: JsonObject): ControlMessage | undefined;
+  /** The stdin text that answers a permission request or question. */
+  respond(request: Extract<ControlMessage, { kind: 'can_use_tool' }>, answer: InputAnswer): string;
+  /** The stdin text that refuses a request the gateway does not handle. */
+  refuse(requestId: string, reason: string): string;
+  /** True for the event that ends the turn: stdin is closed after it, so the CLI exits. */
+  endsTurn(event: JsonObject): boolean;
 }
 
 /** How a CLI continues a conversation. */
@@ -78,4 +104,6 @@ export interface CliAdapter {
   versionArgs: readonly string[];
   resume: ResumeSupport;
   parser: ParserFactory;
+  /** The control protocol, for CLIs that can ask the caller while they run (Claude Code). */
+  control?: ControlProtocol;
 }

@@ -55,6 +55,11 @@ export class ClaudeStreamParser extends JsonLineParser {
         return this.user(event);
       case 'result':
         return this.result(event);
+      case 'control_request':
+      case 'control_cancel_request':
+      case 'control_response':
+        // The control channel (`--permission-prompt-tool stdio`): the backend answers it, it is not progress.
+        return [];
       default:
         return undefined;
     }
