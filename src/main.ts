@@ -24,6 +24,8 @@ import { SecretRedactor } from './observability/redact.js';
 import { agentMessage, textPart } from './service/a2a.js';
 import { Conversations } from './service/conversations.js';
 import { GatewayExecutor } from './service/executor.js';
+import { InputRequests } from './service/input-required.js';
+import { QuestionBoard } from './service/questions.js';
 import { TaskPlanner } from './service/planner.js';
 import { Scheduler } from './service/scheduler.js';
 import { BUILTIN_SKILLS } from './skills/catalog.js';
@@ -153,7 +155,17 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     maxConcurrent: config.maxConcurrentTasks,
     maxQueued: config.maxQueuedTasks,
   });
+  // Skills configured with `permissions: ask` may stop on a question; the task waits in input-required.
+  const inputRequests = new InputRequests({
+    board: new QuestionBoard({ timeoutMs: config.inputTimeoutMs }),
+    store,
+    logger,
+    mayAsk: (skill) => config.skills[skill]?.permissions === 'ask',
+    redact: (text) => redactor.redact(text),
+    maxWaitMs: config.maxTaskTimeoutSec * 1000 + config.killGraceMs + 5000,
+  });
   const executor = new GatewayExecutor({
+    inputRequests,
     planner,
     scheduler,
     backends,

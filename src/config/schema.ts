@@ -80,6 +80,7 @@ export const envSchema = z.object({
   SHUTDOWN_TIMEOUT: z.coerce.number().nonnegative().default(30),
   BODY_LIMIT: byteSize.default(10 * 1024 * 1024),
   SSE_HEARTBEAT_SECONDS: z.coerce.number().nonnegative().default(15),
+  INPUT_TIMEOUT: positiveInt.default(300),
   RETENTION_COMPLETED_HOURS: z.coerce.number().positive().default(24),
   RETENTION_FAILED_HOURS: z.coerce.number().positive().default(168),
   WORKSPACE_ROOTS: pathList.optional(),
@@ -192,6 +193,11 @@ const skillOverrideSchema = z
     backend: z.string().min(1).optional(),
     /** Default deadline for this skill, in seconds. */
     timeout: z.number().int().positive().optional(),
+    /**
+     * `ask`: the backend may stop and ask the caller (permission for a tool call, or a question), and the task
+     * waits in `input-required` for the reply. Absent or `bypass`: it runs unattended, never asking.
+     */
+    permissions: z.enum(['bypass', 'ask']).optional(),
     enabled: z.boolean().default(true),
   })
   .strict();

@@ -20,6 +20,7 @@ import {
   textPart,
 } from './a2a.js';
 import type { Conversations } from './conversations.js';
+import type { InputRequests } from './input-required.js';
 import type { TaskPlan, TaskPlanner } from './planner.js';
 import { ProgressReporter, type RunRecord } from './progress.js';
 import { QueueFullError, SchedulerClosedError, type Scheduler } from './scheduler.js';
@@ -39,6 +40,8 @@ export interface ExecutorDeps {
   ownerOf?: (ctx: RequestContext) => string;
   /** Masks known secrets in text the task returns (progress, summary, reasons). */
   redact?: (text: string) => string;
+  /** Questions from backends as `input-required`, and the replies that resume them (skills that may ask). */
+  inputRequests?: InputRequests;
 }
 
 export interface FinishedInfo {
@@ -97,6 +100,8 @@ export class GatewayExecutor implements AgentExecutor {
   }
 
   execute = async (ctx: RequestContext, bus: ExecutionEventBus): Promise<void> => {
+    // A reply to a question the task's run is waiting on resumes that run; no new run starts.
+    if (await this.deps.inputRequests?.takeReply(ctx, bus)) return;
     const { taskId, contextId } = ctx;
     const message = ctx.userMessage;
     const previous = await this.previousOf(ctx);
@@ -264,12 +269,14 @@ export class GatewayExecutor implements AgentExecutor {
             ? { resumeSessionId: turn.resumeSessionId }
             : {}),
         };
+        const ask = this.deps.inputRequests?.askFor(bus, taskId, contextId, plan.skill.id);
         const result = await backend.run({
           spec,
           signal,
           home: turn.home,
           firstTurn: turn.firstTurn,
           emit: (event) => progress.handle(event),
+          ...(ask ? { ask } : {}),
         });
         const sessionId = result.sessionId ?? progress.record.sessionId;
         if (sessionId || backend.resume === 'replay') {
