@@ -35,6 +35,10 @@ import type { GatewayTaskStore, ScopeResolver } from './stores/types.js';
 import { Authenticator, mayUseSkill, principalOf } from './transport/auth.js';
 import { buildAgentCard } from './transport/agent-card.js';
 import { createApp } from './transport/app.js';
+import { LoggingEventBusManager } from './events/event-bus.js';
+import { TaskEventLog } from './events/task-event-log.js';
+import { withEventLog } from './transport/event-stream.js';
+import { SseStreams } from './transport/sse-streams.js';
 import { withAdmission } from './transport/request-handler.js';
 import { VERSION } from './version.js';
 
@@ -89,11 +93,19 @@ function knownSecrets(config: GatewayConfig, env: NodeJS.ProcessEnv): string[] {
   return secrets;
 }
 
-/** Ends every task a previous process left unfinished: nothing is left `working` after a crash. */
-async function failInterrupted(store: GatewayTaskStore, logger: Logger, reason: string): Promise<number> {
+/**
+ * Ends every task a previous process left unfinished: nothing is left `working` after a crash. The end goes into
+ * each task's event log too, so a client replaying the task sees how it ended.
+ */
+async function failInterrupted(
+  store: GatewayTaskStore,
+  events: TaskEventLog,
+  logger: Logger,
+  reason: string,
+): Promise<number> {
   const unfinished = await store.listUnfinished();
   for (const task of unfinished) {
-    await store.put({
+    const failed = {
       ...task,
       status: {
         state: TaskState.TASK_STATE_FAILED,
@@ -101,7 +113,9 @@ async function failInterrupted(store: GatewayTaskStore, logger: Logger, reason: 
         timestamp: new Date().toISOString(),
       },
       metadata: { ...(task.metadata ?? {}), status: 'failed', interrupted: true },
-    });
+    };
+    await store.put(failed);
+    await events.reconcile(failed);
   }
   if (unfinished.length > 0)
     logger.warn({ count: unfinished.length }, `marked interrupted tasks failed: ${reason}`);
@@ -136,7 +150,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     ? new Redis(config.redis.url, { lazyConnect: false, maxRetriesPerRequest: 2 })
     : undefined;
   redis?.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
-  await failInterrupted(store, logger, INTERRUPTED_REASON);
+  // Every task's events, numbered and kept with the tasks, so a stream can be resumed (Last-Event-ID).
+  const eventLog = new TaskEventLog({ store, logger }, { limit: config.taskEventLogLimit });
+  await failInterrupted(store, eventLog, logger, INTERRUPTED_REASON);
 
   // Children run in their own sessions and outlive a crash; end what a previous process left running.
   const processes = new ProcessRegistry(join(config.dataDir, 'run'));
@@ -232,13 +248,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     baseCard,
     store,
     executor,
-    undefined,
+    new LoggingEventBusManager(eventLog),
     pushStore,
     pushSender,
     authenticator.enabled ? extendedCard : undefined,
   );
   let shuttingDown = false;
-  const requestHandler = withAdmission(sdkHandler, {
+  const sseStreams = new SseStreams();
+  const requestHandler = withAdmission(withEventLog(sdkHandler, { log: eventLog, streams: sseStreams }), {
     planner,
     scheduler,
     isShuttingDown: () => shuttingDown,
@@ -258,6 +275,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     trustProxy: config.trustProxy,
     bodyLimitBytes: config.bodyLimitBytes,
     sseHeartbeatMs: config.sseHeartbeatMs,
+    sseStreams,
     jwks: () => signer.jwks(),
     authenticator,
     corsOrigins: config.corsOrigins,
@@ -344,9 +362,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
           setTimeout(() => s.closeAllConnections(), 1000).unref();
         });
       }
-      await failInterrupted(store, logger, SHUTDOWN_REASON);
+      await failInterrupted(store, eventLog, logger, SHUTDOWN_REASON);
       await dispatcher.close();
       await pushStore.close();
+      await eventLog.idle();
       await store.close();
       redis?.disconnect();
       logger.info('a2a-gateway stopped');

@@ -36,6 +36,8 @@ export interface GatewayConfig {
   bodyLimitBytes: number;
   /** SSE heartbeat interval in ms (0: none). */
   sseHeartbeatMs: number;
+  /** Most events kept per task for replay; past it the oldest progress updates go. */
+  taskEventLogLimit: number;
   /** How long a question (input-required) waits for the caller's reply before the task fails, in ms. */
   inputTimeoutMs: number;
   retention: { completedHours: number; failedHours: number };
@@ -273,6 +275,7 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
     shutdownTimeoutMs: Math.round(env.SHUTDOWN_TIMEOUT * 1000),
     bodyLimitBytes: env.BODY_LIMIT,
     sseHeartbeatMs: Math.round(env.SSE_HEARTBEAT_SECONDS * 1000),
+    taskEventLogLimit: env.TASK_EVENT_LOG_LIMIT,
     inputTimeoutMs: env.INPUT_TIMEOUT * 1000,
     retention: { completedHours: env.RETENTION_COMPLETED_HOURS, failedHours: env.RETENTION_FAILED_HOURS },
     workspaceRoots: roots,

@@ -80,6 +80,7 @@ export const envSchema = z.object({
   SHUTDOWN_TIMEOUT: z.coerce.number().nonnegative().default(30),
   BODY_LIMIT: byteSize.default(10 * 1024 * 1024),
   SSE_HEARTBEAT_SECONDS: z.coerce.number().nonnegative().default(15),
+  TASK_EVENT_LOG_LIMIT: z.coerce.number().int().min(10).default(1000),
   INPUT_TIMEOUT: positiveInt.default(300),
   RETENTION_COMPLETED_HOURS: z.coerce.number().positive().default(24),
   RETENTION_FAILED_HOURS: z.coerce.number().positive().default(168),

@@ -1,6 +1,12 @@
 /* eslint-disable @typescript-eslint/require-await -- the work is synchronous; `async` keeps the TaskStore
    contract's promises and turns every throw into a rejection rather than an exception at the call site. */
-import { taskStateToJSON, type ListTasksRequest, type ListTasksResponse, type Task } from '@a2a-js/sdk';
+import {
+  StreamResponse,
+  taskStateToJSON,
+  type ListTasksRequest,
+  type ListTasksResponse,
+  type Task,
+} from '@a2a-js/sdk';
 import type { ServerCallContext } from '@a2a-js/sdk/server';
 import { TaskOwnershipError } from './errors.js';
 import { cloneTask } from './task-copy.js';
@@ -13,6 +19,7 @@ import {
   type RetentionCutoffs,
   type ScopeResolver,
   type StoreScope,
+  type TaskEventRecord,
 } from './types.js';
 
 interface Entry {
@@ -38,6 +45,7 @@ export class MemoryTaskStore implements GatewayTaskStore {
   // order, which listUnfinished keeps.
   private readonly tasks = new Map<string, Entry>();
   private readonly sessions = new Map<string, ContextSession>();
+  private readonly events = new Map<string, TaskEventRecord[]>();
   private closed = false;
 
   constructor(opts: { scope?: ScopeResolver } = {}) {
@@ -112,6 +120,7 @@ export class MemoryTaskStore implements GatewayTaskStore {
       const age = entry.statusKey || new Date(entry.savedAt).toISOString();
       if (cutoff !== undefined && age < cutoff) {
         this.tasks.delete(id);
+        this.events.delete(id);
         removed++;
       }
     }
@@ -125,6 +134,33 @@ export class MemoryTaskStore implements GatewayTaskStore {
       counts[name] = (counts[name] ?? 0) + 1;
     }
     return counts;
+  }
+
+  async appendTaskEvent(taskId: string, record: TaskEventRecord, limit: number): Promise<void> {
+    let log = this.events.get(taskId);
+    if (!log) {
+      log = [];
+      this.events.set(taskId, log);
+    }
+    const last = log.at(-1);
+    if (last && record.seq <= last.seq) throw new Error(`task ${taskId} already has event ${record.seq}`);
+    log.push(copyRecord(record));
+    let excess = log.length - limit;
+    for (let i = 0; excess > 0 && i < log.length;) {
+      if (log[i]?.droppable) {
+        log.splice(i, 1);
+        excess--;
+      } else i++;
+    }
+  }
+
+  async readTaskEvents(taskId: string, afterSeq: number): Promise<TaskEventRecord[]> {
+    return (this.events.get(taskId) ?? []).filter((r) => r.seq > afterSeq).map(copyRecord);
+  }
+
+  async lastTaskEvent(taskId: string): Promise<TaskEventRecord | undefined> {
+    const last = this.events.get(taskId)?.at(-1);
+    return last ? copyRecord(last) : undefined;
   }
 
   async getContextSession(contextId: string): Promise<ContextSession | undefined> {
@@ -161,4 +197,9 @@ function inScope(entry: Entry, scope: StoreScope): boolean {
 
 function cursorOf(entry: Entry): { statusKey: string; id: string } {
   return { statusKey: entry.statusKey, id: entry.task.id };
+}
+
+/** A deep copy through the wire form, as the durable stores keep it (raw parts stay Buffers). */
+function copyRecord(record: TaskEventRecord): TaskEventRecord {
+  return { ...record, event: StreamResponse.fromJSON(StreamResponse.toJSON(record.event)) };
 }

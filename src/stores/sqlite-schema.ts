@@ -31,6 +31,18 @@ const MIGRATIONS: readonly string[] = [
     updated_at TEXT NOT NULL
   );
   `,
+  `
+  -- Each task's events (Task snapshots, status and artifact updates) for replay on resubscribe. No foreign key:
+  -- an event is logged when it is published, which can be before the SDK first saves its task.
+  CREATE TABLE task_events (
+    task_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    droppable INTEGER NOT NULL,
+    -- the StreamResponse in A2A 1.0 wire JSON (StreamResponse.toJSON)
+    json TEXT NOT NULL,
+    PRIMARY KEY (task_id, seq)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -2,7 +2,13 @@
    contract's promises and turns every throw into a rejection rather than an exception at the call site. */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Task, taskStateToJSON, type ListTasksRequest, type ListTasksResponse } from '@a2a-js/sdk';
+import {
+  StreamResponse,
+  Task,
+  taskStateToJSON,
+  type ListTasksRequest,
+  type ListTasksResponse,
+} from '@a2a-js/sdk';
 import type { ServerCallContext } from '@a2a-js/sdk/server';
 import Database from 'better-sqlite3';
 import { TaskOwnershipError, TaskUnreadableError } from './errors.js';
@@ -22,6 +28,7 @@ import {
   type RetentionCutoffs,
   type ScopeResolver,
   type StoreScope,
+  type TaskEventRecord,
 } from './types.js';
 
 /** Options of {@link SqliteTaskStore}. */
@@ -40,6 +47,12 @@ export interface SqliteTaskStoreOptions {
 
 interface TaskRow {
   id: string;
+  json: string;
+}
+
+interface EventRow {
+  seq: number;
+  droppable: number;
   json: string;
 }
 
@@ -189,14 +202,52 @@ export class SqliteTaskStore implements GatewayTaskStore {
   }
 
   async purgeFinished(cutoffs: RetentionCutoffs): Promise<number> {
-    const result = this.statement(
-      `DELETE FROM tasks WHERE (state IN (${COMPLETED_SQL}) AND ${OLDER_THAN('completedBefore')})
-         OR (state IN (${OTHER_TERMINAL_SQL}) AND ${OLDER_THAN('otherBefore')})`,
-    ).run({
+    const expired = `(state IN (${COMPLETED_SQL}) AND ${OLDER_THAN('completedBefore')})
+         OR (state IN (${OTHER_TERMINAL_SQL}) AND ${OLDER_THAN('otherBefore')})`;
+    const args = {
       completedBefore: cutoffs.completedBefore.toISOString(),
       otherBefore: cutoffs.otherTerminalBefore.toISOString(),
-    });
-    return result.changes;
+    };
+    // One transaction, so a task never loses its events without going itself (or the reverse).
+    return this.db.transaction(() => {
+      this.statement(`DELETE FROM task_events WHERE task_id IN (SELECT id FROM tasks WHERE ${expired})`).run(
+        args,
+      );
+      return this.statement(`DELETE FROM tasks WHERE ${expired}`).run(args).changes;
+    })();
+  }
+
+  async appendTaskEvent(taskId: string, record: TaskEventRecord, limit: number): Promise<void> {
+    this.db.transaction(() => {
+      this.statement('INSERT INTO task_events (task_id, seq, droppable, json) VALUES (?, ?, ?, ?)').run(
+        taskId,
+        record.seq,
+        record.droppable ? 1 : 0,
+        JSON.stringify(StreamResponse.toJSON(record.event)),
+      );
+      const { n } = this.statement('SELECT COUNT(*) AS n FROM task_events WHERE task_id = ?').get(taskId) as {
+        n: number;
+      };
+      if (n <= limit) return;
+      this.statement(
+        `DELETE FROM task_events WHERE task_id = @taskId AND seq IN (
+           SELECT seq FROM task_events WHERE task_id = @taskId AND droppable = 1 ORDER BY seq LIMIT @excess)`,
+      ).run({ taskId, excess: n - limit });
+    })();
+  }
+
+  async readTaskEvents(taskId: string, afterSeq: number): Promise<TaskEventRecord[]> {
+    const rows = this.statement(
+      'SELECT seq, droppable, json FROM task_events WHERE task_id = ? AND seq > ? ORDER BY seq',
+    ).all(taskId, afterSeq) as EventRow[];
+    return rows.map((row) => eventFromRow(taskId, row));
+  }
+
+  async lastTaskEvent(taskId: string): Promise<TaskEventRecord | undefined> {
+    const row = this.statement(
+      'SELECT seq, droppable, json FROM task_events WHERE task_id = ? ORDER BY seq DESC LIMIT 1',
+    ).get(taskId) as EventRow | undefined;
+    return row ? eventFromRow(taskId, row) : undefined;
   }
 
   /** Every known state is present, at 0 when no task is in it. */
@@ -284,5 +335,17 @@ function fromRow(row: TaskRow): Task {
     return Task.fromJSON(JSON.parse(row.json));
   } catch (cause) {
     throw new TaskUnreadableError(row.id, { cause });
+  }
+}
+
+function eventFromRow(taskId: string, row: EventRow): TaskEventRecord {
+  try {
+    return {
+      seq: row.seq,
+      droppable: row.droppable === 1,
+      event: StreamResponse.fromJSON(JSON.parse(row.json)),
+    };
+  } catch (cause) {
+    throw new TaskUnreadableError(taskId, { cause });
   }
 }

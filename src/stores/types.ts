@@ -1,4 +1,4 @@
-import type { Task } from '@a2a-js/sdk';
+import type { StreamResponse, Task } from '@a2a-js/sdk';
 import type { ServerCallContext, TaskStore } from '@a2a-js/sdk/server';
 
 /** Who a stored task belongs to. Tasks are visible only within their (tenant, owner) scope unless `admin`. */
@@ -33,6 +33,15 @@ export interface RetentionCutoffs {
   otherTerminalBefore: Date;
 }
 
+/** One entry of a task's event log: a Task snapshot, status update or artifact update, numbered per task. */
+export interface TaskEventRecord {
+  /** Per task, from 1, strictly increasing; the SSE event id. */
+  seq: number;
+  /** Progress that may go when the log is over its bound: a `working` update that changes no state. */
+  droppable: boolean;
+  event: StreamResponse;
+}
+
 /**
  * The gateway's task store: the SDK's scoped `TaskStore` contract (save/load/list) plus what the gateway
  * itself needs without a caller (recovery, retention, health). Every method returns copies; nothing outside
@@ -47,10 +56,19 @@ export interface GatewayTaskStore extends TaskStore {
   put(task: Task, scope?: StoreScope): Promise<void>;
   /** Every task not in a terminal state (submitted, working, input-required, auth-required, unspecified). */
   listUnfinished(): Promise<Task[]>;
-  /** Remove finished tasks older than the cutoffs; returns how many were removed. */
+  /** Remove finished tasks (and their event logs) older than the cutoffs; returns how many were removed. */
   purgeFinished(cutoffs: RetentionCutoffs): Promise<number>;
   /** Number of stored tasks per A2A state name (e.g. `TASK_STATE_WORKING`). */
   countByState(): Promise<Record<string, number>>;
+  /**
+   * Appends an event to the task's log. `seq` must be above every seq the task has. When the task then has more
+   * than `limit` events, its oldest droppable ones are removed until it has `limit` (never a non-droppable one).
+   */
+  appendTaskEvent(taskId: string, record: TaskEventRecord, limit: number): Promise<void>;
+  /** The task's logged events with a seq above `afterSeq`, in seq order. */
+  readTaskEvents(taskId: string, afterSeq: number): Promise<TaskEventRecord[]>;
+  /** The task's last logged event, if any (where its sequence goes on from). */
+  lastTaskEvent(taskId: string): Promise<TaskEventRecord | undefined>;
   getContextSession(contextId: string): Promise<ContextSession | undefined>;
   setContextSession(session: ContextSession): Promise<void>;
   /** Cheap liveness check for /health and /ready. */

@@ -20,6 +20,7 @@ import type { Scheduler } from '../service/scheduler.js';
 import type { GatewayTaskStore } from '../stores/types.js';
 import { bodyReader, negotiateVersion, restError } from './body.js';
 import { sseHeartbeat } from './heartbeat.js';
+import type { SseStreams } from './sse-streams.js';
 import { legacyV01Handler } from './legacy-v01.js';
 import { TRANSPORT_STATE_KEY } from './request-handler.js';
 
@@ -47,6 +48,8 @@ export interface AppDeps {
   jwks: () => unknown;
   /** SSE comment heartbeat on event streams, in ms (0: none). */
   sseHeartbeatMs: number;
+  /** Gives stream events their ids and tells the handler a client's Last-Event-ID. */
+  sseStreams: SseStreams;
   authenticator: Authenticator;
   corsOrigins: readonly string[];
   rateLimit: RateLimitOptions;
@@ -176,6 +179,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(bodyReader(deps.bodyLimitBytes));
   app.use(sseHeartbeat(deps.sseHeartbeatMs));
+  app.use(deps.sseStreams.middleware());
   app.use(negotiateVersion);
 
   // Refuse a send up front when the queue is full, so REST callers get 429 with Retry-After.

@@ -8,6 +8,8 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { TaskState } from '@a2a-js/sdk';
+import { SCHEMA_VERSION } from '../../src/stores/sqlite-schema.js';
 import { SqliteTaskStore } from '../../src/stores/sqlite-store.js';
 import { listRequest, runTaskStoreContract } from '../helpers/task-store-contract.js';
 import { callContext, makeNumberedTask, makeRichTask, makeTask } from '../helpers/tasks.js';
@@ -68,10 +70,33 @@ void describe('sqlite store: the file', () => {
     const raw = new Database(file, { readonly: true });
     try {
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-      assert.equal(raw.pragma('user_version', { simple: true }), 1);
+      assert.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     } finally {
       raw.close();
       await store.close();
+    }
+  });
+
+  void test('a file from before the event log (schema 1) is migrated: its tasks stay and events can be logged', async () => {
+    const file = join(dir, 'v1.db');
+    const task = makeTask({ state: TaskState.TASK_STATE_COMPLETED });
+    const first = new SqliteTaskStore({ file });
+    await first.save(task, callContext('alice'));
+    await first.close();
+    const raw = new Database(file);
+    raw.exec('DROP TABLE task_events');
+    raw.pragma('user_version = 1');
+    raw.close();
+
+    const second = new SqliteTaskStore({ file });
+    try {
+      assert.deepEqual(await second.load(task.id, callContext('alice')), task);
+      assert.deepEqual(await second.readTaskEvents(task.id, 0), []);
+      const event = { payload: { $case: 'task' as const, value: task } };
+      await second.appendTaskEvent(task.id, { seq: 1, droppable: false, event }, 10);
+      assert.deepEqual(await second.lastTaskEvent(task.id), { seq: 1, droppable: false, event });
+    } finally {
+      await second.close();
     }
   });
 

@@ -51,10 +51,10 @@ skills:
       const text = await res.text();
       const beats = text.split('\n\n').filter((b) => b.startsWith(': keepalive'));
       assert.ok(beats.length >= 3, `saw ${beats.length} heartbeats during a 1.2 s quiet spell`);
-      const events = text
-        .split('\n\n')
-        .filter((b) => b.startsWith('data: '))
-        .map((b) => JSON.parse(b.slice(6)) as { result: unknown });
+      // Each event is an `id:` line and a `data:` line; heartbeats come only between events.
+      const blocks = text.split('\n\n').filter((b) => !b.startsWith(':') && b !== '');
+      assert.ok(blocks.every((b) => /^id: \d+\ndata: /.test(b)));
+      const events = blocks.map((b) => JSON.parse(b.slice(b.indexOf('data: ') + 6)) as { result: unknown });
       assert.ok(events.length >= 3);
       assert.match(JSON.stringify(events.at(-1)), /completed|COMPLETED/);
     });

@@ -1,0 +1,549 @@
+// Event ids on every stream, and resubscribe with Last-Event-ID: a plain SSE client over 127.0.0.1 against the
+// gateway with scripted fake backends. Every loop is bounded in count and time.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { rpc, spawnGateway, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+import { openSse, readAll, type SseEvent, type SseRequest } from '../helpers/sse.js';
+
+/** `count` tool calls, `gapMs` apart: a run that reports progress steadily. */
+function steps(count: number, gapMs: number): string {
+  const lines: string[] = [];
+  for (let i = 1; i <= count; i++) {
+    lines.push(`      - { event: { type: tool_call, name: Step, summary: "step ${i}" } }`);
+    if (gapMs > 0) lines.push(`      - { sleepMs: ${gapMs} }`);
+  }
+  return lines.join('\n');
+}
+
+const CONFIG = `
+allowBackendOverride: true
+backends:
+  steady:
+    type: fake
+    summary: all steps done
+    steps:
+${steps(30, 12)}
+  quick:
+    type: fake
+    summary: quick done
+    steps:
+${steps(3, 0)}
+  slow:
+    type: fake
+    summary: slow done
+    steps:
+      - { event: { type: tool_call, name: Step, summary: "first" } }
+      - { sleepMs: 600 }
+      - { event: { type: tool_call, name: Step, summary: "second" } }
+      - { sleepMs: 600 }
+  chatty:
+    type: fake
+    summary: chatty done
+    steps:
+${steps(40, 0)}
+  hang:
+    type: fake
+    steps:
+      - { event: { type: tool_call, name: Step, summary: "before the restart" } }
+      - { sleepMs: 60000 }
+skills:
+  code: { backend: quick }
+`;
+
+type Dialect = 'jsonrpc-1.0' | 'jsonrpc-0.3' | 'rest-1.0' | 'rest-0.3';
+const DIALECTS: readonly Dialect[] = ['jsonrpc-1.0', 'jsonrpc-0.3', 'rest-1.0', 'rest-0.3'];
+const V1 = { 'a2a-version': '1.0' };
+
+let counter = 0;
+const messageId = (): string => `replay-${process.pid}-${++counter}`;
+
+/** A streaming send of the `code` skill on `backend`, in one dialect. */
+function streamRequest(
+  base: string,
+  dialect: Dialect | 'jsonrpc-0.1',
+  backend: string,
+): [string, SseRequest] {
+  const metadata = { skill: 'code', backend };
+  switch (dialect) {
+    case 'jsonrpc-1.0':
+      return [
+        `${base}/`,
+        {
+          headers: V1,
+          body: {
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'SendStreamingMessage',
+            params: {
+              message: { messageId: messageId(), role: 'ROLE_USER', parts: [{ text: 'go' }], metadata },
+            },
+          },
+        },
+      ];
+    case 'jsonrpc-0.3':
+      return [
+        `${base}/`,
+        {
+          body: {
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'message/stream',
+            params: {
+              message: {
+                kind: 'message',
+                messageId: messageId(),
+                role: 'user',
+                parts: [{ kind: 'text', text: 'go' }],
+                metadata,
+              },
+            },
+          },
+        },
+      ];
+    case 'jsonrpc-0.1':
+      return [
+        `${base}/`,
+        {
+          body: {
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'tasks/sendSubscribe',
+            params: {
+              skill: 'code',
+              message: { role: 'user', parts: [{ type: 'text', text: 'go' }], metadata: { backend } },
+            },
+          },
+        },
+      ];
+    case 'rest-1.0':
+      return [
+        `${base}/message:stream`,
+        {
+          headers: V1,
+          body: { message: { messageId: messageId(), role: 'ROLE_USER', parts: [{ text: 'go' }], metadata } },
+        },
+      ];
+    case 'rest-0.3':
+      return [
+        `${base}/v1/message:stream`,
+        {
+          body: {
+            message: { messageId: messageId(), role: 'ROLE_USER', content: [{ text: 'go' }], metadata },
+          },
+        },
+      ];
+  }
+}
+
+/** A resubscribe in one dialect, with the last id as the Last-Event-ID header (or as a parameter). */
+function subscribeRequest(
+  base: string,
+  dialect: Dialect,
+  taskId: string,
+  lastEventId?: number,
+  via: 'header' | 'param' = 'header',
+): [string, SseRequest] {
+  const header: Record<string, string> =
+    lastEventId !== undefined && via === 'header' ? { 'last-event-id': String(lastEventId) } : {};
+  const param = lastEventId !== undefined && via === 'param' ? { lastEventId } : {};
+  switch (dialect) {
+    case 'jsonrpc-1.0':
+      return [
+        `${base}/`,
+        {
+          headers: { ...V1, ...header },
+          body: { jsonrpc: '2.0', id: 2, method: 'SubscribeToTask', params: { id: taskId, ...param } },
+        },
+      ];
+    case 'jsonrpc-0.3':
+      return [
+        `${base}/`,
+        {
+          headers: header,
+          body: {
+            jsonrpc: '2.0',
+            id: 2,
+            method: 'tasks/resubscribe',
+            params: { id: taskId, ...(via === 'param' ? { metadata: param } : {}) },
+          },
+        },
+      ];
+    case 'rest-1.0':
+      return [
+        `${base}/tasks/${taskId}:subscribe${via === 'param' && lastEventId !== undefined ? `?lastEventId=${lastEventId}` : ''}`,
+        { method: 'GET', headers: { ...V1, ...header } },
+      ];
+    case 'rest-0.3':
+      return [
+        `${base}/v1/tasks/${taskId}:subscribe${via === 'param' && lastEventId !== undefined ? `?lastEventId=${lastEventId}` : ''}`,
+        { method: 'GET', headers: header },
+      ];
+  }
+}
+
+type Json = Record<string, any>;
+
+/** What an event says, the same in every dialect: kind, state and text (or artifact id). */
+function summarize(e: SseEvent): { taskId: string; what: string; terminal: boolean } {
+  const o = JSON.parse(e.data) as Json;
+  const r: Json = o.result ?? o;
+  const state = (s: string): string =>
+    s
+      .replace(/^TASK_STATE_/, '')
+      .toLowerCase()
+      .replace('_', '-');
+  const text = (status: Json): string => {
+    const message: Json | undefined = status.message ?? status.update;
+    const parts: Json[] = message?.parts ?? message?.content ?? [];
+    return String(parts[0]?.text ?? '');
+  };
+  if (r.task || r.kind === 'task') {
+    const t: Json = r.task ?? r;
+    return { taskId: t.id, what: `task ${state(t.status.state)}`, terminal: false };
+  }
+  if (r.statusUpdate || r.kind === 'status-update') {
+    const u: Json = r.statusUpdate ?? r;
+    const s = state(u.status.state);
+    return {
+      taskId: u.taskId,
+      what: `status ${s} ${text(u.status)}`,
+      terminal: ['completed', 'failed', 'canceled', 'rejected'].includes(s),
+    };
+  }
+  if (r.artifactUpdate || r.kind === 'artifact-update') {
+    const u: Json = r.artifactUpdate ?? r;
+    return { taskId: u.taskId, what: `artifact ${u.artifact.artifactId}`, terminal: false };
+  }
+  throw new Error(`unexpected event: ${e.data.slice(0, 200)}`);
+}
+
+const idOf = (e: SseEvent): number => {
+  assert.match(e.id ?? '', /^\d+$/, `every event has a numeric id: ${e.data.slice(0, 80)}`);
+  return Number(e.id);
+};
+
+function assertIncreasing(ids: readonly number[]): void {
+  for (let i = 1; i < ids.length; i++) assert.ok(ids[i]! > ids[i - 1]!, `ids increase: ${ids.join(',')}`);
+}
+
+/** The task's whole log, replayed after id 0 (in 1.0 REST). */
+async function fullLog(base: string, taskId: string): Promise<{ id: number; what: string }[]> {
+  const { events } = await readAll(...subscribeRequest(base, 'rest-1.0', taskId, 0));
+  return events.map((e) => ({ id: idOf(e), what: summarize(e).what }));
+}
+
+/** A small seeded generator, so a failing run can be repeated (the seed is in the test's output). */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('event ids and replay', () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startTestGateway({
+      configYaml: CONFIG,
+      env: { RATE_LIMIT_PER_MINUTE: '0', MAX_CONCURRENT_TASKS: '8' },
+    });
+  });
+  after(async () => {
+    await gw.stop();
+  });
+
+  for (const dialect of [...DIALECTS, 'jsonrpc-0.1'] as const) {
+    test(`${dialect} send stream: every event has an id, ids 1..n in order, the task first, the terminal state last; replay gives the same events`, async () => {
+      const { contentType, events } = await readAll(...streamRequest(gw.url, dialect, 'quick'));
+      assert.match(contentType, /text\/event-stream/);
+      const ids = events.map(idOf);
+      assert.deepEqual(
+        ids,
+        ids.map((_, i) => i + 1),
+      );
+      const seen = events.map(summarize);
+      assert.equal(seen[0]?.what, 'task submitted');
+      assert.equal(seen.at(-1)?.what, 'status completed quick done');
+      assert.ok(seen.slice(0, -1).every((s) => !s.terminal));
+      const taskId = seen[0].taskId;
+      // The replay (in this dialect's resubscribe; 0.1 shares 0.3's) is the stream again, id for id.
+      const replayDialect = dialect === 'jsonrpc-0.1' ? 'jsonrpc-0.3' : dialect;
+      const replay = await readAll(...subscribeRequest(gw.url, replayDialect, taskId, 0));
+      assert.deepEqual(
+        replay.events.map((e) => [idOf(e), summarize(e).what]),
+        events.map((e) => [idOf(e), summarize(e).what]),
+      );
+    });
+  }
+
+  for (const [dialect, via] of [
+    ['jsonrpc-1.0', 'header'],
+    ['jsonrpc-0.3', 'header'],
+    ['rest-1.0', 'header'],
+    ['rest-0.3', 'header'],
+    ['jsonrpc-1.0', 'param'],
+    ['jsonrpc-0.3', 'param'],
+    ['rest-1.0', 'param'],
+    ['rest-0.3', 'param'],
+  ] as const) {
+    test(`${dialect} resubscribe with the last id as a ${via}: exactly the events after it, then the stream closes`, async () => {
+      const { events } = await readAll(...streamRequest(gw.url, 'jsonrpc-1.0', 'quick'));
+      const taskId = summarize(events[0]!).taskId;
+      const all = events.map((e) => ({ id: idOf(e), what: summarize(e).what }));
+      for (const cut of [0, 2, all.length - 1, all.length]) {
+        const after = all[cut - 1]?.id ?? 0;
+        const replay = await readAll(...subscribeRequest(gw.url, dialect, taskId, after, via));
+        assert.deepEqual(
+          replay.events.map((e) => ({ id: idOf(e), what: summarize(e).what })),
+          all.slice(cut),
+          `after id ${after}`,
+        );
+      }
+    });
+  }
+
+  test('a task sent without streaming: resubscribe while it runs gives the task (with an id) then live events to the end; replay from 0 has them all', async () => {
+    const sent = await rpc(
+      gw.url,
+      {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'SendMessage',
+        params: {
+          message: {
+            messageId: messageId(),
+            role: 'ROLE_USER',
+            parts: [{ text: 'go' }],
+            metadata: { skill: 'code', backend: 'slow' },
+          },
+          configuration: { returnImmediately: true },
+        },
+      },
+      V1,
+    );
+    const taskId: string = sent.body.result.task.id;
+    const live = await readAll(...subscribeRequest(gw.url, 'jsonrpc-1.0', taskId));
+    const seen = live.events.map(summarize);
+    assert.match(seen[0]!.what, /^task (submitted|working)$/);
+    assert.equal(seen.at(-1)?.what, 'status completed slow done');
+    const ids = live.events.map(idOf);
+    assertIncreasing(ids);
+    const log = await fullLog(gw.url, taskId);
+    assert.deepEqual(
+      log.filter((e) => e.id > ids[0]!),
+      live.events.slice(1).map((e) => ({ id: idOf(e), what: summarize(e).what })),
+      'after the task snapshot come exactly the logged events after its id',
+    );
+    assert.deepEqual(
+      log.map((e) => e.what),
+      [
+        'task submitted',
+        'status working running code with slow',
+        'status working Step: first',
+        'status working Step: second',
+        `artifact ${taskId}-result`,
+        'status completed slow done',
+      ],
+    );
+    // A second client that saw only the first two events catches up the same way, with no duplicate.
+    const resumed = await readAll(...subscribeRequest(gw.url, 'rest-0.3', taskId, 2));
+    assert.deepEqual(
+      resumed.events.map((e) => ({ id: idOf(e), what: summarize(e).what })),
+      log.slice(2),
+    );
+  });
+
+  test('resubscribe without Last-Event-ID to a finished task is refused as the spec says; a bad Last-Event-ID is refused by name', async () => {
+    const { events } = await readAll(...streamRequest(gw.url, 'jsonrpc-1.0', 'quick'));
+    const taskId = summarize(events[0]!).taskId;
+    const plain = await rpc(
+      gw.url,
+      { jsonrpc: '2.0', id: 3, method: 'SubscribeToTask', params: { id: taskId } },
+      V1,
+    );
+    assert.match(JSON.stringify(plain.body.error), /has ended .*Last-Event-ID/);
+    const [url, req] = subscribeRequest(gw.url, 'rest-1.0', taskId);
+    const bad = await fetch(url, { headers: { ...req.headers, 'last-event-id': 'abc' } });
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /Last-Event-ID: expected the id of an event/);
+    const unknown = await fetch(`${gw.url}/tasks/no-such-task:subscribe`, {
+      headers: { ...V1, 'last-event-id': '0' },
+    });
+    assert.equal(unknown.status, 404);
+  });
+
+  test('100 rounds of "disconnect at a random point, resubscribe with the last id" lose and duplicate nothing', async () => {
+    const seed = Number(process.env.REPLAY_SEED ?? Date.now() % 1_000_000);
+    const random = prng(seed);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const deadline = Date.now() + 45_000;
+    const ROUNDS = 100;
+    let rounds = 0;
+    let tasks = 0;
+    let roundsWithEvents = 0;
+
+    /** Reads until the stream ends, `count` events arrived, or `ms` passed; then drops the connection. */
+    const readSome = async (
+      [url, req]: [string, SseRequest],
+      stop: { count?: number; ms?: number },
+    ): Promise<{ events: SseEvent[]; ended: boolean }> => {
+      const abort = new AbortController();
+      const timer = stop.ms === undefined ? undefined : setTimeout(() => abort.abort(), stop.ms);
+      const guard = setTimeout(() => abort.abort(), 10_000);
+      const got: SseEvent[] = [];
+      let ended = false;
+      try {
+        const { events } = await openSse(url, { ...req, signal: abort.signal });
+        for await (const e of events) {
+          got.push(e);
+          if (stop.count !== undefined && got.length >= stop.count) break;
+        }
+        ended = stop.count === undefined || got.length < stop.count;
+      } catch (err) {
+        if (!abort.signal.aborted) throw err;
+      } finally {
+        clearTimeout(timer);
+        clearTimeout(guard);
+        abort.abort();
+      }
+      return { events: got, ended };
+    };
+    const randomStop = (): { count?: number; ms?: number } =>
+      random() < 0.6 ? { count: 1 + Math.floor(random() * 4) } : { ms: Math.floor(random() * 30) };
+
+    while (rounds < ROUNDS && Date.now() < deadline) {
+      tasks += 1;
+      const received: SseEvent[] = [];
+      const first = await readSome(
+        streamRequest(gw.url, pick(['jsonrpc-1.0', 'jsonrpc-0.3'] as const), 'steady'),
+        {
+          count: 1 + Math.floor(random() * 3),
+        },
+      );
+      received.push(...first.events);
+      assert.ok(received.length > 0, 'the send stream starts with the task');
+      const taskId = summarize(received[0]!).taskId;
+      let done = received.some((e) => summarize(e).terminal);
+      // Each resubscribe is a round; the task's last round reads to the end once the budget is spent.
+      for (let guard = 0; !done && guard < 500 && Date.now() < deadline; guard++) {
+        const last = idOf(received.at(-1)!);
+        const final = rounds >= ROUNDS;
+        if (!final) rounds += 1;
+        const { events } = await readSome(
+          subscribeRequest(gw.url, pick(DIALECTS), taskId, last, pick(['header', 'param'] as const)),
+          final ? {} : randomStop(),
+        );
+        if (events.some((e) => !summarize(e).terminal)) roundsWithEvents += 1;
+        received.push(...events);
+        done = received.some((e) => summarize(e).terminal);
+      }
+      assert.ok(done, `task ${taskId} reached its end (seed ${seed})`);
+      const got = received.map((e) => ({ id: idOf(e), what: summarize(e).what }));
+      const log = await fullLog(gw.url, taskId);
+      assert.deepEqual(got, log, `task ${taskId}: every event once, in order (seed ${seed})`);
+      assert.deepEqual(
+        log.map((e) => e.id),
+        log.map((_, i) => i + 1),
+      );
+      assert.equal(log.length, 34, 'task, started, 30 steps, result, completed');
+      assert.equal(got.at(-1)?.what, 'status completed all steps done');
+    }
+    assert.equal(rounds, ROUNDS, `did ${rounds} rounds before the deadline (seed ${seed})`);
+    assert.ok(roundsWithEvents > 10, `${roundsWithEvents} rounds received events`);
+    console.log(`replay rounds: ${rounds} over ${tasks} tasks, seed ${seed}`);
+  });
+});
+
+describe('the event log is bounded per task', () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startTestGateway({ configYaml: CONFIG, env: { TASK_EVENT_LOG_LIMIT: '12' } });
+  });
+  after(async () => {
+    await gw.stop();
+  });
+
+  test('past TASK_EVENT_LOG_LIMIT the oldest progress goes; the task, state changes and the result stay', async () => {
+    const { events } = await readAll(...streamRequest(gw.url, 'rest-1.0', 'chatty'));
+    assert.equal(events.length, 44, 'the live stream has every event');
+    const taskId = summarize(events[0]!).taskId;
+    const log = await fullLog(gw.url, taskId);
+    assert.equal(log.length, 12);
+    assert.deepEqual(
+      log.map((e) => e.what),
+      [
+        'task submitted',
+        'status working running code with chatty',
+        ...Array.from({ length: 8 }, (_, i) => `status working Step: step ${33 + i}`),
+        `artifact ${taskId}-result`,
+        'status completed chatty done',
+      ],
+    );
+    assertIncreasing(log.map((e) => e.id));
+    assert.equal(log.at(-1)?.id, 44, 'ids are not reused');
+  });
+});
+
+describe('replay after a restart', () => {
+  test('on SQLite, a finished task replays in full after a restart, and a task the restart cut off ends failed in its log', async () => {
+    const tmp = tempDir();
+    const configFile = join(tmp.dir, 'gateway.yaml');
+    writeFileSync(configFile, CONFIG);
+    const env = { DATA_DIR: join(tmp.dir, 'data'), WORKSPACE_ROOTS: tmp.dir, LOG_LEVEL: 'info' };
+    let first: Awaited<ReturnType<typeof spawnGateway>> | undefined;
+    let second: Awaited<ReturnType<typeof spawnGateway>> | undefined;
+    try {
+      first = await spawnGateway(env, ['--config', configFile]);
+      const done = await readAll(...streamRequest(first.url, 'jsonrpc-0.3', 'quick'));
+      const doneId = summarize(done.events[0]!).taskId;
+      const before = done.events.map((e) => ({ id: idOf(e), what: summarize(e).what }));
+      // A task still running when the process dies: read until its first step, then kill the gateway.
+      const abort = new AbortController();
+      const { events } = await openSse(
+        ...(() => {
+          const [url, req] = streamRequest(first.url, 'jsonrpc-1.0', 'hang');
+          return [url, { ...req, signal: abort.signal }] as const;
+        })(),
+      );
+      const cut: SseEvent[] = [];
+      for await (const e of events) {
+        cut.push(e);
+        if (summarize(e).what === 'status working Step: before the restart') break;
+      }
+      abort.abort();
+      const cutId = summarize(cut[0]!).taskId;
+      first.kill('SIGKILL');
+      await first.exited;
+
+      second = await spawnGateway(env, ['--config', configFile]);
+      assert.deepEqual(await fullLog(second.url, doneId), before);
+      const resumed = await readAll(...subscribeRequest(second.url, 'jsonrpc-1.0', cutId, idOf(cut.at(-1)!)));
+      assert.deepEqual(
+        resumed.events.map((e) => summarize(e).what),
+        ['status failed interrupted: gateway restarted'],
+      );
+      assert.equal(idOf(resumed.events[0]!), idOf(cut.at(-1)!) + 1);
+      const log = await fullLog(second.url, cutId);
+      assert.deepEqual(
+        log.map((e) => e.what),
+        [
+          'task submitted',
+          'status working running code with hang',
+          'status working Step: before the restart',
+          'status failed interrupted: gateway restarted',
+        ],
+      );
+    } finally {
+      first?.kill('SIGKILL');
+      second?.kill('SIGKILL');
+      await Promise.all([first?.exited, second?.exited]);
+      tmp.cleanup();
+    }
+  });
+});
