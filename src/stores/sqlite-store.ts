@@ -218,13 +218,21 @@ export class SqliteTaskStore implements GatewayTaskStore {
   }
 
   async appendTaskEvent(taskId: string, record: TaskEventRecord, limit: number): Promise<void> {
-    this.db.transaction(() => {
+    const insert = (): void => {
       this.statement('INSERT INTO task_events (task_id, seq, droppable, json) VALUES (?, ?, ?, ?)').run(
         taskId,
         record.seq,
         record.droppable ? 1 : 0,
         JSON.stringify(StreamResponse.toJSON(record.event)),
       );
+    };
+    // Seqs start at 1, so a log cannot be over its bound before its seq is: most tasks never need the count.
+    if (record.seq <= limit) {
+      insert();
+      return;
+    }
+    this.db.transaction(() => {
+      insert();
       const { n } = this.statement('SELECT COUNT(*) AS n FROM task_events WHERE task_id = ?').get(taskId) as {
         n: number;
       };
