@@ -4,7 +4,18 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { rpc, spawnGateway, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+import { randomUUID } from 'node:crypto';
+import { Role, taskStateToJSON, type SendMessageRequest, type StreamResponse } from '@a2a-js/sdk';
+import { ClientFactory, ClientFactoryOptions } from '@a2a-js/sdk/client';
+import {
+  FAKE_CLI_DIR,
+  rpc,
+  sendTask,
+  spawnGateway,
+  startTestGateway,
+  tempDir,
+  type TestGateway,
+} from '../helpers/gateway.js';
 import { openSse, readAll, type SseEvent, type SseRequest } from '../helpers/sse.js';
 
 /** `count` tool calls, `gapMs` apart: a run that reports progress steadily. */
@@ -457,6 +468,143 @@ describe('event ids and replay', () => {
     assert.equal(rounds, ROUNDS, `did ${rounds} rounds before the deadline (seed ${seed})`);
     assert.ok(roundsWithEvents > 10, `${roundsWithEvents} rounds received events`);
     console.log(`replay rounds: ${rounds} over ${tasks} tasks, seed ${seed}`);
+  });
+});
+
+/** A 1.0 StreamResponse in the words of {@link summarize}. */
+function summarizeResponse(r: StreamResponse): string {
+  const state = (s: number): string =>
+    taskStateToJSON(s)
+      .replace(/^TASK_STATE_/, '')
+      .toLowerCase()
+      .replace('_', '-');
+  const p = r.payload;
+  if (p?.$case === 'task') return `task ${state(p.value.status!.state)}`;
+  if (p?.$case === 'statusUpdate') {
+    const part = p.value.status?.message?.parts[0]?.content;
+    return `status ${state(p.value.status!.state)} ${part?.$case === 'text' ? part.value : ''}`;
+  }
+  if (p?.$case === 'artifactUpdate') return `artifact ${p.value.artifact?.artifactId}`;
+  return `other ${p?.$case}`;
+}
+
+for (const transport of ['JSONRPC', 'HTTP+JSON'] as const) {
+  describe(`official @a2a-js/sdk client over ${transport}`, () => {
+    let gw: TestGateway;
+    before(async () => {
+      gw = await startTestGateway({ configYaml: CONFIG, env: { RATE_LIMIT_PER_MINUTE: '0' } });
+    });
+    after(async () => {
+      await gw.stop();
+    });
+
+    test('resubscribeTask to a running task: the task, then every later event to the end; with Last-Event-ID, exactly the rest of the log', async () => {
+      const factory = new ClientFactory(
+        ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { preferredTransports: [transport] }),
+      );
+      const client = await factory.createFromUrl(gw.url);
+      const request: SendMessageRequest = {
+        tenant: '',
+        message: {
+          messageId: randomUUID(),
+          contextId: '',
+          taskId: '',
+          role: Role.ROLE_USER,
+          parts: [
+            { content: { $case: 'text', value: 'go' }, mediaType: 'text/plain', filename: '', metadata: {} },
+          ],
+          metadata: { skill: 'code', backend: 'slow' },
+          extensions: [],
+          referenceTaskIds: [],
+        },
+        configuration: {
+          acceptedOutputModes: [],
+          taskPushNotificationConfig: undefined,
+          returnImmediately: true,
+        },
+        metadata: undefined,
+      };
+      const sent = await client.sendMessage(request);
+      assert.ok('status' in sent);
+      const live: string[] = [];
+      for await (const r of client.resubscribeTask({ tenant: '', id: sent.id }))
+        live.push(summarizeResponse(r));
+      assert.match(live[0]!, /^task (submitted|working)$/);
+      assert.equal(live.at(-1), 'status completed slow done');
+      const log = await fullLog(gw.url, sent.id);
+      assert.deepEqual(
+        live.slice(1),
+        log.slice(log.length - live.length + 1).map((e) => e.what),
+      );
+
+      const rest: string[] = [];
+      for await (const r of client.resubscribeTask(
+        { tenant: '', id: sent.id },
+        { serviceParameters: { 'Last-Event-ID': '2' } },
+      )) {
+        rest.push(summarizeResponse(r));
+      }
+      assert.deepEqual(
+        rest,
+        log.slice(2).map((e) => e.what),
+      );
+    });
+  });
+}
+
+describe('a task that waits for input', () => {
+  let gw: TestGateway;
+  before(async () => {
+    const asker = JSON.stringify(join(FAKE_CLI_DIR, 'claude-asks.mjs'));
+    gw = await startTestGateway({
+      configYaml: `backends:\n  asker: { type: claude, command: ${asker} }\nskills:\n  code: { backend: asker, permissions: ask }\n`,
+      env: { INPUT_TIMEOUT: '60' },
+    });
+  });
+  after(async () => {
+    await gw.stop();
+  });
+
+  test('a resubscriber waiting at input-required sees the reply resume the task to its end; the log replays across the question', async () => {
+    const asked = (await sendTask(gw.url, { skill: 'code', input: 'make a file' })).body.result;
+    assert.equal(asked.status.state, 'input-required');
+    const before = await fullLog(gw.url, asked.id);
+    assert.match(before.at(-1)!.what, /^status input-required Allow Bash/);
+    const { events } = await openSse(...subscribeRequest(gw.url, 'jsonrpc-1.0', asked.id));
+    const received: SseEvent[] = [];
+    const reading = (async () => {
+      for await (const e of events) received.push(e);
+    })();
+    const reply = await rpc(gw.url, {
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'message/send',
+      params: {
+        message: {
+          kind: 'message',
+          role: 'user',
+          messageId: messageId(),
+          taskId: asked.id,
+          contextId: asked.contextId,
+          parts: [{ kind: 'text', text: 'allow' }],
+        },
+      },
+    });
+    assert.equal(reply.body.result.status.state, 'completed');
+    await reading;
+    const log = await fullLog(gw.url, asked.id);
+    const seen = received.map((e) => ({ id: idOf(e), what: summarize(e).what }));
+    assert.equal(seen[0]!.what, 'task input-required');
+    assert.equal(seen[0]!.id, before.at(-1)!.id, 'the snapshot carries the id of the question');
+    assert.deepEqual(seen.slice(1), log.slice(before.length));
+    assert.match(seen.at(-1)!.what, /^status completed/);
+    // A client that saw the question resumes after it; one from the start gets the whole log, question included.
+    const rest = await readAll(...subscribeRequest(gw.url, 'rest-1.0', asked.id, before.at(-1)!.id));
+    assert.deepEqual(
+      rest.events.map((e) => ({ id: idOf(e), what: summarize(e).what })),
+      log.slice(before.length),
+    );
+    assertIncreasing(log.map((e) => e.id));
   });
 });
 
