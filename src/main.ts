@@ -23,6 +23,7 @@ import { resolveLimits } from './runner/limits.js';
 import { SecretRedactor } from './observability/redact.js';
 import { agentMessage, textPart } from './service/a2a.js';
 import { Conversations } from './service/conversations.js';
+import { Workspaces } from './service/workspaces.js';
 import { GatewayExecutor } from './service/executor.js';
 import { InputRequests } from './service/input-required.js';
 import { QuestionBoard } from './service/questions.js';
@@ -58,6 +59,8 @@ export interface Gateway {
   readonly logger: Logger;
   readonly store: GatewayTaskStore;
   readonly scheduler: Scheduler;
+  /** Where tasks work (tests look for leftovers). */
+  readonly workspaces: Workspaces;
   /** The Express app (for tests that walk its routes). */
   readonly app: Express;
   /** Listens on the configured host and port; resolves with the bound URL. */
@@ -171,6 +174,15 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     maxConcurrent: config.maxConcurrentTasks,
     maxQueued: config.maxQueuedTasks,
   });
+  const workspaces = new Workspaces({
+    dataDir: config.dataDir,
+    git: { env: withoutGatewaySecrets(env) },
+    logger,
+    nonGit: config.workspace.nonGit,
+    branchRetentionMs: config.workspace.branchRetentionHours * 3_600_000,
+  });
+  // Tasks a crashed gateway left are recorded as interrupted; so are their worktrees, which go now.
+  await workspaces.recover();
   // Skills configured with `permissions: ask` may stop on a question; the task waits in input-required.
   const inputRequests = new InputRequests({
     board: new QuestionBoard({ timeoutMs: config.inputTimeoutMs }),
@@ -182,6 +194,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   const executor = new GatewayExecutor({
     inputRequests,
+    workspaces,
+    templateFallback: config.workspace.templateFallback,
     planner,
     scheduler,
     backends,
@@ -301,8 +315,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       otherTerminalBefore: new Date(now - config.retention.failedHours * 3_600_000),
     });
     const dirs = await conversations.purge(config.retention.failedHours * 3_600_000);
-    if (removed > 0 || dirs > 0)
-      logger.info({ removed, dirs }, 'removed expired tasks and conversation directories');
+    const branches = await workspaces.prune(now);
+    if (removed > 0 || dirs > 0 || branches > 0)
+      logger.info(
+        { removed, dirs, branches },
+        'removed expired tasks, conversation directories and task branches',
+      );
   };
   await purge();
   const purgeTimer = setInterval(
@@ -373,5 +391,5 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     return stopping;
   };
 
-  return { config, logger, store, scheduler, app, start, stop };
+  return { config, logger, store, scheduler, workspaces, app, start, stop };
 }

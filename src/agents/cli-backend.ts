@@ -50,6 +50,10 @@ export class CliBackend implements Backend {
   }
 
   /** Resolves the command on PATH; undefined when it is not installed. */
+  async unavailable(skill: string): Promise<BackendOutcome | undefined> {
+    return (await this.locate()) === undefined ? this.notInstalled(skill) : undefined;
+  }
+
   locate(): Promise<string | undefined> {
     return resolveCommand(this.opts.command, this.opts.baseEnv.PATH);
   }

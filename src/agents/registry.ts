@@ -2,6 +2,7 @@ import { CliBackend } from './cli-backend.js';
 import { CLI_ADAPTERS } from './cli/index.js';
 import { CommandBackend } from './command-backend.js';
 import { FakeBackend, type FakeStep } from './fake-backend.js';
+import { TemplateBackend } from './template-backend.js';
 import type { ProcessRunner } from '../runner/types.js';
 import type { CliAdapter } from './cli/types.js';
 import type { AgentEvent, Backend } from './types.js';
@@ -24,6 +25,7 @@ export type BackendSettings =
       outcome: 'completed' | 'failed';
       summary: string;
     }
+  | { type: 'template' }
   | {
       type: string;
       command?: string | undefined;
@@ -53,10 +55,11 @@ function createBackend(name: string, settings: BackendSettings, deps: BackendDep
     );
     return new FakeBackend({ name, steps, outcome: settings.outcome, summary: settings.summary });
   }
+  if (settings.type === 'template') return new TemplateBackend(name);
   const adapter = (CLI_ADAPTERS as Readonly<Record<string, CliAdapter | undefined>>)[settings.type];
   if (!adapter || !('extraArgs' in settings)) {
     throw new BackendConfigError(
-      `backends.${name}.type: "${settings.type}" is not supported by this version; expected one of command, fake, ${Object.keys(CLI_ADAPTERS).join(', ')}`,
+      `backends.${name}.type: "${settings.type}" is not supported by this version; expected one of command, fake, template, ${Object.keys(CLI_ADAPTERS).join(', ')}`,
     );
   }
   return new CliBackend({

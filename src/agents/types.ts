@@ -144,6 +144,11 @@ export interface Backend {
    * continuity beyond the shared workdir.
    */
   readonly resume?: 'native' | 'replay';
+  /**
+   * Why the backend cannot run a task of `skill` here at all (its CLI is not installed), as the failed outcome to
+   * report; undefined when it can. Absent: always available.
+   */
+  unavailable?(skill: string): Promise<BackendOutcome | undefined>;
   run(ctx: BackendRunContext): Promise<BackendOutcome>;
 }
 

@@ -63,10 +63,10 @@ export async function diagnose(
     const adapter = (CLI_ADAPTERS as Readonly<Record<string, CliAdapter | undefined>>)[backend.type];
     const command =
       'command' in backend && backend.command ? backend.command : (adapter?.defaultCommand ?? backend.type);
-    if (backend.type === 'fake') {
+    if (backend.type === 'fake' || backend.type === 'template') {
       reports.push({
         name,
-        type: 'fake',
+        type: backend.type,
         command: '-',
         found: true,
         path: undefined,
@@ -92,6 +92,19 @@ export async function diagnose(
       skills: users,
     });
   }
+  // Not a backend, but every task needs it: worktrees, diffs, commits and applies are git.
+  const git = await resolveCommand('git', env.PATH);
+  reports.push({
+    name: 'git',
+    type: 'tool',
+    command: 'git',
+    found: git !== undefined,
+    path: git,
+    version: git ? await versionOf(git, ['--version'], env) : undefined,
+    credentials: 'n/a',
+    credentialSource: undefined,
+    skills: enabled.map((s) => s.id),
+  });
   return reports;
 }
 

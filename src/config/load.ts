@@ -36,13 +36,15 @@ export interface GatewayConfig {
   bodyLimitBytes: number;
   /** SSE heartbeat interval in ms (0: none). */
   sseHeartbeatMs: number;
-  /** Most events kept per task for replay; past it the oldest progress updates go. */
-  taskEventLogLimit: number;
   /** How long a question (input-required) waits for the caller's reply before the task fails, in ms. */
   inputTimeoutMs: number;
+  /** Most events kept per task for replay; past it the oldest progress updates go. */
+  taskEventLogLimit: number;
   retention: { completedHours: number; failedHours: number };
   /** Directories every task workdir must be inside (real paths). */
   workspaceRoots: readonly string[];
+  /** Task branches' lifetime, where non-git workdirs run, and the template fallback of the generation skills. */
+  workspace: { branchRetentionHours: number; nonGit: 'copy' | 'in_place'; templateFallback: boolean };
   /** Redis, shared by several gateway processes. In this version it carries the rate-limit counts. */
   redis: { enabled: boolean; url: string; keyPrefix: string };
   auth: {
@@ -157,6 +159,7 @@ function builtinBackends(env: EnvSettings): Record<string, BackendConfig> {
     opencode: cli('opencode', env.OPENCODE_COMMAND),
     qwen: cli('qwen', env.QWEN_COMMAND),
     copilot: cli('copilot', env.COPILOT_COMMAND),
+    template: { type: 'template' },
   };
 }
 
@@ -275,10 +278,15 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
     shutdownTimeoutMs: Math.round(env.SHUTDOWN_TIMEOUT * 1000),
     bodyLimitBytes: env.BODY_LIMIT,
     sseHeartbeatMs: Math.round(env.SSE_HEARTBEAT_SECONDS * 1000),
-    taskEventLogLimit: env.TASK_EVENT_LOG_LIMIT,
     inputTimeoutMs: env.INPUT_TIMEOUT * 1000,
+    taskEventLogLimit: env.TASK_EVENT_LOG_LIMIT,
     retention: { completedHours: env.RETENTION_COMPLETED_HOURS, failedHours: env.RETENTION_FAILED_HOURS },
     workspaceRoots: roots,
+    workspace: {
+      branchRetentionHours: env.BRANCH_RETENTION_HOURS,
+      nonGit: env.NON_GIT_WORKSPACE,
+      templateFallback: env.TEMPLATE_FALLBACK,
+    },
     redis: { enabled: env.REDIS_ENABLED, url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
     auth: { keys, jwt, allowUnauthenticated: env.ALLOW_UNAUTHENTICATED },
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,

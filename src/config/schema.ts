@@ -80,11 +80,14 @@ export const envSchema = z.object({
   SHUTDOWN_TIMEOUT: z.coerce.number().nonnegative().default(30),
   BODY_LIMIT: byteSize.default(10 * 1024 * 1024),
   SSE_HEARTBEAT_SECONDS: z.coerce.number().nonnegative().default(15),
-  TASK_EVENT_LOG_LIMIT: z.coerce.number().int().min(10).default(1000),
   INPUT_TIMEOUT: positiveInt.default(300),
+  TASK_EVENT_LOG_LIMIT: z.coerce.number().int().min(10).default(1000),
   RETENTION_COMPLETED_HOURS: z.coerce.number().positive().default(24),
   RETENTION_FAILED_HOURS: z.coerce.number().positive().default(168),
   WORKSPACE_ROOTS: pathList.optional(),
+  BRANCH_RETENTION_HOURS: z.coerce.number().positive().default(72),
+  NON_GIT_WORKSPACE: z.enum(['copy', 'in_place']).default('copy'),
+  TEMPLATE_FALLBACK: boolFromEnv.default(true),
   DROID_COMMAND: z.string().min(1).default('droid'),
   CLAUDE_COMMAND: z.string().min(1).default('claude'),
   CODEX_COMMAND: z.string().min(1).default('codex'),
@@ -153,6 +156,9 @@ const fakeBackendSchema = z
   })
   .strict();
 
+/** Writes sound default deployment files for Node, Python and Go projects, without a model. */
+const templateBackendSchema = z.object({ type: z.literal('template') }).strict();
+
 /** The real coding-agent CLIs. Their command lines are built by their adapters. */
 export const CLI_BACKEND_TYPES = [
   'claude',
@@ -181,6 +187,7 @@ const cliBackendSchema = z
 export const backendSchema = z.discriminatedUnion('type', [
   commandBackendSchema,
   fakeBackendSchema,
+  templateBackendSchema,
   cliBackendSchema,
 ]);
 

@@ -14,6 +14,11 @@ export function dataPart(data: unknown, metadata?: Metadata): Part {
   return { content: { $case: 'data', value: data }, mediaType: 'application/json', filename: '', metadata };
 }
 
+/** Text content with its own media type and file name: a diff, a generated file. */
+export function filePart(text: string, mediaType: string, filename: string): Part {
+  return { content: { $case: 'text', value: text }, mediaType, filename, metadata: undefined };
+}
+
 export function agentMessage(taskId: string, contextId: string, parts: Part[], metadata?: Metadata): Message {
   return {
     messageId: randomUUID(),

@@ -105,14 +105,20 @@ export class Conversations {
     owner: string,
     contextId: string,
     backend: string,
-    turn: { sessionId: string | undefined; workdir: string; request: string; summary: string; skill: string },
+    turn: {
+      sessionId: string | undefined;
+      workdir: string | undefined;
+      request: string;
+      summary: string;
+      skill: string;
+    },
   ): Promise<void> {
     const conversation = this.id(owner, contextId);
     await this.store.setContextSession({
       contextId: conversation,
       backend,
       sessionId: turn.sessionId ?? '',
-      workdir: turn.workdir,
+      ...(turn.workdir !== undefined ? { workdir: turn.workdir } : {}),
       updatedAt: new Date().toISOString(),
     });
     const turns = [

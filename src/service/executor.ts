@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { TaskState, type Message, type Task } from '@a2a-js/sdk';
 import {
   AgentEvent,
@@ -14,6 +13,7 @@ import {
   agentMessage,
   artifactUpdate,
   dataPart,
+  filePart,
   messageText,
   newTask,
   statusUpdate,
@@ -24,6 +24,17 @@ import type { InputRequests } from './input-required.js';
 import type { TaskPlan, TaskPlanner } from './planner.js';
 import { ProgressReporter, type RunRecord } from './progress.js';
 import { QueueFullError, SchedulerClosedError, type Scheduler } from './scheduler.js';
+import {
+  GENERATION_SKILLS,
+  changedFilesList,
+  parseReviewComments,
+  readGeneratedFiles,
+  validateGenerated,
+  type GeneratedFile,
+} from './results.js';
+import type { TaskWorkspace, Workspaces } from './workspaces.js';
+import type { ReviewComment } from '../skills/review-skill.js';
+import { WorkspaceError, type Changes } from '../workspace/index.js';
 
 export interface ExecutorDeps {
   planner: TaskPlanner;
@@ -40,9 +51,28 @@ export interface ExecutorDeps {
   ownerOf?: (ctx: RequestContext) => string;
   /** Masks known secrets in text the task returns (progress, summary, reasons). */
   redact?: (text: string) => string;
+  /** Worktrees, copies and snapshots: where each task works, and what becomes of its change. */
+  workspaces: Workspaces;
+  /** Use the template backend for deployment files when the skill's coding agent is not installed. */
+  templateFallback?: boolean;
   /** Questions from backends as `input-required`, and the replies that resume them (skills that may ask). */
   inputRequests?: InputRequests;
 }
+
+/** What a run's workspace produced, for the result artifacts. */
+interface RunExtras {
+  changes?: Changes;
+  files?: GeneratedFile[];
+  review?: { comments: ReviewComment[]; error?: string };
+  workspace?: Record<string, unknown>;
+}
+
+/** The skills the template backend can stand in for. */
+const TEMPLATE_SKILLS: ReadonlySet<string> = new Set([
+  'generate_dockerfile',
+  'generate_docker_compose',
+  'generate_k8s_manifests',
+]);
 
 export interface FinishedInfo {
   taskId: string;
@@ -186,20 +216,30 @@ export class GatewayExecutor implements AgentExecutor {
   }
 
   /**
-   * The directory a turn works in: the caller's workdir; else the one the conversation used before (a resumed CLI
-   * session is tied to it); else the conversation's scratch workspace.
+   * The directory a turn is about: the caller's workdir; else the one the conversation used before (a follow-up
+   * that names none stays on the same project); else none (the conversation's scratch directory).
    */
-  private async workdirFor(
-    owner: string,
-    contextId: string,
-    plan: TaskPlan,
-    previous: string | undefined,
-  ): Promise<string> {
+  private originFor(plan: TaskPlan, previous: string | undefined): string | undefined {
     if (plan.workdir) return plan.workdir;
     if (previous && existsSync(previous)) return previous;
-    const scratch = this.deps.conversations.scratchOf(owner, contextId);
-    await mkdir(scratch, { recursive: true });
-    return scratch;
+    return undefined;
+  }
+
+  /** The skill's backend, or the template backend for deployment files when the skill's CLI is not installed. */
+  private async chooseBackend(plan: TaskPlan): Promise<{
+    backend: Backend | undefined;
+    name: string;
+    fallbackFrom?: string;
+    unavailable?: BackendOutcome;
+  }> {
+    const backend = this.deps.backends.get(plan.backendName);
+    const unavailable = await backend?.unavailable?.(plan.skill.id);
+    if (!backend || !unavailable) return { backend, name: plan.backendName };
+    const template = [...this.deps.backends.values()].find((b) => b.type === 'template');
+    if (!this.deps.templateFallback || !TEMPLATE_SKILLS.has(plan.skill.id) || !template) {
+      return { backend, name: plan.backendName, unavailable };
+    }
+    return { backend: template, name: template.name, fallbackFrom: plan.backendName };
   }
 
   private async runPlanned(
@@ -207,16 +247,26 @@ export class GatewayExecutor implements AgentExecutor {
     taskId: string,
     contextId: string,
     plan: TaskPlan,
-    meta: Record<string, string>,
+    initialMeta: Record<string, string>,
     request: string,
   ): Promise<void> {
+    let meta: Record<string, string> = initialMeta;
     const logger = this.deps.logger.child({
       taskId,
       contextId,
       skill: plan.skill.id,
       backend: plan.backendName,
     });
-    const backend = this.deps.backends.get(plan.backendName);
+    const chosen = await this.chooseBackend(plan);
+    const backend = chosen.backend;
+    const backendName = chosen.name;
+    if (chosen.fallbackFrom) {
+      meta = { ...meta, backend: backendName, fallbackFrom: chosen.fallbackFrom };
+      logger.info(
+        { fallbackFrom: chosen.fallbackFrom },
+        "the skill's CLI is not installed: using the template backend",
+      );
+    }
     const started = Date.now();
     const progress = new ProgressReporter({
       taskId,
@@ -227,10 +277,11 @@ export class GatewayExecutor implements AgentExecutor {
       ...(this.deps.progressCoalesceMs !== undefined ? { coalesceMs: this.deps.progressCoalesceMs } : {}),
     });
     let outcome: BackendOutcome;
+    let extras: RunExtras = {};
     const owner = this.active.get(taskId)?.owner ?? 'anonymous';
-    const turn = await this.deps.conversations.begin(owner, contextId, plan.backendName);
+    const turn = await this.deps.conversations.begin(owner, contextId, backendName);
     try {
-      if (!backend) throw new Error(`backend "${plan.backendName}" is not configured`);
+      if (!backend) throw new Error(`backend "${backendName}" is not configured`);
       if (this.active.get(taskId)?.canceled) throw new RunAbort('canceled', 'canceled by request');
       outcome = await this.deps.scheduler.submit(taskId, plan.timeoutMs, async (signal) => {
         logger.info({ timeoutMs: plan.timeoutMs }, 'task started');
@@ -240,55 +291,84 @@ export class GatewayExecutor implements AgentExecutor {
               taskId,
               contextId,
               TaskState.TASK_STATE_WORKING,
-              agentMessage(
-                taskId,
-                contextId,
-                [textPart(`running ${plan.skill.id} with ${plan.backendName}`)],
-                {
-                  event: 'started',
-                },
-              ),
+              agentMessage(taskId, contextId, [textPart(`running ${plan.skill.id} with ${backendName}`)], {
+                event: 'started',
+              }),
             ),
           ),
         );
-        const workdir = await this.workdirFor(owner, contextId, plan, turn.previousWorkdir);
-        const replay = backend.resume === 'replay' && !turn.firstTurn;
-        const spec: TaskSpec = {
-          taskId,
-          contextId,
-          skill: plan.skill.id,
-          prompt: replay
-            ? await this.deps.conversations.replayPrompt(owner, contextId, plan.prompt)
-            : plan.prompt,
-          input: plan.input,
-          workdir,
-          timeoutMs: plan.timeoutMs,
-          ...(plan.model ? { model: plan.model } : {}),
-          ...(plan.effort ? { effort: plan.effort } : {}),
-          ...(backend.resume === 'native' && turn.resumeSessionId
-            ? { resumeSessionId: turn.resumeSessionId }
-            : {}),
-        };
-        const ask = this.deps.inputRequests?.askFor(bus, taskId, contextId, plan.skill.id);
-        const result = await backend.run({
-          spec,
-          signal,
-          home: turn.home,
-          firstTurn: turn.firstTurn,
-          emit: (event) => progress.handle(event),
-          ...(ask ? { ask } : {}),
-        });
-        const sessionId = result.sessionId ?? progress.record.sessionId;
-        if (sessionId || backend.resume === 'replay') {
-          await this.deps.conversations.remember(owner, contextId, plan.backendName, {
-            sessionId,
-            workdir,
+        // A CLI that is not installed fails at once, before any workspace is made.
+        if (chosen.unavailable) return chosen.unavailable;
+        const origin = this.originFor(plan, turn.previousWorkdir);
+        let ws: TaskWorkspace;
+        try {
+          ws = await this.deps.workspaces.prepare({
+            owner,
+            contextId,
+            taskId,
+            skill: plan.skill.id,
+            readOnly: plan.skill.readOnly,
+            workdir: origin,
+            scratch: this.deps.conversations.scratchOf(owner, contextId),
+            baseRef: plan.workspace.baseRef,
+            commit: plan.workspace.commit,
+            signal,
+          });
+        } catch (err) {
+          if (signal.aborted) throw signal.reason;
+          if (err instanceof WorkspaceError) {
+            return { status: 'failed', summary: '', reason: `workspace: ${err.message}` };
+          }
+          throw err;
+        }
+        try {
+          const replay = backend.resume === 'replay' && !turn.firstTurn;
+          const spec: TaskSpec = {
+            taskId,
+            contextId,
+            skill: plan.skill.id,
+            prompt: replay
+              ? await this.deps.conversations.replayPrompt(owner, contextId, plan.prompt)
+              : plan.prompt,
+            input: plan.input,
+            workdir: ws.cwd,
+            timeoutMs: plan.timeoutMs,
+            ...(plan.model ? { model: plan.model } : {}),
+            ...(plan.effort ? { effort: plan.effort } : {}),
+            ...(backend.resume === 'native' && turn.resumeSessionId
+              ? { resumeSessionId: turn.resumeSessionId }
+              : {}),
+          };
+          const ask = this.deps.inputRequests?.askFor(bus, taskId, contextId, plan.skill.id);
+          const result = await backend.run({
+            spec,
+            signal,
+            home: turn.home,
+            firstTurn: turn.firstTurn,
+            emit: (event) => progress.handle(event),
+            ...(ask ? { ask } : {}),
+          });
+          // Remembered for the context's next turn: the session to resume, the project it works on, the skill.
+          await this.deps.conversations.remember(owner, contextId, backendName, {
+            sessionId: result.sessionId ?? progress.record.sessionId,
+            workdir: origin,
             request: request,
             summary: result.summary || result.reason || '',
             skill: plan.skill.id,
           });
+          try {
+            const settled = await this.settle(ws, plan, taskId, contextId, request, result, progress);
+            extras = settled.extras;
+            return settled.outcome;
+          } catch (err) {
+            if (!(err instanceof WorkspaceError) || signal.aborted) throw err;
+            // The run finished, but its change could not be read or recorded (a diff over the size limit, say).
+            return { ...result, status: 'failed', reason: `workspace: ${err.message}` };
+          }
+        } finally {
+          // The run has ended and its process group is gone: the workspace can go.
+          await ws.dispose().catch((err: unknown) => logger.warn({ err }, 'workspace cleanup failed'));
         }
-        return result;
       });
     } catch (err) {
       outcome = outcomeOfError(err);
@@ -299,17 +379,85 @@ export class GatewayExecutor implements AgentExecutor {
     }
     const durationMs = Date.now() - started;
     logger.info({ status: outcome.status, durationMs, reason: outcome.reason }, 'task ended');
-    this.finish(bus, taskId, contextId, outcome, progress.record, { ...meta, durationMs });
+    this.finish(bus, taskId, contextId, outcome, progress.record, { ...meta, durationMs }, extras);
     this.deps.onFinished?.({
       taskId,
       skill: plan.skill.id,
-      backend: plan.backendName,
+      backend: backendName,
       status: outcome.status,
       durationMs,
     });
   }
 
-  /** Publishes the result artifact (on success) and the terminal status, with usage in the task metadata. */
+  /**
+   * After a completed run: reads what changed, checks generated files, records the change (commit, conversation
+   * ref) and applies it when asked. A check or an apply that fails turns the task into a failure with the reason.
+   */
+  private async settle(
+    ws: TaskWorkspace,
+    plan: TaskPlan,
+    taskId: string,
+    contextId: string,
+    request: string,
+    result: BackendOutcome,
+    progress: ProgressReporter,
+  ): Promise<{ outcome: BackendOutcome; extras: RunExtras }> {
+    if (result.status !== 'completed') return { outcome: result, extras: {} };
+    const skill = plan.skill.id;
+    const changes = await ws.collect();
+    const workspace: Record<string, unknown> = { kind: ws.kind, ...(ws.base ? { base: ws.base } : {}) };
+    if (plan.skill.readOnly) {
+      const answer = result.summary || progress.record.lastResult || '';
+      return {
+        outcome: result,
+        extras: {
+          review: parseReviewComments(answer),
+          workspace: { ...workspace, discardedChanges: changes.files.length },
+        },
+      };
+    }
+    const files = GENERATION_SKILLS.has(skill) ? await readGeneratedFiles(changes, ws.root) : [];
+    const invalid = TEMPLATE_SKILLS.has(skill) ? validateGenerated(skill, files) : undefined;
+    if (invalid) {
+      return {
+        outcome: {
+          ...result,
+          status: 'failed',
+          reason: `the generated files failed their check: ${invalid}`,
+        },
+        extras: { changes, workspace },
+      };
+    }
+    const firstLine =
+      request
+        .split('\n')
+        .find((l) => l.trim() !== '')
+        ?.trim() ?? skill;
+    const title = firstLine.length > 72 ? `${firstLine.slice(0, 71)}…` : firstLine;
+    const redact = this.deps.redact ?? ((t: string) => t);
+    const message = redact(
+      `${skill}: ${title}\n\nMade by a2a-gateway, task ${taskId} (context ${contextId}), backend ${plan.backendName}.`,
+    );
+    const kept = await ws.keep({ message, keepBranch: plan.workspace.commit });
+    Object.assign(workspace, kept);
+    const extras: RunExtras = { changes, files, workspace };
+    if (plan.workspace.apply) {
+      const applied = await ws.apply(changes);
+      workspace.applied = applied.ok;
+      if (!applied.ok) {
+        return {
+          outcome: { ...result, status: 'failed', reason: `apply refused: ${applied.reason}` },
+          extras,
+        };
+      }
+    }
+    return { outcome: result, extras };
+  }
+
+  /**
+   * Publishes the result artifacts (on success: the summary with the run details, the diff, the generated files)
+   * and the terminal status, with usage in the task metadata.
+   */
   private finish(
     bus: ExecutionEventBus,
     taskId: string,
@@ -317,34 +465,73 @@ export class GatewayExecutor implements AgentExecutor {
     outcome: BackendOutcome,
     record: RunRecord | undefined,
     meta: Record<string, unknown>,
+    extras: RunExtras = {},
   ): void {
     const entry = this.active.get(taskId);
     if (entry) entry.finalizing = true;
     const usage = outcome.usage ?? record?.usage;
-    const changedFiles = record
-      ? [...record.changedFiles.entries()].map(([path, kind]) => ({ path, kind }))
-      : [];
+    const changedFiles = extras.changes
+      ? changedFilesList(extras.changes.files)
+      : record
+        ? [...record.changedFiles.entries()].map(([path, kind]) => ({ path, kind }))
+        : [];
     const details = {
       ...meta,
       status: outcome.status,
       ...(usage ? { usage } : {}),
       ...(changedFiles.length > 0 ? { changedFiles } : {}),
+      ...(extras.workspace ? { workspace: extras.workspace } : {}),
       ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
       ...(outcome.errorKind ? { errorKind: outcome.errorKind } : {}),
     };
     const redact = this.deps.redact ?? ((t: string) => t);
     const summary = redact(outcome.summary || record?.lastResult || '');
     if (outcome.status === 'completed') {
+      const parts = [textPart(summary || '(the agent produced no output)'), dataPart(details)];
+      if (extras.review)
+        parts.push(
+          dataPart(
+            {
+              comments: extras.review.comments,
+              ...(extras.review.error ? { error: extras.review.error } : {}),
+            },
+            { kind: 'review' },
+          ),
+        );
       bus.publish(
         AgentEvent.artifactUpdate(
           artifactUpdate(taskId, contextId, {
             artifactId: `${taskId}-result`,
             name: 'result',
             description: 'The agent summary of what it did, and the run details (usage, changed files).',
-            parts: [textPart(summary || '(the agent produced no output)'), dataPart(details)],
+            parts,
           }),
         ),
       );
+      if (extras.changes && extras.changes.diff !== '') {
+        bus.publish(
+          AgentEvent.artifactUpdate(
+            artifactUpdate(taskId, contextId, {
+              artifactId: `${taskId}-diff`,
+              name: 'diff',
+              description: 'The unified diff of every file the task changed (git apply takes it).',
+              parts: [filePart(redact(extras.changes.diff), 'text/x-diff', 'changes.diff')],
+            }),
+          ),
+        );
+      }
+      for (const [i, file] of (extras.files ?? []).entries()) {
+        bus.publish(
+          AgentEvent.artifactUpdate(
+            artifactUpdate(taskId, contextId, {
+              artifactId: `${taskId}-file-${i + 1}`,
+              name: file.path,
+              description: `A file the task wrote: ${file.path}`,
+              parts: [filePart(redact(file.text), file.mediaType, file.path)],
+            }),
+          ),
+        );
+      }
     }
     const text =
       outcome.status === 'completed'

@@ -27,6 +27,8 @@ export interface TaskPlan {
   timeoutMs: number;
   model?: string;
   effort?: string;
+  /** What happens to the change: where it starts, and whether it is committed or applied. */
+  workspace: { baseRef?: string; commit: boolean; apply: boolean };
 }
 
 type Metadata = Record<string, unknown> | undefined;
@@ -104,6 +106,22 @@ export class TaskPlanner {
       workdir = resolved.path;
     }
 
+    const workspace = {
+      ...(typeof input.base_ref === 'string' ? { baseRef: input.base_ref } : {}),
+      commit: input.commit === true,
+      apply: input.apply === true,
+    };
+    if (workdir === undefined) {
+      for (const field of ['base_ref', 'commit', 'apply'] as const) {
+        if (input[field] !== undefined && input[field] !== false) {
+          throw new TaskInputError(
+            `input.${field}`,
+            `input.${field}: needs input.workdir, the repository the change is made in`,
+          );
+        }
+      }
+    }
+
     return {
       skill,
       backendName,
@@ -111,6 +129,7 @@ export class TaskPlanner {
       prompt: skill.prompt(input),
       workdir,
       timeoutMs,
+      workspace,
       ...(model !== undefined ? { model } : {}),
       ...(effort !== undefined ? { effort } : {}),
     };

@@ -1,7 +1,7 @@
 /** The skills that change code: fix_bug, refactor_code, write_unit_tests, improve_code_quality and code. */
 import { z } from 'zod';
 import { CHANGE_OUTPUT_MODES, defineSkill } from './define.js';
-import { files, instructions, testCommand, workdir } from './fields.js';
+import { files, instructions, testCommand, workdir, workspaceOptions } from './fields.js';
 import { fenced, preamble, quoted, sections, steps } from './prompt-text.js';
 
 function filesLine(label: string, paths: readonly string[] | undefined): string | undefined {
@@ -19,6 +19,7 @@ const fixBugInput = z.strictObject({
     'The bug to fix: what goes wrong, what should happen instead, and how to reproduce it (error messages and stack traces help).',
   ),
   workdir,
+  ...workspaceOptions,
   files,
   context_files: z
     .array(z.string().trim().min(1))
@@ -72,6 +73,7 @@ const refactorInput = z.strictObject({
     'What to refactor and the goal: for example "split src/server.ts into routing and handlers" or "replace callbacks with async/await in lib/db".',
   ),
   workdir,
+  ...workspaceOptions,
   files,
   test_command: testCommand,
 });
@@ -117,6 +119,7 @@ const unitTestsInput = z.strictObject({
     'What to test: a file, module, function or feature, for example "src/skills/input.ts" or "the retry logic in the HTTP client".',
   ),
   workdir,
+  ...workspaceOptions,
   framework: z
     .string()
     .trim()
@@ -176,6 +179,7 @@ const qualityInput = z.strictObject({
       'What to improve: for example "error handling in the HTTP layer" or "type safety". Omit it for a general pass over readability, duplication, dead code and error handling.',
     ),
   workdir,
+  ...workspaceOptions,
   files,
   test_command: testCommand,
 });
@@ -222,6 +226,7 @@ const codeInput = z.strictObject({
     'What to do: any coding task in plain words, for example "add a --verbose flag to the CLI" or "explain how the scheduler picks the next job".',
   ),
   workdir,
+  ...workspaceOptions,
 });
 
 /** code: the general skill for work that fits no other. */

@@ -1,7 +1,7 @@
 /** The skills that write deployment files: generate_dockerfile, generate_docker_compose, generate_k8s_manifests. */
 import { z } from 'zod';
 import { CHANGE_OUTPUT_MODES, defineSkill } from './define.js';
-import { projectDescription, projectType, workdir } from './fields.js';
+import { projectDescription, projectType, workdir, workspaceOptions } from './fields.js';
 import { fenced, preamble, quoted, sections, steps } from './prompt-text.js';
 
 const DEPLOY_FINISH =
@@ -19,6 +19,7 @@ function projectSection(input: { project_description: string; project_type?: str
 const dockerfileInput = z.strictObject({
   project_description: projectDescription,
   workdir,
+  ...workspaceOptions,
   project_type: projectType,
 });
 
@@ -58,6 +59,7 @@ export const generateDockerfile = defineSkill({
 const composeInput = z.strictObject({
   project_description: projectDescription,
   workdir,
+  ...workspaceOptions,
   project_type: projectType,
   services: z
     .array(z.string().trim().min(1))
@@ -109,6 +111,7 @@ const K8S_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const k8sInput = z.strictObject({
   project_description: projectDescription,
   workdir,
+  ...workspaceOptions,
   project_type: projectType,
   image: z
     .string()

@@ -54,3 +54,34 @@ export const projectType = z
 export function instructions(what: string): z.ZodString {
   return z.string().trim().min(1).describe(what);
 }
+
+/**
+ * Options of every skill that changes files, about what happens to the change. They need a workdir: the planner
+ * says so when one is given without it.
+ */
+export const workspaceOptions = {
+  base_ref: z
+    .string()
+    .trim()
+    .regex(
+      /^(?!-)[A-Za-z0-9._/@{}~^+-]+$/,
+      'a git branch, tag, commit or revision such as main or a1b2c3d (no spaces or shell characters)',
+    )
+    .max(256)
+    .optional()
+    .describe(
+      "Commit to start from: a branch, tag or commit of workdir's repository. Default: where this conversation's previous turn ended, else HEAD.",
+    ),
+  commit: z
+    .boolean()
+    .optional()
+    .describe(
+      'Keep the change as a commit: on the task branch (a2a/<skill>/<task id>), with a message naming the task. Default false: only the diff is returned.',
+    ),
+  apply: z
+    .boolean()
+    .optional()
+    .describe(
+      'Apply the change to workdir: only when its working tree is clean; otherwise the task fails with the reason and the change stays on the task branch. Default false.',
+    ),
+} as const;

@@ -81,6 +81,8 @@ export function withAdmission(inner: A2ARequestHandler, deps: AdmissionDeps): A2
           `task ${message.taskId} is still running; wait for it to finish, or cancel it, before sending it another message`,
         );
       }
+      // A reply to a question the task's run is waiting on is an answer, not a new task's input.
+      if (task?.status?.state === TaskState.TASK_STATE_INPUT_REQUIRED) return;
       previous = task?.metadata;
     } else if (message.contextId) {
       const skill = await deps.contextSkill(principalOf(context.user).id, message.contextId);

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startMockLlm, type MockLlm } from '../fixtures/mock-llm/index.js';
 import { rpc, sendTask, spawnGateway, tempDir, waitFor, type GatewayProcess } from '../helpers/gateway.js';
-import { E2E_BIN_DIR } from './helpers/cli-env.js';
+import { e2eGatewayEnv } from './helpers/cli-env.js';
 
 const INPUT_TIMEOUT_S = 8;
 
@@ -122,18 +122,11 @@ describe('claude asks through the gateway (real CLI, scripted model): input-requ
         ANTHROPIC_BASE_URL: mock.url,
         ANTHROPIC_API_KEY: 'sk-mock-e2e',
         CLAUDE_CODE_MAX_RETRIES: '0',
-        PATH: `${E2E_BIN_DIR}:${process.env.PATH ?? ''}`,
-        HOME: userHome,
-        DATA_DIR: join(tmp.dir, 'data'),
-        WORKSPACE_ROOTS: repos,
+        ...e2eGatewayEnv({ home: userHome, dataDir: join(tmp.dir, 'data'), roots: repos }),
         KILL_GRACE: '2',
         INPUT_TIMEOUT: String(INPUT_TIMEOUT_S),
         // The tests poll tasks/get while a question waits.
         RATE_LIMIT_PER_MINUTE: '0',
-        LOG_LEVEL: 'info',
-        HTTPS_PROXY: 'http://127.0.0.1:9',
-        HTTP_PROXY: 'http://127.0.0.1:9',
-        NO_PROXY: '127.0.0.1,localhost',
       },
       ['--config', configFile],
     );

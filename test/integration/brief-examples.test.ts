@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -26,15 +26,33 @@ const SKILLS = [
   'code',
 ];
 
-/** Every skill mapped to a command backend that echoes its argv and cwd as its result. */
+/**
+ * Every skill mapped to a command backend that echoes its argv and cwd as its result; the deployment skills' one
+ * also writes the file the skill must produce (the gateway checks it before the task may succeed).
+ */
+const WRITES: Record<string, Record<string, string>> = {
+  generate_dockerfile: { Dockerfile: 'FROM python:3.12-slim\nCMD ["python", "app.py"]\n' },
+  generate_docker_compose: { 'compose.yaml': 'services:\n  app:\n    build: .\n' },
+  generate_k8s_manifests: { 'k8s/app.yaml': 'apiVersion: v1\nkind: Service\nmetadata: {name: app}\n' },
+};
+const backendOf = (skill: string): string => (skill in WRITES ? `echo_${skill}` : 'echo');
 const ECHO_CONFIG = `
 backends:
   echo:
     type: command
     command: ${join(FAKE_CLI_DIR, 'echo-args.mjs')}
     args: ["{skill}", "{input.project_type}", "{prompt}"]
+${Object.entries(WRITES)
+  .map(
+    ([skill, files]) => `  echo_${skill}:
+    type: command
+    command: ${join(FAKE_CLI_DIR, 'edit-files.mjs')}
+    args: ["{skill}", "{input.project_type}", "{prompt}"]
+    env: { FAKE_EDIT: ${JSON.stringify(JSON.stringify({ write: files }))} }`,
+  )
+  .join('\n')}
 skills:
-${SKILLS.map((s) => `  ${s}: { backend: echo }`).join('\n')}
+${SKILLS.map((s) => `  ${s}: { backend: ${backendOf(s)} }`).join('\n')}
 `;
 
 describe('the brief example requests (A2A 0.1 tasks/send)', () => {
@@ -62,7 +80,18 @@ describe('the brief example requests (A2A 0.1 tasks/send)', () => {
       assert.equal(task.artifacts[0].parts[0].type, 'text', '0.1 parts are tagged "type"');
       assert.deepEqual(out.argv.slice(0, 2), [skill, type]);
       assert.match(out.argv[2]!, /A2A Gateway/, 'the prompt carries the project description');
-      assert.equal(out.cwd, gw.workDir, 'workdir "." is the first workspace root');
+      // workdir "." is the first workspace root; it is not a git repository, so the task ran in a copy of it
+      assert.notEqual(out.cwd, gw.workDir);
+      const written = Object.keys(WRITES[skill]!)[0]!;
+      assert.equal(existsSync(join(gw.workDir, written)), false, "the caller's directory is untouched");
+      const diff = task.artifacts.find((a: { name: string }) => a.name === 'diff');
+      assert.match(diff.parts[0].text, new RegExp(`\\+\\+\\+ b/${written}`), 'the diff shows the new file');
+      const file = task.artifacts.find((a: { name: string }) => a.name === written);
+      assert.equal(
+        file.parts[0].text,
+        WRITES[skill]![written],
+        'the generated file is returned as an artifact',
+      );
 
       const got = await rpc(gw.url, {
         jsonrpc: '2.0',

@@ -37,9 +37,14 @@ describe('a2a-gateway doctor', () => {
         'copilot',
         'droid',
         'gemini',
+        'git',
         'opencode',
         'qwen',
+        'template',
       ]);
+      assert.equal(byName.template.found, true, 'the template backend is built in');
+      assert.equal(byName.git.found, true, 'git, which every task needs, is checked too');
+      assert.match(byName.git.version, /^git version \d/);
       assert.equal(byName.claude.found, true);
       assert.equal(byName.claude.path, claude);
       assert.equal(byName.claude.version, '9.9.9 (Claude Code)');

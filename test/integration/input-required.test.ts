@@ -90,23 +90,18 @@ describe('input-required: permission requests and questions from the backend', (
     assert.equal(res.body.result.artifacts[0].parts[0].text, 'denied: not on this machine');
   });
 
-  // The admission check (src/transport/request-handler.ts) still plans every message as skill input, so a data
-  // part that is not the skill's input is refused before the executor can read it as an answer.
-  test(
-    'a data part {decision: "deny", message} denies',
-    { todo: 'admission must let a reply to an input-required task through without planning it' },
-    async () => {
-      const task = (await sendTask(gw.url, { skill: 'code', input: 'make a file' })).body.result;
-      try {
-        assert.equal(task.status.state, 'input-required');
-        const res = await reply(gw.url, task, { decision: 'deny', message: 'not on this machine' });
-        assert.equal(res.body.result?.status.state, 'completed', JSON.stringify(res.body));
-        assert.equal(res.body.result.artifacts[0].parts[0].text, 'denied: not on this machine');
-      } finally {
-        await rpc(gw.url, { jsonrpc: '2.0', id: 5, method: 'tasks/cancel', params: { id: task.id } });
-      }
-    },
-  );
+  // The admission check lets a reply to an input-required task through without reading it as skill input.
+  test('a data part {decision: "deny", message} denies', async () => {
+    const task = (await sendTask(gw.url, { skill: 'code', input: 'make a file' })).body.result;
+    try {
+      assert.equal(task.status.state, 'input-required');
+      const res = await reply(gw.url, task, { decision: 'deny', message: 'not on this machine' });
+      assert.equal(res.body.result?.status.state, 'completed', JSON.stringify(res.body));
+      assert.equal(res.body.result.artifacts[0].parts[0].text, 'denied: not on this machine');
+    } finally {
+      await rpc(gw.url, { jsonrpc: '2.0', id: 5, method: 'tasks/cancel', params: { id: task.id } });
+    }
+  });
 
   test('an unreadable reply asks the same question again; "yes" then allows', async () => {
     const task = (await sendTask(gw.url, { skill: 'code', input: 'make a file' })).body.result;

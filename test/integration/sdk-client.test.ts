@@ -82,7 +82,10 @@ for (const transport of ['JSONRPC', 'HTTP+JSON'] as const) {
       const details =
         parts[1]?.content?.$case === 'data' ? (parts[1].content.value as Record<string, any>) : {};
       assert.equal(details.usage.costUsd, 0.0021);
-      assert.deepEqual(details.changedFiles, [{ path: 'src/app.ts', kind: 'update' }]);
+      // Changed files come from the workspace's diff, not from what the agent claims: the fake reports an edit of
+      // src/app.ts but writes nothing, so no file is listed.
+      assert.equal(details.changedFiles, undefined);
+      assert.equal(details.workspace.kind, 'scratch', 'no workdir: the conversation scratch directory');
       assert.equal(task.metadata?.usage?.inputTokens, 120, 'usage is in the task metadata too');
     });
 

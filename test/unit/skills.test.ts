@@ -249,7 +249,7 @@ describe('input errors', () => {
     assert.match(error.message, /^input\.bug_desc: unknown field \(did you mean "bug_description"\?\)/);
     assert.match(
       error.message,
-      /accepted fields are bug_description, workdir, files, context_files, test_command/,
+      /accepted fields are bug_description, workdir, base_ref, commit, apply, files, context_files, test_command/,
     );
     // The typo is reported before the missing field it caused.
     assert.deepEqual(

@@ -460,3 +460,24 @@ export const CLIS: Readonly<Record<CliName, CliProfile>> = {
   qwen,
   copilot,
 };
+
+/**
+ * The environment every e2e gateway starts with: the pinned CLIs first on PATH, the user's home, its data and
+ * workspace directories, and a closed local proxy for anything a CLI tries to reach besides the model server.
+ */
+export function e2eGatewayEnv(opts: {
+  home: string;
+  dataDir: string;
+  roots: string;
+}): Record<string, string> {
+  return {
+    PATH: `${E2E_BIN_DIR}:${process.env.PATH ?? ''}`,
+    HOME: opts.home,
+    DATA_DIR: opts.dataDir,
+    WORKSPACE_ROOTS: opts.roots,
+    LOG_LEVEL: 'info',
+    HTTPS_PROXY: 'http://127.0.0.1:9',
+    HTTP_PROXY: 'http://127.0.0.1:9',
+    NO_PROXY: '127.0.0.1,localhost',
+  };
+}

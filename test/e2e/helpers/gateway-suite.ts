@@ -6,12 +6,20 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startMockLlm, type MockLlm } from '../../fixtures/mock-llm/index.js';
 import { rpc, sendTask, spawnGateway, tempDir, waitFor, type GatewayProcess } from '../../helpers/gateway.js';
-import { E2E_BIN_DIR, type CliName } from './cli-env.js';
+import { e2eGatewayEnv, type CliName } from './cli-env.js';
 
 const API_KEY = 'sk-mock-e2e';
 
@@ -246,16 +254,8 @@ export function backendSuite(cli: CliName, opts: SuiteOptions): void {
       gw = await spawnGateway(
         {
           ...setup.env,
-          PATH: `${E2E_BIN_DIR}:${process.env.PATH ?? ''}`,
-          HOME: userHome,
-          DATA_DIR: join(tmp.dir, 'data'),
-          WORKSPACE_ROOTS: repos,
+          ...e2eGatewayEnv({ home: userHome, dataDir: join(tmp.dir, 'data'), roots: repos }),
           KILL_GRACE: '2',
-          LOG_LEVEL: 'info',
-          // Anything a CLI tries to reach besides the model server goes to a closed local port.
-          HTTPS_PROXY: 'http://127.0.0.1:9',
-          HTTP_PROXY: 'http://127.0.0.1:9',
-          NO_PROXY: '127.0.0.1,localhost',
         },
         ['--config', configFile],
       );
@@ -271,7 +271,12 @@ export function backendSuite(cli: CliName, opts: SuiteOptions): void {
       const repo = newRepo();
       const events = await stream(
         gw.url,
-        { bug_description: 'The greeting file is missing: create hello.txt containing hi.', workdir: repo },
+        // apply: the change made in the task's worktree is applied to the (clean) repository at the end
+        {
+          bug_description: 'The greeting file is missing: create hello.txt containing hi.',
+          workdir: repo,
+          apply: true,
+        },
         { skill: 'fix_bug', timeout: 180 },
       );
       const last = events.at(-1);
@@ -302,8 +307,12 @@ export function backendSuite(cli: CliName, opts: SuiteOptions): void {
         { skill: 'code', timeout: 180 },
       );
       assert.equal(task.status.state, 'completed', JSON.stringify(task.status));
-      assert.equal(readFileSync(join(repo, 'hello.txt'), 'utf8').trim(), 'hi');
+      // The agent worked in a worktree of its own: the repository is untouched, the change is in the diff.
+      assert.equal(existsSync(join(repo, 'hello.txt')), false);
+      const diff = task.artifacts.find((a: { name: string }) => a.name === 'diff')?.parts[0]?.text ?? '';
+      assert.match(diff, /\+\+\+ b\/hello\.txt\n@@ -0,0 \+1 @@\n\+hi/, diff);
       const details = task.artifacts[0].parts[1].data;
+      assert.deepEqual(details.changedFiles, [{ path: 'hello.txt', status: 'added', added: 1, removed: 0 }]);
       assert.equal(details.backend, cli);
       if (opts.reportsTokens) assert.ok(details.usage?.inputTokens > 0, JSON.stringify(details));
     });
@@ -329,7 +338,7 @@ export function backendSuite(cli: CliName, opts: SuiteOptions): void {
       assert.equal(task.status.state, 'failed');
       assert.match(task.status.message.parts[0].text, /timed out after 8 s/);
       assert.ok(Date.now() - started < 8000 + 2000 + 10_000, 'ended near the deadline');
-      assert.deepEqual(processesIn(repo), []);
+      assert.deepEqual(processesIn(tmp.dir), [], 'no process in the repositories or the worktrees');
     });
 
     test('cancel mid-stream ends the task canceled with no process left', async () => {
@@ -353,7 +362,7 @@ export function backendSuite(cli: CliName, opts: SuiteOptions): void {
         params: { id: task.id },
       });
       assert.equal(canceled.body.result?.status.state, 'canceled', JSON.stringify(canceled.body));
-      assert.deepEqual(processesIn(repo), []);
+      assert.deepEqual(processesIn(tmp.dir), [], 'no process in the repositories or the worktrees');
     });
 
     test('a follow-up in the same context continues the conversation', async () => {

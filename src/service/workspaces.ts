@@ -1,0 +1,422 @@
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import type { Logger } from '../observability/logger.js';
+import {
+  TASK_BRANCH_PREFIX,
+  WorkspaceError,
+  applyToWorkingTree,
+  collectChanges,
+  commitChanges,
+  createWorktree,
+  deleteBranch,
+  diffDirectories,
+  findRepoRoot,
+  pruneTaskBranches,
+  removeWorktree,
+  resolveCommit,
+  runGit,
+  snapshotCopy,
+  taskBranchName,
+  type Changes,
+  type GitContext,
+  type Worktree,
+} from '../workspace/index.js';
+
+/** How a task's files are isolated from the caller's. */
+export type WorkspaceKind = 'worktree' | 'copy' | 'in_place' | 'scratch';
+
+/** Where a task that names no git repository runs: in a copy (the default), or in place against a snapshot. */
+export type NonGitMode = 'copy' | 'in_place';
+
+export interface WorkspacesOptions {
+  dataDir: string;
+  git: GitContext;
+  logger: Logger;
+  nonGit: NonGitMode;
+  /** How long a task branch (and a conversation's hidden ref) is kept after its last activity. */
+  branchRetentionMs: number;
+}
+
+export interface WorkspaceRequest {
+  owner: string;
+  contextId: string;
+  taskId: string;
+  skill: string;
+  readOnly: boolean;
+  /** The caller's workdir (a real path inside the allowed roots). */
+  workdir: string | undefined;
+  /** The conversation's scratch directory, used when there is no workdir. */
+  scratch: string;
+  baseRef?: string | undefined;
+  /** `commit` needs a repository: refused up front for any other workdir. */
+  commit: boolean;
+  signal?: AbortSignal;
+}
+
+/** What became of a finished task's changes. */
+export interface KeepResult {
+  /** The commit holding the task's changes, when there were any (on the kept branch, or the conversation's ref). */
+  commit?: string;
+  /** The task branch, when it is kept (`commit` asked for, or an apply that was refused). */
+  branch?: string;
+}
+
+/** The files one task works on, from preparation to removal. */
+export interface TaskWorkspace {
+  readonly kind: WorkspaceKind;
+  /** Where the agent runs. */
+  readonly cwd: string;
+  /** The top of the tree the diff's paths are relative to. */
+  readonly root: string;
+  /** The commit the task started from (git workspaces only). */
+  readonly base?: string;
+  /** Everything the task changed so far. */
+  collect(): Promise<Changes>;
+  /**
+   * Records a finished task's changes: commits them (git), moves the conversation's ref so a follow-up turn starts
+   * from them, and keeps the task branch when asked.
+   */
+  keep(opts: { message: string; keepBranch: boolean }): Promise<KeepResult>;
+  /** Puts the changes into the caller's directory (git: only onto a clean working tree). */
+  apply(changes: Changes): Promise<{ ok: true } | { ok: false; reason: string }>;
+  /** Removes the worktree, copy or snapshot, and the task branch unless it was kept. Idempotent. */
+  dispose(): Promise<void>;
+}
+
+const EMPTY_CHANGES: Changes = { diff: '', applyableDiff: '', files: [] };
+const REPOS_FILE = 'repos.json';
+const MAX_KNOWN_REPOS = 500;
+/** Hidden refs (not branches) a conversation's follow-up turns start from. */
+const CONVERSATION_REF_PREFIX = 'refs/a2a/conversations/';
+
+/**
+ * Prepares and cleans up the place each task works in. A workdir inside a git repository gets a worktree on a new
+ * task branch, at a fixed path per conversation (a resumed CLI session is tied to its directory) under
+ * `DATA_DIR/worktrees`; it starts from the caller's base ref, else from where the conversation's previous turn
+ * ended (a hidden ref, so follow-ups see earlier turns' changes without a branch per turn), else HEAD. Any other
+ * workdir is copied (or used in place against a snapshot), and the scratch directory of a context without a
+ * workdir is used in place against a snapshot. Every kind yields the same diff shape.
+ */
+export class Workspaces {
+  private readonly worktreesDir: string;
+  private knownRepos: Set<string> | undefined;
+
+  constructor(private readonly opts: WorkspacesOptions) {
+    this.worktreesDir = join(opts.dataDir, 'worktrees');
+  }
+
+  private key(owner: string, contextId: string): string {
+    return createHash('sha256').update(`${owner}\u0000${contextId}`).digest('hex').slice(0, 32);
+  }
+
+  private git(signal?: AbortSignal): GitContext {
+    return signal ? { ...this.opts.git, signal } : this.opts.git;
+  }
+
+  async prepare(req: WorkspaceRequest): Promise<TaskWorkspace> {
+    const git = this.git(req.signal);
+    const key = this.key(req.owner, req.contextId);
+    if (req.workdir === undefined) {
+      if (req.commit)
+        throw new WorkspaceError('not_a_repository', 'commit needs input.workdir (a git repository)');
+      await mkdir(req.scratch, { recursive: true });
+      return this.inPlace('scratch', req.scratch, req.taskId, git);
+    }
+    const repoRoot = await findRepoRoot(req.workdir, git);
+    if (repoRoot === undefined) {
+      if (req.commit) {
+        throw new WorkspaceError(
+          'not_a_repository',
+          `commit needs a git repository, and ${req.workdir} is not inside one`,
+        );
+      }
+      return this.opts.nonGit === 'in_place'
+        ? this.inPlace('in_place', req.workdir, req.taskId, git)
+        : this.copy(req.workdir, key, git);
+    }
+    return this.worktree(req, repoRoot, key, git);
+  }
+
+  private async worktree(
+    req: WorkspaceRequest,
+    repoRoot: string,
+    key: string,
+    git: GitContext,
+  ): Promise<TaskWorkspace> {
+    const path = join(this.worktreesDir, key);
+    await this.clearPath(repoRoot, path);
+    const conversationRef = `${CONVERSATION_REF_PREFIX}${key}`;
+    const continues =
+      !req.readOnly && req.baseRef === undefined && (await refExists(repoRoot, conversationRef, git));
+    // A read-only task gets a detached worktree: no branch is created, so the repository's refs never change.
+    const branch = req.readOnly ? undefined : taskBranchName(req.skill, req.taskId);
+    // Not abortable: a cancel in the middle of `git worktree add` would leave git's admin entry and the branch
+    // behind (the cleanup would run with the aborted signal too). Creating a worktree takes well under a second.
+    const baseRef = req.baseRef ?? (continues ? conversationRef : 'HEAD');
+    const wt: Pick<Worktree, 'path' | 'baseCommit'> = branch
+      ? await createWorktree({ repo: repoRoot, branch, path, baseRef }, this.opts.git)
+      : await addDetachedWorktree(repoRoot, path, baseRef, this.opts.git);
+    await this.remember(repoRoot);
+    let keptBranch = false;
+    let disposed = false;
+    const dispose = async (): Promise<void> => {
+      if (disposed) return;
+      disposed = true;
+      // Cleanup must run even after a cancel aborted the task's signal.
+      await removeWorktree(repoRoot, wt.path, this.opts.git);
+      if (branch && !keptBranch) await deleteBranch(repoRoot, branch, this.opts.git);
+    };
+    try {
+      let pending: Changes = EMPTY_CHANGES;
+      if (req.readOnly && req.baseRef === undefined) {
+        // A review of "the current changes" must see the caller's uncommitted work, without touching it.
+        pending = await collectChanges(repoRoot, 'HEAD', git);
+        if (pending.files.length > 0) {
+          await runGit(git, wt.path, ['apply', '--whitespace=nowarn'], { stdin: pending.applyableDiff });
+        }
+      }
+      const collect = async (): Promise<Changes> => {
+        const changes = await collectChanges(wt.path, wt.baseCommit, this.git(req.signal));
+        if (pending.files.length === 0) return changes;
+        // What the task itself changed: the files whose diff is not the caller's pending one.
+        const before = fileDiffs(pending.diff);
+        const after = fileDiffs(changes.diff);
+        return { ...changes, files: changes.files.filter((f) => after.get(f.path) !== before.get(f.path)) };
+      };
+      const sub = relative(repoRoot, req.workdir ?? repoRoot);
+      const cwd = join(wt.path, sub);
+      await mkdir(cwd, { recursive: true });
+      return {
+        kind: 'worktree',
+        cwd,
+        root: wt.path,
+        base: wt.baseCommit,
+        collect,
+        keep: async ({ message, keepBranch }) => {
+          const sha = await commitChanges(wt.path, message, this.opts.git);
+          await runGit(this.opts.git, repoRoot, [
+            'update-ref',
+            '--create-reflog',
+            '-m',
+            'a2a-gateway: conversation turn',
+            conversationRef,
+            sha ?? wt.baseCommit,
+          ]);
+          keptBranch = keepBranch && sha !== undefined;
+          return { ...(sha ? { commit: sha } : {}), ...(keptBranch && branch ? { branch } : {}) };
+        },
+        apply: async (changes) => {
+          const result = await applyToWorkingTree(repoRoot, changes.applyableDiff, this.opts.git);
+          if (result.ok) return result;
+          keptBranch = true;
+          return {
+            ok: false,
+            reason: `${result.reason} (the change is kept on branch ${branch ?? '(none)'})`,
+          };
+        },
+        dispose,
+      };
+    } catch (err) {
+      await dispose().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** A leftover at the conversation's fixed path (a crash, a previous turn on another repository) goes first. */
+  private async clearPath(repoRoot: string, path: string): Promise<void> {
+    if (!(await exists(path))) return;
+    try {
+      await removeWorktree(repoRoot, path, this.opts.git);
+    } catch (err) {
+      if (!(err instanceof WorkspaceError)) throw err;
+      await rm(path, { recursive: true, force: true });
+    }
+  }
+
+  private async copy(workdir: string, key: string, git: GitContext): Promise<TaskWorkspace> {
+    const path = join(this.opts.dataDir, 'copies', key);
+    await rm(path, { recursive: true, force: true });
+    const snap = await snapshotCopy(workdir, path);
+    return {
+      kind: 'copy',
+      cwd: snap.path,
+      root: snap.path,
+      collect: () => diffDirectories(workdir, snap.path, git, { exclude: snap.altered }),
+      keep: () => Promise.resolve({}),
+      apply: (changes) => applyToDirectory(workdir, changes, this.opts.git),
+      dispose: () => rm(snap.path, { recursive: true, force: true }),
+    };
+  }
+
+  private async inPlace(
+    kind: 'in_place' | 'scratch',
+    dir: string,
+    taskId: string,
+    git: GitContext,
+  ): Promise<TaskWorkspace> {
+    const snapshotPath = join(
+      this.opts.dataDir,
+      'snapshots',
+      createHash('sha256').update(taskId).digest('hex').slice(0, 32),
+    );
+    await rm(snapshotPath, { recursive: true, force: true });
+    const snap = await snapshotCopy(dir, snapshotPath);
+    return {
+      kind,
+      cwd: dir,
+      root: dir,
+      collect: () => diffDirectories(snap.path, dir, git, { exclude: snap.altered }),
+      keep: () => Promise.resolve({}),
+      // The task already wrote there.
+      apply: () => Promise.resolve({ ok: true }),
+      dispose: () => rm(snap.path, { recursive: true, force: true }),
+    };
+  }
+
+  /**
+   * At start-up: whatever a crashed gateway left in the worktree, copy and snapshot directories goes (their tasks
+   * were recorded as interrupted), and git forgets the worktrees it had.
+   */
+  async recover(): Promise<void> {
+    for (const dir of ['worktrees', 'copies', 'snapshots']) {
+      await rm(join(this.opts.dataDir, dir), { recursive: true, force: true });
+    }
+    for (const repo of await this.repos()) {
+      await runGit(this.opts.git, repo, ['worktree', 'prune']).catch((err: unknown) =>
+        this.opts.logger.warn({ err, repo }, 'git worktree prune failed'),
+      );
+    }
+  }
+
+  /** Deletes task branches and conversation refs older than the retention, in every repository tasks used. */
+  async prune(now = Date.now()): Promise<number> {
+    let removed = 0;
+    for (const repo of await this.repos()) {
+      try {
+        const result = await pruneTaskBranches(repo, this.opts.branchRetentionMs, this.opts.git, { now });
+        removed += result.deleted.length;
+        removed += await pruneConversationRefs(repo, now - this.opts.branchRetentionMs, this.opts.git);
+      } catch (err) {
+        this.opts.logger.warn({ err, repo }, 'pruning task branches failed');
+      }
+    }
+    return removed;
+  }
+
+  private async repos(): Promise<string[]> {
+    if (!this.knownRepos) {
+      const text = await readFile(join(this.opts.dataDir, REPOS_FILE), 'utf8').catch(() => '[]');
+      let list: unknown;
+      try {
+        list = JSON.parse(text);
+      } catch {
+        list = [];
+      }
+      this.knownRepos = new Set(Array.isArray(list) ? list.filter((r) => typeof r === 'string') : []);
+    }
+    const alive: string[] = [];
+    for (const repo of this.knownRepos) if (await exists(join(repo, '.git'))) alive.push(repo);
+    return alive;
+  }
+
+  private async remember(repo: string): Promise<void> {
+    await this.repos();
+    const known = this.knownRepos ?? new Set<string>();
+    if (known.has(repo)) return;
+    known.add(repo);
+    const list = [...known].slice(-MAX_KNOWN_REPOS);
+    await mkdir(this.opts.dataDir, { recursive: true });
+    await writeFile(join(this.opts.dataDir, REPOS_FILE), JSON.stringify(list, null, 2), { mode: 0o600 });
+  }
+
+  /** Paths of the worktree, copy and snapshot directories now present (for tests and health). */
+  async leftovers(): Promise<string[]> {
+    const out: string[] = [];
+    for (const dir of ['worktrees', 'copies', 'snapshots']) {
+      const names = await readdir(join(this.opts.dataDir, dir)).catch(() => []);
+      out.push(...names.map((n) => join(this.opts.dataDir, dir, n)));
+    }
+    return out;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** `git worktree add --detach` at `ref`: a worktree without a branch of its own. */
+async function addDetachedWorktree(
+  repo: string,
+  path: string,
+  ref: string,
+  git: GitContext,
+): Promise<Pick<Worktree, 'path' | 'baseCommit'>> {
+  const baseCommit = await resolveCommit(repo, ref, git);
+  await mkdir(dirname(path), { recursive: true });
+  await runGit(git, repo, ['worktree', 'add', '--detach', '--quiet', path, baseCommit]);
+  return { path: await realpath(path), baseCommit };
+}
+
+/** The diff of each file, by its path after the change (`diff --git a/x b/x` sections). */
+function fileDiffs(diff: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const section of diff.split(/^(?=diff --git )/m)) {
+    const path = /^\+\+\+ b\/(.*)$/m.exec(section)?.[1] ?? /^--- a\/(.*)$/m.exec(section)?.[1];
+    if (path !== undefined) out.set(path, section);
+  }
+  return out;
+}
+
+async function refExists(repo: string, ref: string, git: GitContext): Promise<boolean> {
+  const out = await runGit(git, repo, ['show-ref', '--verify', '--quiet', ref], { okExitCodes: [0, 1] });
+  return out.exitCode === 0;
+}
+
+/** Applies a diff to a directory that is not a repository (git apply works there like patch), all or nothing. */
+async function applyToDirectory(
+  dir: string,
+  changes: Changes,
+  git: GitContext,
+): Promise<{ ok: true } | { ok: false; reason: string }> {
+  if (changes.files.length === 0) return { ok: true };
+  for (const args of [
+    ['apply', '--check', '--whitespace=nowarn'],
+    ['apply', '--whitespace=nowarn'],
+  ]) {
+    const out = await runGit(git, dir, args, { stdin: changes.applyableDiff, okExitCodes: [0, 1, 128] });
+    if (out.exitCode !== 0) {
+      return { ok: false, reason: `the diff does not apply to ${dir}: ${out.stderr.trim().slice(-1500)}` };
+    }
+  }
+  return { ok: true };
+}
+
+/** Deletes conversation refs whose newest reflog entry (or commit) is older than `before` (ms since the epoch). */
+async function pruneConversationRefs(repo: string, before: number, git: GitContext): Promise<number> {
+  const refs = await runGit(git, repo, [
+    'for-each-ref',
+    '--count=5000',
+    '--format=%(refname)%00%(committerdate:unix)',
+    CONVERSATION_REF_PREFIX,
+  ]);
+  let removed = 0;
+  for (const line of refs.stdout.split('\n')) {
+    const [ref, seconds] = line.split('\0');
+    if (!ref?.startsWith(CONVERSATION_REF_PREFIX)) continue;
+    const log = await runGit(git, repo, ['reflog', 'show', '--date=unix', '-n', '1', '--format=%gd', ref], {
+      okExitCodes: [0, 128],
+    });
+    const logged = /@\{(\d+)\}\s*$/.exec(log.stdout.trim())?.[1];
+    const last = Math.max(Number(seconds) || 0, Number(logged) || 0) * 1000;
+    if (last >= before) continue;
+    await runGit(git, repo, ['update-ref', '-d', ref]);
+    removed += 1;
+  }
+  return removed;
+}
+
+export { EMPTY_CHANGES, TASK_BRANCH_PREFIX };
