@@ -3,7 +3,7 @@
 // reviewed, applies with `git apply`, and the gateway's own unit tests pass on the result (they fail before it).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startMockLlm, type MockLlm } from '../fixtures/mock-llm/index.js';
@@ -25,8 +25,12 @@ function git(cwd: string, ...args: string[]): string {
 
 /** Runs the gateway's fast unit subset in `dir` (its node_modules borrowed from this checkout). */
 function unitTests(dir: string): { ok: boolean; output: string } {
+  // Without NODE_TEST_CONTEXT: node's test runner sets it for its children, and a nested runner that sees it
+  // reports to the parent instead of exiting with its own status.
+  const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...UNIT_SUBSET], {
     cwd: dir,
+    env,
     encoding: 'utf8',
     timeout: 120_000,
   });
@@ -47,6 +51,8 @@ describe('the gateway fixes a bug in its own repository (claude, scripted model)
     git(repos, 'clone', '--quiet', '--no-hardlinks', REPO_ROOT, clone);
     clone = realpathSync(clone);
     symlinkSync(join(REPO_ROOT, 'node_modules'), join(clone, 'node_modules'));
+    // The borrowed node_modules is a symlink, which .gitignore's `node_modules/` (a directory) does not match.
+    appendFileSync(join(clone, '.git', 'info', 'exclude'), '/node_modules\n');
     const source = readFileSync(join(clone, FILE), 'utf8');
     assert.ok(source.includes(FIXED), `${FILE} still has the line this test breaks`);
     writeFileSync(join(clone, FILE), source.replace(FIXED, BUGGY));
