@@ -135,11 +135,6 @@ export class TaskEventLog {
       .then((records) => records.map(({ seq, event }) => ({ seq, event })));
   }
 
-  /** Resolves once every event of the task published so far is written. */
-  async flush(taskId: string): Promise<void> {
-    await this.positions.get(taskId)?.chain;
-  }
-
   /** Resolves once every event published so far, of every task, is written (for shutdown). */
   async idle(): Promise<void> {
     await Promise.all([...this.positions.values()].map((p) => p.chain));
