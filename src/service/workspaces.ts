@@ -18,6 +18,7 @@ import {
   runGit,
   snapshotCopy,
   taskBranchName,
+  treesEqual,
   type Changes,
   type GitContext,
   type Worktree,
@@ -242,7 +243,10 @@ export class Workspaces {
       kind: 'copy',
       cwd: snap.path,
       root: snap.path,
-      collect: () => diffDirectories(workdir, snap.path, git, { exclude: snap.altered }),
+      collect: async () =>
+        (await treesEqual(workdir, snap.path, { exclude: snap.altered }))
+          ? EMPTY_CHANGES
+          : diffDirectories(workdir, snap.path, git, { exclude: snap.altered }),
       keep: () => Promise.resolve({}),
       apply: (changes) => applyToDirectory(workdir, changes, this.opts.git),
       dispose: () => rm(snap.path, { recursive: true, force: true }),
@@ -266,7 +270,11 @@ export class Workspaces {
       kind,
       cwd: dir,
       root: dir,
-      collect: () => diffDirectories(snap.path, dir, git, { exclude: snap.altered }),
+      // Most turns in a scratch directory write nothing; the file walk spares them the git diff.
+      collect: async () =>
+        (await treesEqual(snap.path, dir, { exclude: snap.altered }))
+          ? EMPTY_CHANGES
+          : diffDirectories(snap.path, dir, git, { exclude: snap.altered }),
       keep: () => Promise.resolve({}),
       // The task already wrote there.
       apply: () => Promise.resolve({ ok: true }),

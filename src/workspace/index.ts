@@ -29,4 +29,4 @@ export {
   type DiffLimits,
 } from './changes.js';
 export { applyToWorkingTree, type ApplyRefusal, type ApplyResult } from './apply.js';
-export { snapshotCopy, type SnapshotLimits, type SnapshotResult } from './snapshot.js';
+export { snapshotCopy, treesEqual, type SnapshotLimits, type SnapshotResult } from './snapshot.js';

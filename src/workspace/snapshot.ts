@@ -1,5 +1,16 @@
 import { constants } from 'node:fs';
-import { copyFile, lstat, mkdir, readdir, readlink, realpath, rm, symlink, unlink } from 'node:fs/promises';
+import {
+  copyFile,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  realpath,
+  rm,
+  symlink,
+  unlink,
+} from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { WorkspaceError } from './errors.js';
 import { isInside } from './roots.js';
@@ -121,4 +132,47 @@ async function copyTree(root: string, target: string, limits: SnapshotLimits): P
   }
   result.altered.push(...result.skipped.map((s) => s.path));
   return result;
+}
+
+/**
+ * True when the trees `a` and `b` hold the same entries (names, kinds, symlink targets, file contents), `.git` and
+ * the `exclude` paths aside: a cheap check that lets a task that changed nothing skip the git diff. Stops at the
+ * first difference; a tree over `maxEntries` counts as different (the caller then diffs with git).
+ */
+export async function treesEqual(
+  a: string,
+  b: string,
+  opts: { exclude?: readonly string[]; maxEntries?: number } = {},
+): Promise<boolean> {
+  const exclude = new Set(opts.exclude ?? []);
+  let budget = opts.maxEntries ?? DEFAULT_SNAPSHOT_MAX_FILES;
+  const walk = async (rel: string): Promise<boolean> => {
+    const [left, right] = await Promise.all([
+      readdir(join(a, rel)).catch(() => undefined),
+      readdir(join(b, rel)).catch(() => undefined),
+    ]);
+    if (!left || !right) return false;
+    const keep = (name: string): boolean => name !== '.git' && !exclude.has(rel ? `${rel}/${name}` : name);
+    const names = left.filter(keep).sort();
+    const others = right.filter(keep).sort();
+    if (names.length !== others.length || names.some((n, i) => n !== others[i])) return false;
+    for (const name of names) {
+      budget -= 1;
+      if (budget < 0) return false;
+      const path = rel ? `${rel}/${name}` : name;
+      const [x, y] = await Promise.all([lstat(join(a, path)), lstat(join(b, path))]);
+      if (x.isDirectory() !== y.isDirectory() || x.isSymbolicLink() !== y.isSymbolicLink()) return false;
+      if (x.isDirectory()) {
+        if (!(await walk(path))) return false;
+      } else if (x.isSymbolicLink()) {
+        if ((await readlink(join(a, path))) !== (await readlink(join(b, path)))) return false;
+      } else {
+        if (x.size !== y.size || (x.mode & 0o111) !== (y.mode & 0o111)) return false;
+        const [p, q] = await Promise.all([readFile(join(a, path)), readFile(join(b, path))]);
+        if (!p.equals(q)) return false;
+      }
+    }
+    return true;
+  };
+  return walk('');
 }
