@@ -37,7 +37,7 @@ import { Authenticator, mayUseSkill, principalOf } from './transport/auth.js';
 import { buildAgentCard } from './transport/agent-card.js';
 import { createApp } from './transport/app.js';
 import { LoggingEventBusManager } from './events/event-bus.js';
-import { TaskEventLog } from './events/task-event-log.js';
+import { TaskEventLog, toStreamResponse } from './events/task-event-log.js';
 import { withEventLog } from './transport/event-stream.js';
 import { SseStreams } from './transport/sse-streams.js';
 import { withAdmission } from './transport/request-handler.js';
@@ -191,6 +191,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     mayAsk: (skill) => config.skills[skill]?.permissions === 'ask',
     redact: (text) => redactor.redact(text),
     maxWaitMs: config.maxTaskTimeoutSec * 1000 + config.killGraceMs + 5000,
+    notify: async (event, call, task) => {
+      const response = toStreamResponse(event);
+      if (response) await pushSender.send(response, call, task);
+    },
   });
   const executor = new GatewayExecutor({
     inputRequests,

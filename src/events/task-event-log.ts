@@ -55,7 +55,8 @@ export function sameStatus(a: TaskStatus | undefined, b: TaskStatus | undefined)
   return a.state === b.state && a.timestamp === b.timestamp;
 }
 
-function toStreamResponse(event: AgentExecutionEvent): StreamResponse | undefined {
+/** The wire form of a task event (a bare message, which belongs to no task, has none). */
+export function toStreamResponse(event: AgentExecutionEvent): StreamResponse | undefined {
   switch (event.kind) {
     case 'task':
       return { payload: { $case: 'task', value: event.data } };

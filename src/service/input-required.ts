@@ -11,7 +11,7 @@
  * - When a question is given up (no reply in time, deadline, shutdown) no request is listening: the task's last
  *   events are persisted here with the SDK's own ResultManager. A cancel is drained by the SDK's cancel itself.
  */
-import { TaskState } from '@a2a-js/sdk';
+import { TaskState, type Task } from '@a2a-js/sdk';
 import {
   AgentEvent,
   ExecutionEventQueue,
@@ -40,6 +40,11 @@ export interface InputRequestsDeps {
   redact?: (text: string) => string;
   /** Longest a reply waits for the run to stop again (its deadline, plus the kill grace). */
   maxWaitMs: number;
+  /**
+   * Push notifications for events nobody's request is there to send (the SDK sends them only for a request it is
+   * serving): the end of a task whose question went unanswered reaches the caller's webhook too.
+   */
+  notify?: (event: AgentExecutionEvent, call: ServerCallContext, task: Task | undefined) => Promise<void>;
 }
 
 /** Questions as A2A `input-required` states, and replies that resume them. */
@@ -178,7 +183,14 @@ export class InputRequests {
     const queue = new ExecutionEventQueue(bus);
     const results = new ResultManager(this.deps.store, call);
     void (async () => {
-      for await (const event of queue.events()) await results.processEvent(event);
+      for await (const event of queue.events()) {
+        await results.processEvent(event);
+        await this.deps
+          .notify?.(event, call, results.getCurrentTask())
+          .catch((err: unknown) =>
+            this.deps.logger.warn({ err, taskId }, 'push notification for an unattended event failed'),
+          );
+      }
     })().catch((err: unknown) =>
       this.deps.logger.error({ err, taskId }, 'could not save the end of a task nobody was waiting on'),
     );

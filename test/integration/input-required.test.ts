@@ -13,6 +13,7 @@ import {
   waitFor,
   type TestGateway,
 } from '../helpers/gateway.js';
+import { PushReceiver } from '../helpers/push-receiver.js';
 
 const ASKER = join(FAKE_CLI_DIR, 'claude-asks.mjs');
 const CONFIG = `backends:
@@ -159,10 +160,51 @@ describe('input-required: permission requests and questions from the backend', (
 describe('input-required: a question nobody answers', () => {
   let gw: TestGateway;
   before(async () => {
-    gw = await startTestGateway({ configYaml: CONFIG, env: { INPUT_TIMEOUT: '1' } });
+    receiver = await PushReceiver.start();
+    gw = await startTestGateway({
+      configYaml: CONFIG,
+      env: { INPUT_TIMEOUT: '1', PUSH_ALLOWLIST: '127.0.0.1' },
+    });
   });
   after(async () => {
     await gw.stop();
+    await receiver.close();
+  });
+  let receiver: PushReceiver;
+
+  test('the failure of an unanswered question reaches the push webhook too, though no request is open', async () => {
+    const res = await rpc(gw.url, {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'message/send',
+      params: {
+        message: {
+          kind: 'message',
+          role: 'user',
+          messageId: `p-${Math.random()}`,
+          parts: [{ kind: 'text', text: 'make a file' }],
+          metadata: { skill: 'code' },
+        },
+        configuration: {
+          blocking: true,
+          pushNotificationConfig: { url: `http://127.0.0.1:${receiver.port}/hook`, token: 't-1' },
+        },
+      },
+    });
+    const task = res.body.result;
+    assert.equal(task?.status.state, 'input-required', JSON.stringify(res.body));
+    const states = await waitFor(
+      () => {
+        const seen = receiver.received
+          .filter((p) => p.body.includes(task.id))
+          .map((p) => /"state":"([a-z-]+)"/.exec(p.body)?.[1]);
+        return seen.includes('failed') ? seen : undefined;
+      },
+      15_000,
+      'the failed state to be pushed',
+    );
+    assert.ok(states.includes('input-required'), JSON.stringify(states));
+    assert.equal(states.at(-1), 'failed');
   });
 
   test('fails the task after INPUT_TIMEOUT with the reason, and the failure is stored', async () => {
