@@ -547,3 +547,28 @@ describe('workdir confinement', () => {
     assert.equal(r.state, 'completed', r.reason);
   });
 });
+
+describe('NON_GIT_WORKSPACE=in_place', () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startTestGateway({ configYaml: CONFIG, env: { NON_GIT_WORKSPACE: 'in_place' } });
+  });
+  after(async () => {
+    await gw.stop();
+  });
+
+  test('a plain directory is worked on in place, and the diff is taken against a snapshot', async () => {
+    const dir = join(gw.workDir, 'in-place');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'notes.txt'), 'a\n');
+    const r = await run(gw, 'code', {
+      workdir: dir,
+      instructions: JSON.stringify({ write: { 'notes.txt': 'a\nb\n' }, delete: [] }),
+    });
+    assert.equal(r.state, 'completed', r.reason);
+    assert.equal(details(r.task).workspace.kind, 'in_place');
+    assert.equal(readFileSync(join(dir, 'notes.txt'), 'utf8'), 'a\nb\n', 'the change is in the directory');
+    assert.match(diffOf(r.task), /--- a\/notes\.txt\n\+\+\+ b\/notes\.txt\n@@ -1 \+1,2 @@\n a\n\+b/);
+    assert.deepEqual(await gw.gateway.workspaces.leftovers(), [], 'the snapshot is gone');
+  });
+});
