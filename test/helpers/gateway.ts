@@ -105,6 +105,32 @@ export interface GatewayProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
+/** Gateways this test process spawned and has not seen exit: ended with it, whatever way it ends. */
+const spawned = new Set<ChildProcess>();
+let reaperInstalled = false;
+
+function installReaper(): void {
+  if (reaperInstalled) return;
+  reaperInstalled = true;
+  const reap = (): void => {
+    for (const child of spawned) {
+      try {
+        if (child.pid) process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.once('exit', reap);
+  // The test runner ends a file that overruns its timeout with SIGTERM; the gateways it started go with it.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      reap();
+      process.exit(128 + (signal === 'SIGTERM' ? 15 : 2));
+    });
+  }
+}
+
 /**
  * Runs `a2a-gateway serve` as its own process (through tsx, from the sources) and waits until it listens.
  * The caller ends it with `kill`; it is killed by pid, never by name.
@@ -128,8 +154,15 @@ export async function spawnGateway(
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  installReaper();
+  spawned.add(child);
   let out = '';
-  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  const exited = new Promise<number | null>((res) =>
+    child.on('exit', (code) => {
+      spawned.delete(child);
+      res(code);
+    }),
+  );
   const url = await new Promise<string>((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`gateway did not start within 30 s:\n${out}`)), 30_000);
     const onData = (chunk: Buffer): void => {
