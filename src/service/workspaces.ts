@@ -164,9 +164,22 @@ export class Workspaces {
     const dispose = async (): Promise<void> => {
       if (disposed) return;
       disposed = true;
-      // Cleanup must run even after a cancel aborted the task's signal.
-      await removeWorktree(repoRoot, wt.path, this.opts.git);
-      if (branch && !keptBranch) await deleteBranch(repoRoot, branch, this.opts.git);
+      // Cleanup must run even after a cancel aborted the task's signal. The plain git commands first (one call
+      // each, the usual case); when one fails (a lock held by another task, a worktree the agent damaged), the
+      // guarded helpers, which retry, check what they remove and fall back to deleting the directory.
+      const git = this.opts.git;
+      const removed = await runGit(git, repoRoot, ['worktree', 'remove', '--force', wt.path]).then(
+        () => true,
+        () => false,
+      );
+      if (!removed) await removeWorktree(repoRoot, wt.path, git);
+      if (branch && !keptBranch) {
+        const deleted = await runGit(git, repoRoot, ['update-ref', '-d', `refs/heads/${branch}`]).then(
+          () => true,
+          () => false,
+        );
+        if (!deleted) await deleteBranch(repoRoot, branch, git);
+      }
     };
     try {
       let pending: Changes = EMPTY_CHANGES;
