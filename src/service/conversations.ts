@@ -31,6 +31,18 @@ export interface ConversationTurn {
   release: () => void;
 }
 
+function hashConversation(conversation: string): string {
+  return createHash('sha256').update(conversation).digest('hex').slice(0, 32);
+}
+
+/**
+ * The name of an owner's context on disk and in git refs (homes, scratch and worktree directories, conversation
+ * refs): a hash, since the caller chooses the contextId and it must never name a path.
+ */
+export function conversationKey(owner: string, contextId: string): string {
+  return hashConversation(`${owner}\u0000${contextId}`);
+}
+
 /**
  * What ties the turns of one A2A context together: a private home directory (the CLI's config and sessions), the
  * backend session it is bound to (in the store, so it survives restarts), the earlier turns for replay, and a
@@ -54,7 +66,7 @@ export class Conversations {
   }
 
   private key(conversation: string): string {
-    return createHash('sha256').update(conversation).digest('hex').slice(0, 32);
+    return hashConversation(conversation);
   }
 
   private homeDir(conversation: string): string {

@@ -25,6 +25,7 @@ import type { TaskPlan, TaskPlanner } from './planner.js';
 import { ProgressReporter, type RunRecord } from './progress.js';
 import { QueueFullError, SchedulerClosedError, type Scheduler } from './scheduler.js';
 import {
+  DEPLOYMENT_SKILLS,
   GENERATION_SKILLS,
   changedFilesList,
   parseReviewComments,
@@ -66,13 +67,6 @@ interface RunExtras {
   review?: { comments: ReviewComment[]; error?: string };
   workspace?: Record<string, unknown>;
 }
-
-/** The skills the template backend can stand in for. */
-const TEMPLATE_SKILLS: ReadonlySet<string> = new Set([
-  'generate_dockerfile',
-  'generate_docker_compose',
-  'generate_k8s_manifests',
-]);
 
 export interface FinishedInfo {
   taskId: string;
@@ -236,7 +230,7 @@ export class GatewayExecutor implements AgentExecutor {
     const unavailable = await backend?.unavailable?.(plan.skill.id);
     if (!backend || !unavailable) return { backend, name: plan.backendName };
     const template = [...this.deps.backends.values()].find((b) => b.type === 'template');
-    if (!this.deps.templateFallback || !TEMPLATE_SKILLS.has(plan.skill.id) || !template) {
+    if (!this.deps.templateFallback || !DEPLOYMENT_SKILLS.has(plan.skill.id) || !template) {
       return { backend, name: plan.backendName, unavailable };
     }
     return { backend: template, name: template.name, fallbackFrom: plan.backendName };
@@ -417,7 +411,7 @@ export class GatewayExecutor implements AgentExecutor {
       };
     }
     const files = GENERATION_SKILLS.has(skill) ? await readGeneratedFiles(changes, ws.root) : [];
-    const invalid = TEMPLATE_SKILLS.has(skill) ? validateGenerated(skill, files) : undefined;
+    const invalid = DEPLOYMENT_SKILLS.has(skill) ? validateGenerated(skill, files) : undefined;
     if (invalid) {
       return {
         outcome: {

@@ -8,13 +8,18 @@ import { parseAllDocuments } from 'yaml';
 import { REVIEW_SEVERITIES, type ReviewComment } from '../skills/review-skill.js';
 import type { ChangedFile, Changes } from '../workspace/index.js';
 
-/** The skills whose output is files a person deploys, and which are checked before the task may succeed. */
-export const GENERATION_SKILLS: ReadonlySet<string> = new Set([
+/**
+ * The skills whose output is files a person deploys: checked before the task may succeed, and the ones the
+ * template backend can stand in for.
+ */
+export const DEPLOYMENT_SKILLS: ReadonlySet<string> = new Set([
   'generate_dockerfile',
   'generate_docker_compose',
   'generate_k8s_manifests',
-  'write_unit_tests',
 ]);
+
+/** The skills that return the files they wrote as artifacts of their own. */
+export const GENERATION_SKILLS: ReadonlySet<string> = new Set([...DEPLOYMENT_SKILLS, 'write_unit_tests']);
 
 const MAX_FILE_ARTIFACT_BYTES = 512 * 1024;
 const MAX_FILE_ARTIFACTS = 50;

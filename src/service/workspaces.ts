@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdir, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { Logger } from '../observability/logger.js';
+import { conversationKey } from './conversations.js';
 import {
   TASK_BRANCH_PREFIX,
   WorkspaceError,
+  applyPatch,
   applyToWorkingTree,
   collectChanges,
   commitChanges,
@@ -12,6 +14,7 @@ import {
   deleteBranch,
   diffDirectories,
   findRepoRoot,
+  newestReflogSeconds,
   pruneTaskBranches,
   removeWorktree,
   resolveCommit,
@@ -107,17 +110,13 @@ export class Workspaces {
     this.worktreesDir = join(opts.dataDir, 'worktrees');
   }
 
-  private key(owner: string, contextId: string): string {
-    return createHash('sha256').update(`${owner}\u0000${contextId}`).digest('hex').slice(0, 32);
-  }
-
   private git(signal?: AbortSignal): GitContext {
     return signal ? { ...this.opts.git, signal } : this.opts.git;
   }
 
   async prepare(req: WorkspaceRequest): Promise<TaskWorkspace> {
     const git = this.git(req.signal);
-    const key = this.key(req.owner, req.contextId);
+    const key = conversationKey(req.owner, req.contextId);
     if (req.workdir === undefined) {
       if (req.commit)
         throw new WorkspaceError('not_a_repository', 'commit needs input.workdir (a git repository)');
@@ -164,16 +163,12 @@ export class Workspaces {
     const dispose = async (): Promise<void> => {
       if (disposed) return;
       disposed = true;
-      // Cleanup must run even after a cancel aborted the task's signal. The plain git commands first (one call
-      // each, the usual case); when one fails (a lock held by another task, a worktree the agent damaged), the
-      // guarded helpers, which retry, check what they remove and fall back to deleting the directory.
+      // Cleanup must run even after a cancel aborted the task's signal.
       const git = this.opts.git;
-      const removed = await runGit(git, repoRoot, ['worktree', 'remove', '--force', wt.path]).then(
-        () => true,
-        () => false,
-      );
-      if (!removed) await removeWorktree(repoRoot, wt.path, git);
+      await removeWorktree(repoRoot, wt.path, git);
       if (branch && !keptBranch) {
+        // One call in the usual case: the branch is ours and no longer checked out anywhere. On a failure (a lock
+        // held by another task) the guarded helper, which checks and retries.
         const deleted = await runGit(git, repoRoot, ['update-ref', '-d', `refs/heads/${branch}`]).then(
           () => true,
           () => false,
@@ -256,12 +251,9 @@ export class Workspaces {
       kind: 'copy',
       cwd: snap.path,
       root: snap.path,
-      collect: async () =>
-        (await treesEqual(workdir, snap.path, { exclude: snap.altered }))
-          ? EMPTY_CHANGES
-          : diffDirectories(workdir, snap.path, git, { exclude: snap.altered }),
+      collect: () => changesBetween(workdir, snap.path, snap.altered, git),
       keep: () => Promise.resolve({}),
-      apply: (changes) => applyToDirectory(workdir, changes, this.opts.git),
+      apply: (changes) => applyPatch(workdir, changes.applyableDiff, this.opts.git),
       dispose: () => rm(snap.path, { recursive: true, force: true }),
     };
   }
@@ -283,11 +275,7 @@ export class Workspaces {
       kind,
       cwd: dir,
       root: dir,
-      // Most turns in a scratch directory write nothing; the file walk spares them the git diff.
-      collect: async () =>
-        (await treesEqual(snap.path, dir, { exclude: snap.altered }))
-          ? EMPTY_CHANGES
-          : diffDirectories(snap.path, dir, git, { exclude: snap.altered }),
+      collect: () => changesBetween(snap.path, dir, snap.altered, git),
       keep: () => Promise.resolve({}),
       // The task already wrote there.
       apply: () => Promise.resolve({ ok: true }),
@@ -397,23 +385,18 @@ async function refExists(repo: string, ref: string, git: GitContext): Promise<bo
   return out.exitCode === 0;
 }
 
-/** Applies a diff to a directory that is not a repository (git apply works there like patch), all or nothing. */
-async function applyToDirectory(
-  dir: string,
-  changes: Changes,
+/**
+ * The changes from `before` to `after` (a directory and its copy or snapshot; `altered` are the paths the copy
+ * changed by design). Most turns in a scratch directory write nothing: the file walk spares them the git diff.
+ */
+async function changesBetween(
+  before: string,
+  after: string,
+  altered: readonly string[],
   git: GitContext,
-): Promise<{ ok: true } | { ok: false; reason: string }> {
-  if (changes.files.length === 0) return { ok: true };
-  for (const args of [
-    ['apply', '--check', '--whitespace=nowarn'],
-    ['apply', '--whitespace=nowarn'],
-  ]) {
-    const out = await runGit(git, dir, args, { stdin: changes.applyableDiff, okExitCodes: [0, 1, 128] });
-    if (out.exitCode !== 0) {
-      return { ok: false, reason: `the diff does not apply to ${dir}: ${out.stderr.trim().slice(-1500)}` };
-    }
-  }
-  return { ok: true };
+): Promise<Changes> {
+  if (await treesEqual(before, after, { exclude: altered })) return EMPTY_CHANGES;
+  return diffDirectories(before, after, git, { exclude: altered });
 }
 
 /** Deletes conversation refs whose newest reflog entry (or commit) is older than `before` (ms since the epoch). */
@@ -428,11 +411,7 @@ async function pruneConversationRefs(repo: string, before: number, git: GitConte
   for (const line of refs.stdout.split('\n')) {
     const [ref, seconds] = line.split('\0');
     if (!ref?.startsWith(CONVERSATION_REF_PREFIX)) continue;
-    const log = await runGit(git, repo, ['reflog', 'show', '--date=unix', '-n', '1', '--format=%gd', ref], {
-      okExitCodes: [0, 128],
-    });
-    const logged = /@\{(\d+)\}\s*$/.exec(log.stdout.trim())?.[1];
-    const last = Math.max(Number(seconds) || 0, Number(logged) || 0) * 1000;
+    const last = Math.max(Number(seconds) || 0, await newestReflogSeconds(repo, ref, git)) * 1000;
     if (last >= before) continue;
     await runGit(git, repo, ['update-ref', '-d', ref]);
     removed += 1;

@@ -43,18 +43,25 @@ export async function applyToWorkingTree(repo: string, diff: string, ctx: GitCon
       reason: `the working tree of ${root} has uncommitted changes or untracked files (${shown.join(', ')}${more}); commit, stash or remove them, then apply again (the task branch keeps the change)`,
     };
   }
-  if (diff.trim() === '') return { ok: true };
+  return applyPatch(root, diff, ctx);
+}
 
+/**
+ * Applies a diff in `dir` with `git apply`, all or nothing: `--check` first, then the apply. `dir` need not be a
+ * repository (outside one, git apply works like patch). An empty diff is applied trivially.
+ */
+export async function applyPatch(dir: string, diff: string, ctx: GitContext): Promise<ApplyResult> {
+  if (diff.trim() === '') return { ok: true };
   for (const args of [
     ['apply', '--check', '--whitespace=nowarn'],
     ['apply', '--whitespace=nowarn'],
   ]) {
-    const out = await runGit(ctx, root, args, { stdin: diff, okExitCodes: [0, 1, 128] });
+    const out = await runGit(ctx, dir, args, { stdin: diff, okExitCodes: [0, 1, 128] });
     if (out.exitCode !== 0) {
       return {
         ok: false,
         code: 'does_not_apply',
-        reason: `the diff does not apply to ${root}: ${out.stderr.trim().slice(-1500)}`,
+        reason: `the diff does not apply to ${dir}: ${out.stderr.trim().slice(-1500)}`,
       };
     }
   }

@@ -93,7 +93,7 @@ export async function pruneTaskBranches(
 }
 
 /** Seconds since the epoch of the newest reflog entry of `refname`, 0 when it has none. */
-async function newestReflogSeconds(root: string, refname: string, ctx: GitContext): Promise<number> {
+export async function newestReflogSeconds(root: string, refname: string, ctx: GitContext): Promise<number> {
   const out = await runGit(ctx, root, ['reflog', 'show', '--date=unix', '-n', '1', '--format=%gd', refname], {
     okExitCodes: [0, 128],
   });

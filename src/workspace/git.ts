@@ -227,6 +227,14 @@ async function prepareWorktreePath(root: string, requested: string, ctx: GitCont
  * main working tree is never removed.
  */
 export async function removeWorktree(repo: string, path: string, ctx: GitContext): Promise<void> {
+  // The usual case in one call: git itself refuses the main working tree and anything not a worktree of this
+  // repository. Whatever it refuses or fails at (a lock, a damaged worktree, a path already gone) takes the
+  // guarded way below.
+  const quick = await runGit(ctx, repo, ['worktree', 'remove', '--force', resolve(path)]).then(
+    () => true,
+    () => false,
+  );
+  if (quick) return;
   const target = resolve(path);
   const real = await realpath(target).catch(() => target);
   const exists = await lstat(real).then(

@@ -15,6 +15,7 @@ export {
 export {
   TASK_BRANCH_PREFIX,
   deleteBranch,
+  newestReflogSeconds,
   pruneTaskBranches,
   taskBranchName,
   type PruneResult,
@@ -28,5 +29,5 @@ export {
   type Changes,
   type DiffLimits,
 } from './changes.js';
-export { applyToWorkingTree, type ApplyRefusal, type ApplyResult } from './apply.js';
+export { applyPatch, applyToWorkingTree, type ApplyRefusal, type ApplyResult } from './apply.js';
 export { snapshotCopy, treesEqual, type SnapshotLimits, type SnapshotResult } from './snapshot.js';

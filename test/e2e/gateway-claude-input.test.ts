@@ -16,7 +16,17 @@ import {
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startMockLlm, type MockLlm } from '../fixtures/mock-llm/index.js';
-import { rpc, sendTask, spawnGateway, tempDir, waitFor, type GatewayProcess } from '../helpers/gateway.js';
+import {
+  getTask,
+  questionOf,
+  replyToTask,
+  rpc,
+  sendTask,
+  spawnGateway,
+  tempDir,
+  waitFor,
+  type GatewayProcess,
+} from '../helpers/gateway.js';
 import { e2eGatewayEnv } from './helpers/cli-env.js';
 
 const INPUT_TIMEOUT_S = 8;
@@ -60,12 +70,6 @@ function wroteHello(repo: string, task: any): boolean {
   return /b\/hello\.txt/.test(artifacts) && /\\n\+hi/.test(artifacts);
 }
 
-function questionOf(task: any): Record<string, any> {
-  const part = task.status?.message?.parts?.find((p: any) => p.kind === 'data');
-  assert.ok(part, JSON.stringify(task.status));
-  return part.data;
-}
-
 describe('claude asks through the gateway (real CLI, scripted model): input-required', () => {
   let mock: MockLlm;
   let gw: GatewayProcess;
@@ -84,26 +88,10 @@ describe('claude asks through the gateway (real CLI, scripted model): input-requ
     return res.body.result;
   };
   const reply = async (task: { id: string; contextId: string }, text: string) => {
-    const res = await rpc(gw.url, {
-      jsonrpc: '2.0',
-      id: 2,
-      method: 'message/send',
-      params: {
-        message: {
-          kind: 'message',
-          role: 'user',
-          messageId: `r-${Math.random()}`,
-          taskId: task.id,
-          contextId: task.contextId,
-          parts: [{ kind: 'text', text }],
-        },
-      },
-    });
+    const res = await replyToTask(gw.url, task, text);
     assert.ok(res.body.result, JSON.stringify(res.body));
     return res.body.result;
   };
-  const getTask = async (id: string) =>
-    (await rpc(gw.url, { jsonrpc: '2.0', id: 3, method: 'tasks/get', params: { id } })).body.result;
 
   before(async () => {
     tmp = tempDir('a2a-gw-e2e-claude-input-');
@@ -188,7 +176,7 @@ describe('claude asks through the gateway (real CLI, scripted model): input-requ
     assert.equal(task.status.state, 'input-required', JSON.stringify(task.status));
     const failed = await waitFor(
       async () => {
-        const t = await getTask(task.id);
+        const t = await getTask(gw.url, task.id);
         return t?.status?.state === 'failed' ? t : undefined;
       },
       INPUT_TIMEOUT_S * 1000 + 30_000,

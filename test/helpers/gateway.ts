@@ -288,3 +288,40 @@ export function sendTask(url: string, opts: SendOptions): ReturnType<typeof rpc>
     opts.headers,
   );
 }
+
+/** `tasks/get` (0.3) of one task: its result, or undefined. */
+export async function getTask(url: string, id: string): Promise<any> {
+  return (await rpc(url, { jsonrpc: '2.0', id: 3, method: 'tasks/get', params: { id } })).body.result;
+}
+
+/** A message on an existing task (a reply to its question): text, or a data part. */
+export function replyToTask(
+  url: string,
+  task: { id: string; contextId: string },
+  content: string | object,
+): ReturnType<typeof rpc> {
+  const part =
+    typeof content === 'string' ? { kind: 'text', text: content } : { kind: 'data', data: content };
+  return rpc(url, {
+    jsonrpc: '2.0',
+    id: 2,
+    method: 'message/send',
+    params: {
+      message: {
+        kind: 'message',
+        role: 'user',
+        messageId: `r-${Math.random()}`,
+        taskId: task.id,
+        contextId: task.contextId,
+        parts: [part],
+      },
+    },
+  });
+}
+
+/** The data part of an input-required task's status: the question it asks. */
+export function questionOf(task: any): Record<string, any> {
+  const part = task.status?.message?.parts?.find((p: any) => p.kind === 'data');
+  if (!part) throw new Error(`no question in ${JSON.stringify(task.status)}`);
+  return part.data;
+}

@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   FAKE_CLI_DIR,
+  getTask,
+  questionOf,
+  replyToTask,
   rpc,
   sendTask,
   startTestGateway,
@@ -22,36 +25,6 @@ skills:
   code: { backend: asker, permissions: ask }
   fix_bug: { backend: asker }
 `;
-
-/** A reply on an existing task: text, or a data part. */
-function reply(url: string, task: { id: string; contextId: string }, content: string | object) {
-  const part =
-    typeof content === 'string' ? { kind: 'text', text: content } : { kind: 'data', data: content };
-  return rpc(url, {
-    jsonrpc: '2.0',
-    id: 2,
-    method: 'message/send',
-    params: {
-      message: {
-        kind: 'message',
-        role: 'user',
-        messageId: `r-${Math.random()}`,
-        taskId: task.id,
-        contextId: task.contextId,
-        parts: [part],
-      },
-    },
-  });
-}
-
-const getTask = async (url: string, id: string) =>
-  (await rpc(url, { jsonrpc: '2.0', id: 3, method: 'tasks/get', params: { id } })).body.result;
-
-function questionOf(task: any): Record<string, any> {
-  const part = task.status.message.parts.find((p: any) => p.kind === 'data');
-  assert.ok(part, JSON.stringify(task.status));
-  return part.data;
-}
 
 describe('input-required: permission requests and questions from the backend', () => {
   let gw: TestGateway;
@@ -74,7 +47,7 @@ describe('input-required: permission requests and questions from the backend', (
     assert.match(q.questionId, /^[0-9a-f-]{36}$/);
     assert.match(task.status.message.parts[0].text, /Allow Bash: touch asked\.txt\?/);
 
-    const done = (await reply(gw.url, task, 'allow')).body.result;
+    const done = (await replyToTask(gw.url, task, 'allow')).body.result;
     assert.equal(done.status.state, 'completed', JSON.stringify(done.status));
     assert.equal(done.artifacts[0].parts[0].text, 'allowed');
     const stored = await getTask(gw.url, task.id);
@@ -86,7 +59,7 @@ describe('input-required: permission requests and questions from the backend', (
   test('text "deny: why" denies, and the agent hears why', async () => {
     const task = (await sendTask(gw.url, { skill: 'code', input: 'make a file' })).body.result;
     assert.equal(task.status.state, 'input-required');
-    const res = await reply(gw.url, task, 'deny: not on this machine');
+    const res = await replyToTask(gw.url, task, 'deny: not on this machine');
     assert.equal(res.body.result?.status.state, 'completed', JSON.stringify(res.body));
     assert.equal(res.body.result.artifacts[0].parts[0].text, 'denied: not on this machine');
   });
@@ -96,7 +69,7 @@ describe('input-required: permission requests and questions from the backend', (
     const task = (await sendTask(gw.url, { skill: 'code', input: 'make a file' })).body.result;
     try {
       assert.equal(task.status.state, 'input-required');
-      const res = await reply(gw.url, task, { decision: 'deny', message: 'not on this machine' });
+      const res = await replyToTask(gw.url, task, { decision: 'deny', message: 'not on this machine' });
       assert.equal(res.body.result?.status.state, 'completed', JSON.stringify(res.body));
       assert.equal(res.body.result.artifacts[0].parts[0].text, 'denied: not on this machine');
     } finally {
@@ -107,11 +80,11 @@ describe('input-required: permission requests and questions from the backend', (
   test('an unreadable reply asks the same question again; "yes" then allows', async () => {
     const task = (await sendTask(gw.url, { skill: 'code', input: 'make a file' })).body.result;
     const q = questionOf(task);
-    const again = (await reply(gw.url, task, 'perhaps later')).body.result;
+    const again = (await replyToTask(gw.url, task, 'perhaps later')).body.result;
     assert.equal(again.status.state, 'input-required', JSON.stringify(again.status));
     assert.match(again.status.message.parts[0].text, /Could not read the reply: reply "allow" or "deny"/);
     assert.equal(questionOf(again).questionId, q.questionId);
-    const done = (await reply(gw.url, task, 'yes')).body.result;
+    const done = (await replyToTask(gw.url, task, 'yes')).body.result;
     assert.equal(done.status.state, 'completed', JSON.stringify(done.status));
     assert.equal(done.artifacts[0].parts[0].text, 'allowed');
   });
@@ -123,7 +96,7 @@ describe('input-required: permission requests and questions from the backend', (
     assert.equal(q.kind, 'question');
     assert.deepEqual(q.options, ['hi', 'hello']);
     assert.equal(q.questions[0].question, 'Which greeting?');
-    const done = (await reply(gw.url, task, 'hello')).body.result;
+    const done = (await replyToTask(gw.url, task, 'hello')).body.result;
     assert.equal(done.status.state, 'completed', JSON.stringify(done.status));
     assert.equal(done.artifacts[0].parts[0].text, 'answer: {"Which greeting?":"hello"}');
   });
@@ -223,7 +196,7 @@ describe('input-required: a question nobody answers', () => {
       /no reply to the permission request for Bash \(touch asked\.txt\) within 1 s \(INPUT_TIMEOUT\)/,
     );
     // A late reply is refused: the task has ended.
-    const late = await reply(gw.url, task, 'allow');
+    const late = await replyToTask(gw.url, task, 'allow');
     assert.ok(late.body.error, JSON.stringify(late.body));
   });
 });
