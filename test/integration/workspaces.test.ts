@@ -192,8 +192,16 @@ describe('workspaces', () => {
         ['src/a.txt', 'modified', 1, 1],
       ],
     );
-    const mediaType = artifact(a.task, 'diff').parts[0].metadata?.mediaType;
-    assert.ok(mediaType === undefined || mediaType === 'text/x-diff');
+    // A 1.0 client sees the diff part's media type and file name (0.3 parts carry neither).
+    const v1 = await rpc(
+      gw.url,
+      { jsonrpc: '2.0', id: 9, method: 'GetTask', params: { id: a.task.id } },
+      { 'A2A-Version': '1.0' },
+    );
+    const diffPart = v1.body.result.artifacts.find((x: any) => x.name === 'diff').parts[0];
+    assert.equal(diffPart.mediaType, 'text/x-diff', JSON.stringify(diffPart).slice(0, 200));
+    assert.equal(diffPart.filename, 'changes.diff');
+    assert.equal(diffPart.text, da);
     assert.deepEqual(
       fingerprint(repo, 'user'),
       before,
