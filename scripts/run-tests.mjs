@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the test tiers with node's own test runner (through tsx). `node scripts/run-tests.mjs [unit|integration|e2e ...]`;
+// Runs the test tiers with node's own test runner (through tsx). `node scripts/run-tests.mjs [TIER ...]`;
 // with no argument, every tier. A tier with no test files fails loudly rather than passing on nothing.
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +7,10 @@ import { spawnSync } from 'node:child_process';
 
 const tiers = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const extra = process.argv.slice(2).filter((a) => a.startsWith('-'));
-const chosen = tiers.length > 0 ? tiers : ['unit', 'integration', 'e2e'];
+// Every tier, in the order they run; with no argument, each one that has a folder (the e2e tier last: it installs
+// the real CLIs first).
+const ALL_TIERS = ['unit', 'integration', 'conformance', 'reliability', 'deploy', 'browser', 'e2e'];
+const chosen = tiers.length > 0 ? tiers : ALL_TIERS.filter((t) => existsSync(join('test', t)));
 // The end-to-end tier drives the real coding-agent CLIs: install them (pinned, idempotent) before it runs.
 if (chosen.includes('e2e')) {
   const install = spawnSync(process.execPath, ['scripts/install-e2e-clis.mjs'], { stdio: 'inherit' });
