@@ -163,6 +163,32 @@ function builtinBackends(env: EnvSettings): Record<string, BackendConfig> {
   };
 }
 
+/** The `<TYPE>_COMMAND` setting of each CLI type: the command of every backend of that type that names none. */
+const COMMAND_SETTING: Record<CliBackendType, keyof EnvSettings> = {
+  claude: 'CLAUDE_COMMAND',
+  droid: 'DROID_COMMAND',
+  codex: 'CODEX_COMMAND',
+  gemini: 'GEMINI_COMMAND',
+  opencode: 'OPENCODE_COMMAND',
+  qwen: 'QWEN_COMMAND',
+  copilot: 'COPILOT_COMMAND',
+};
+
+function withDefaultCommands(
+  backends: Record<string, BackendConfig>,
+  env: EnvSettings,
+): Record<string, BackendConfig> {
+  const out: Record<string, BackendConfig> = {};
+  for (const [name, backend] of Object.entries(backends)) {
+    const setting = (COMMAND_SETTING as Partial<Record<string, keyof EnvSettings>>)[backend.type];
+    out[name] =
+      setting && 'extraArgs' in backend && backend.command === undefined
+        ? { ...backend, command: String(env[setting]) }
+        : backend;
+  }
+  return out;
+}
+
 function crossCheck(
   file: FileSettings,
   backends: Record<string, BackendConfig>,
@@ -214,7 +240,7 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
   }
   const file = fileResult.data;
 
-  const backends = { ...builtinBackends(env), ...file.backends };
+  const backends = { ...builtinBackends(env), ...withDefaultCommands(file.backends, env) };
   const issues = crossCheck(file, backends, opts.knownSkills);
   if (env.DEFAULT_TIMEOUT > env.MAX_TASK_TIMEOUT) {
     issues.push(

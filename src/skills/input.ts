@@ -94,6 +94,10 @@ export function extractSkillInput(parts: readonly InputPart[], skill: SkillDefin
       mergeInto((structured ??= {}), part.data);
       continue;
     }
+    // The wire layer checks this too; a part that slipped through must not become a crash.
+    if (typeof (part.text as unknown) !== 'string') {
+      return { ok: false, error: inputError('', 'text parts holding a string', describeValue(part.text)) };
+    }
     const text = part.text.trim();
     if (text === '') continue;
     const reading = readText(text);

@@ -18,7 +18,8 @@ import {
 import type { Logger } from '../observability/logger.js';
 import type { Scheduler } from '../service/scheduler.js';
 import type { GatewayTaskStore } from '../stores/types.js';
-import { bodyReader, negotiateVersion, restError } from './body.js';
+import { bodyReader, clientFaultStatus, negotiateVersion, restError, wellFormedPath } from './body.js';
+import { requestShape } from './request-shape.js';
 import { sseHeartbeat } from './heartbeat.js';
 import type { SseStreams } from './sse-streams.js';
 import { legacyV01Handler } from './legacy-v01.js';
@@ -155,6 +156,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   app.use(securityHeaders(deps.corsOrigins));
+  app.use(wellFormedPath);
   healthRoutes(app, deps.health);
   app.get('/.well-known/jwks.json', (_req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=300');
@@ -181,6 +183,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(sseHeartbeat(deps.sseHeartbeatMs));
   app.use(deps.sseStreams.middleware());
   app.use(negotiateVersion);
+  app.use(requestShape);
 
   // Refuse a send up front when the queue is full, so REST callers get 429 with Retry-After.
   app.post(/^\/(?:v1\/)?(?:[^/]+\/)?message:(?:send|stream)$/, (_req, res, next) => {
@@ -217,6 +220,16 @@ export function createApp(deps: AppDeps): Express {
     restError(res, 404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`);
   });
   app.use((err: unknown, req: Request, res: express.Response, _next: express.NextFunction) => {
+    const clientFault = clientFaultStatus(err);
+    if (clientFault !== undefined) {
+      deps.logger.info(
+        { path: req.path, status: clientFault, reason: (err as Error).message },
+        'bad request',
+      );
+      if (!res.headersSent) restError(res, clientFault, 'INVALID_ARGUMENT', (err as Error).message);
+      else res.end();
+      return;
+    }
     deps.logger.error({ err, path: req.path }, 'unhandled error');
     if (res.headersSent) {
       res.end();

@@ -119,3 +119,25 @@ export const negotiateVersion: RequestHandler = (req, _res, next) => {
   }
   next();
 };
+
+/**
+ * Refuses a path whose percent-encoding is broken (`/tasks/%ff`) with 400, before a router tries to decode it
+ * and throws a URIError that would surface as 500.
+ */
+export const wellFormedPath: RequestHandler = (req, res, next) => {
+  try {
+    decodeURIComponent(req.path);
+  } catch {
+    restError(res, 400, 'INVALID_ARGUMENT', 'the request path is not valid percent-encoded UTF-8');
+    return;
+  }
+  next();
+};
+
+/** The HTTP status a thrown error asks for when it is a client fault (body-parser and router errors carry one). */
+export function clientFaultStatus(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { status?: unknown; statusCode?: unknown };
+  const status = typeof e.status === 'number' ? e.status : e.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}

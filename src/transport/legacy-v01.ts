@@ -8,6 +8,7 @@ import {
   type ServerCallContext,
   type User,
 } from '@a2a-js/sdk/server';
+import { describeValue } from '../skills/input-error.js';
 import { jsonRpcError } from './body.js';
 import { TRANSPORT_STATE_KEY } from './request-handler.js';
 
@@ -53,6 +54,10 @@ async function toV03SendParams(
   }
   const meta: Json = { ...(isObject(message.metadata) ? message.metadata : {}), dialect: V01_DIALECT };
   if (typeof params.skill === 'string') meta.skill = params.skill;
+  else if (params.skill !== undefined && params.skill !== null) {
+    // A skill that is not a name must not quietly become the default skill.
+    throw new ParamsError(`params.skill: expected a skill id (a string), got ${describeValue(params.skill)}`);
+  }
   const contextId =
     typeof message.contextId === 'string'
       ? message.contextId

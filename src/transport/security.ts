@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import cors from 'cors';
 import helmet from 'helmet';
 import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
@@ -53,6 +53,32 @@ export function securityHeaders(corsOrigins: readonly string[]): RequestHandler[
   return handlers;
 }
 
+/** Most of a refused caller's body read to find its JSON-RPC id: enough for any real request's envelope. */
+const REFUSED_BODY_LIMIT = 64 * 1024;
+const readRefusedBody = express.raw({ type: () => true, limit: REFUSED_BODY_LIMIT });
+
+/**
+ * The JSON-RPC id of a request refused before its body was read, so the error answers the right call; null when
+ * the body is too large, not JSON, or has no usable id.
+ */
+function jsonRpcIdOf(req: Request, res: Response): Promise<string | number | null> {
+  return new Promise((resolve) => {
+    readRefusedBody(req, res, (err?: unknown) => {
+      if (err || !Buffer.isBuffer(req.body)) {
+        resolve(null);
+        return;
+      }
+      try {
+        const parsed = JSON.parse(req.body.toString('utf8')) as { id?: unknown } | null;
+        const id = parsed?.id;
+        resolve(typeof id === 'string' || typeof id === 'number' ? id : null);
+      } catch {
+        resolve(null);
+      }
+    });
+  });
+}
+
 /**
  * Requires a valid key on every path but the public ones, once keys (or JWT) are configured. A refused request
  * gets 401 with a JSON body (a JSON-RPC error on `POST /`) and never reaches the A2A handlers.
@@ -75,14 +101,17 @@ export function requireAuth(auth: Authenticator, logger: Logger): RequestHandler
           `unauthenticated request refused: ${result.reason}`,
         );
         res.setHeader('WWW-Authenticate', 'Bearer realm="a2a-gateway", charset="UTF-8"');
-        if (req.path === '/' && req.method === 'POST')
-          jsonRpcError(
-            res,
-            WIRE.unauthenticated.http,
-            WIRE.unauthenticated.code,
-            `Unauthorized: ${result.reason}`,
+        if (req.path === '/' && req.method === 'POST') {
+          void jsonRpcIdOf(req, res).then((id) =>
+            jsonRpcError(
+              res,
+              WIRE.unauthenticated.http,
+              WIRE.unauthenticated.code,
+              `Unauthorized: ${result.reason}`,
+              id,
+            ),
           );
-        else restError(res, WIRE.unauthenticated.http, 'UNAUTHENTICATED', result.reason);
+        } else restError(res, WIRE.unauthenticated.http, 'UNAUTHENTICATED', result.reason);
       },
       (err: unknown) => next(err),
     );

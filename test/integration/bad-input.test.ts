@@ -1,0 +1,236 @@
+/**
+ * Mistyped fields found by probing the gateway from outside (issue 10, items 10 to 14): each gets a clear error
+ * naming the field, never -32603 or HTTP 500, and the gateway keeps serving.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import { BUILTIN_SKILLS } from '../../src/skills/catalog.js';
+import { rpc, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+
+const CONFIG = `
+backends:
+  quick: { type: fake, summary: ok }
+skills:
+  code: { backend: quick }
+`;
+const KEY = 'bad-input-test-key-0123456789';
+const as = { 'x-api-key': KEY };
+const NOT_STRINGS: ReadonlyArray<[string, unknown]> = [
+  ['null', null],
+  ['5', 5],
+  ['true', true],
+  ['[]', []],
+  ['{}', {}],
+];
+
+function send03(parts: unknown[], extra: Record<string, unknown> = {}) {
+  return {
+    jsonrpc: '2.0',
+    id: 'req-7',
+    method: 'message/send',
+    params: {
+      message: { kind: 'message', role: 'user', messageId: `m-${Math.random()}`, parts, ...extra },
+      metadata: { skill: 'code' },
+    },
+  };
+}
+
+describe('mistyped fields get errors naming the field', () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startTestGateway({ configYaml: CONFIG, env: { API_KEY: KEY } });
+  });
+  after(async () => {
+    await gw.stop();
+  });
+
+  async function stillServing(): Promise<void> {
+    assert.equal((await fetch(`${gw.url}/health`)).status, 200);
+    const ok = await rpc(gw.url, send03([{ kind: 'text', text: 'hi' }]), as);
+    assert.equal(ok.body.result?.status?.state, 'completed', JSON.stringify(ok.body));
+  }
+
+  test('a text part whose text is not a string (0.3 and 0.1): -32602 naming parts.0.text', async () => {
+    for (const [label, value] of NOT_STRINGS) {
+      const res = await rpc(gw.url, send03([{ kind: 'text', text: value }]), as);
+      assert.equal(res.status, 200);
+      assert.equal(res.body.id, 'req-7');
+      assert.equal(res.body.error?.code, -32602, `text ${label}: ${JSON.stringify(res.body)}`);
+      assert.match(res.body.error.message, /params\.message\.parts\.0\.text: expected a string/);
+      const legacy = await rpc(
+        gw.url,
+        {
+          jsonrpc: '2.0',
+          id: 8,
+          method: 'tasks/send',
+          params: {
+            id: `t-${Math.random()}`,
+            message: { role: 'user', parts: [{ type: 'text', text: value }] },
+          },
+        },
+        as,
+      );
+      assert.equal(legacy.body.error?.code, -32602, `0.1 text ${label}: ${JSON.stringify(legacy.body)}`);
+      assert.match(legacy.body.error.message, /parts\.0\.text: expected a string/);
+    }
+    await stillServing();
+  });
+
+  test('tasks/get and tasks/cancel with an id that is not a string: -32602 naming params.id', async () => {
+    for (const method of ['tasks/get', 'tasks/cancel']) {
+      for (const [label, value] of NOT_STRINGS.filter(([l]) => l !== 'null')) {
+        const res = await rpc(gw.url, { jsonrpc: '2.0', id: 11, method, params: { id: value } }, as);
+        assert.equal(res.body.error?.code, -32602, `${method} id ${label}: ${JSON.stringify(res.body)}`);
+        assert.match(res.body.error.message, /params\.id: expected a string/);
+        assert.equal(res.body.id, 11);
+      }
+    }
+    await stillServing();
+  });
+
+  test('a message whose taskId is not a string: -32602 naming params.message.taskId', async () => {
+    for (const [label, value] of NOT_STRINGS.filter(([l]) => l !== 'null')) {
+      const res = await rpc(gw.url, send03([{ kind: 'text', text: 'x' }], { taskId: value }), as);
+      assert.equal(res.body.error?.code, -32602, `taskId ${label}: ${JSON.stringify(res.body)}`);
+      assert.match(res.body.error.message, /params\.message\.taskId: expected a string/);
+    }
+    const rest = await fetch(`${gw.url}/v1/message:send`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...as },
+      body: JSON.stringify({
+        message: { role: 'user', messageId: 'r1', parts: [{ kind: 'text', text: 5 }] },
+      }),
+    });
+    assert.equal(rest.status, 400);
+    assert.match(((await rest.json()) as { error: { message: string } }).error.message, /parts\.0\.text/);
+    await stillServing();
+  });
+
+  test('bad percent-encoding in a REST path is 400, with no URIError in the log', async () => {
+    const probes: Array<[string, string]> = [
+      ['GET', '/tasks/%ff'],
+      ['POST', '/tasks/%ff:cancel'],
+      ['POST', '/%ff/message:send'],
+      ['GET', '/v1/tasks/%E0%A4%A'],
+      ['GET', '/%c0%af/tasks'],
+    ];
+    for (const [method, path] of probes) {
+      const res = await fetch(`${gw.url}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json', ...as },
+        ...(method === 'POST' ? { body: '{}' } : {}),
+      });
+      assert.equal(res.status, 400, `${method} ${path}`);
+      const body = (await res.json()) as { error: { message: string } };
+      assert.match(body.error.message, /percent-encoded/);
+    }
+    assert.doesNotMatch(gw.logs.text(), /URIError|unhandled error/);
+    await stillServing();
+  });
+
+  test('0.1 tasks/send with a skill that is not a string is refused, not run as the default skill', async () => {
+    for (const [label, value] of [
+      ['0', 0],
+      ['true', true],
+      ['[]', []],
+      ['{}', {}],
+    ] as const) {
+      const res = await rpc(
+        gw.url,
+        {
+          jsonrpc: '2.0',
+          id: 21,
+          method: 'tasks/send',
+          params: {
+            id: `t-${Math.random()}`,
+            skill: value,
+            message: { role: 'user', parts: [{ type: 'text', text: 'x' }] },
+          },
+        },
+        as,
+      );
+      assert.equal(res.body.error?.code, -32602, `skill ${label}: ${JSON.stringify(res.body)}`);
+      assert.match(res.body.error.message, /params\.skill: expected a skill id/);
+    }
+    const named = await rpc(
+      gw.url,
+      {
+        jsonrpc: '2.0',
+        id: 22,
+        method: 'tasks/send',
+        params: {
+          id: 't-ok',
+          skill: 'code',
+          message: { role: 'user', parts: [{ type: 'text', text: 'x' }] },
+        },
+      },
+      as,
+    );
+    assert.equal(named.body.result?.status?.state, 'completed', JSON.stringify(named.body));
+  });
+
+  test('a JSON-RPC 401 echoes the request id when the body could be read', async () => {
+    const numeric = await rpc(gw.url, { jsonrpc: '2.0', id: 77, method: 'tasks/get', params: { id: 'x' } });
+    assert.equal(numeric.status, 401);
+    assert.equal(numeric.body.id, 77);
+    assert.equal(numeric.body.error.code, -32040);
+    const named = await rpc(
+      gw.url,
+      { jsonrpc: '2.0', id: 'abc', method: 'tasks/get', params: { id: 'x' } },
+      { 'x-api-key': 'wrong-key-wrong-key' },
+    );
+    assert.equal(named.status, 401);
+    assert.equal(named.body.id, 'abc');
+    const garbage = await rpc(gw.url, '{"jsonrpc": "2.0", "id": 5, ');
+    assert.equal(garbage.status, 401);
+    assert.equal(garbage.body.id, null);
+  });
+});
+
+describe('CLI command settings', () => {
+  test('DROID_COMMAND and CLAUDE_COMMAND are the command of a config-defined backend of that type without one', () => {
+    const dir = tempDir();
+    try {
+      const file = join(dir.dir, 'gateway.yaml');
+      writeFileSync(
+        file,
+        `backends:
+  mydroid: { type: droid, model: some-model }
+  myclaude: { type: claude }
+  pinned: { type: claude, command: /opt/claude }
+`,
+      );
+      const config = loadConfig({
+        env: { DROID_COMMAND: '/opt/tools/droid-1.2', CLAUDE_COMMAND: '/opt/tools/claude-2' },
+        configFile: file,
+        cwd: dir.dir,
+        knownSkills: BUILTIN_SKILLS.map((s) => s.id),
+      });
+      const command = (name: string) => (config.backends[name] as { command?: string }).command;
+      assert.equal(command('mydroid'), '/opt/tools/droid-1.2');
+      assert.equal(command('myclaude'), '/opt/tools/claude-2');
+      assert.equal(command('pinned'), '/opt/claude', 'a command in the file wins');
+      assert.equal(command('droid'), '/opt/tools/droid-1.2');
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  test('a task on such a backend runs the command DROID_COMMAND names (its failure names it)', async () => {
+    const gw = await startTestGateway({
+      configYaml: 'backends:\n  mydroid: { type: droid }\nskills:\n  code: { backend: mydroid }\n',
+      env: { DROID_COMMAND: '/nonexistent/droid-custom-build' },
+    });
+    try {
+      const res = await rpc(gw.url, send03([{ kind: 'text', text: 'x' }]));
+      const text = JSON.stringify(res.body);
+      assert.match(text, /droid-custom-build/);
+      assert.doesNotMatch(text, /command \\"droid\\"/);
+    } finally {
+      await gw.stop();
+    }
+  });
+});
