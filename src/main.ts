@@ -36,6 +36,7 @@ import type { GatewayTaskStore, ScopeResolver } from './stores/types.js';
 import { Authenticator, mayUseSkill, principalOf } from './transport/auth.js';
 import { buildAgentCard } from './transport/agent-card.js';
 import { createApp } from './transport/app.js';
+import { AuthThrottle } from './transport/auth-throttle.js';
 import { LoggingEventBusManager } from './events/event-bus.js';
 import { TaskEventLog, toStreamResponse } from './events/task-event-log.js';
 import { withEventLog } from './transport/event-stream.js';
@@ -296,6 +297,15 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     sseStreams,
     jwks: () => signer.jwks(),
     authenticator,
+    authThrottle: new AuthThrottle(
+      {
+        limit: config.auth.failureLimit,
+        windowSec: config.auth.failureWindowSec,
+        redisPrefix: config.redis.keyPrefix,
+        ...(redis ? { redis } : {}),
+      },
+      logger,
+    ),
     corsOrigins: config.corsOrigins,
     rateLimit: {
       perMinute: config.rateLimitPerMinute,

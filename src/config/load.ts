@@ -50,8 +50,20 @@ export interface GatewayConfig {
   auth: {
     /** API keys: id, SHA-256 digest (hex), scopes. API_KEY becomes the key `default` with every scope and admin. */
     keys: ReadonlyArray<{ id: string; sha256: string; scopes: readonly string[] }>;
-    jwt: { jwksUrl: string; issuer?: string; audience?: string; scopeClaim: string } | undefined;
+    jwt:
+      | {
+          jwksUrl: string;
+          issuer?: string;
+          audience?: string;
+          scopeClaim: string;
+          subjectClaim: string;
+          maxLifetimeSec: number;
+        }
+      | undefined;
     allowUnauthenticated: boolean;
+    /** Failed authentications one client address may make in a window before it gets 429 (0: no limit). */
+    failureLimit: number;
+    failureWindowSec: number;
   };
   /** Requests per minute per key (or per client address without keys); 0 turns the limit off. */
   rateLimitPerMinute: number;
@@ -272,6 +284,8 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
     ? {
         jwksUrl: env.JWT_JWKS_URL,
         scopeClaim: env.JWT_SCOPE_CLAIM,
+        subjectClaim: env.JWT_SUBJECT_CLAIM,
+        maxLifetimeSec: env.JWT_MAX_LIFETIME,
         ...(env.JWT_ISSUER ? { issuer: env.JWT_ISSUER } : {}),
         ...(env.JWT_AUDIENCE ? { audience: env.JWT_AUDIENCE } : {}),
       }
@@ -314,7 +328,13 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
       templateFallback: env.TEMPLATE_FALLBACK,
     },
     redis: { enabled: env.REDIS_ENABLED, url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
-    auth: { keys, jwt, allowUnauthenticated: env.ALLOW_UNAUTHENTICATED },
+    auth: {
+      keys,
+      jwt,
+      allowUnauthenticated: env.ALLOW_UNAUTHENTICATED,
+      failureLimit: env.AUTH_FAILURE_LIMIT,
+      failureWindowSec: env.AUTH_FAILURE_WINDOW,
+    },
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     maxTasksPerKey: env.MAX_TASKS_PER_KEY,
     corsOrigins: env.CORS_ORIGINS ?? [],

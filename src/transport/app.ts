@@ -8,6 +8,7 @@ import {
 } from '@a2a-js/sdk/server';
 import { agentCardHandler, jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
 import type { Authenticator } from './auth.js';
+import type { AuthThrottle } from './auth-throttle.js';
 import {
   requestRateLimit,
   requireAuth,
@@ -52,6 +53,8 @@ export interface AppDeps {
   /** Gives stream events their ids and tells the handler a client's Last-Event-ID. */
   sseStreams: SseStreams;
   authenticator: Authenticator;
+  /** Counts failed authentications per client address; an address over the limit gets 429. */
+  authThrottle?: AuthThrottle;
   corsOrigins: readonly string[];
   rateLimit: RateLimitOptions;
 }
@@ -176,7 +179,7 @@ export function createApp(deps: AppDeps): Express {
   );
 
   // Every route below needs a key once keys exist (the router walk in the security tests checks each one).
-  app.use(requireAuth(deps.authenticator, deps.logger));
+  app.use(requireAuth(deps.authenticator, deps.logger, deps.authThrottle));
   if (deps.rateLimit.perMinute > 0) app.use(requestRateLimit(deps.rateLimit));
 
   app.use(bodyReader(deps.bodyLimitBytes));

@@ -25,6 +25,10 @@ export interface JwtSettings {
   audience?: string;
   /** Claim holding the scopes: a space-separated string or an array (default `scope`). */
   scopeClaim: string;
+  /** Claim naming the caller (default `sub`); a token without it is refused, so no two callers share one id. */
+  subjectClaim: string;
+  /** Longest lifetime a token may have, from `iat` (or now) to `exp`, in seconds. */
+  maxLifetimeSec: number;
 }
 
 export const ANONYMOUS: Principal = {
@@ -116,16 +120,35 @@ export class Authenticator {
       ({ payload } = await jwtVerify(token, this.jwks, {
         ...(jwt.issuer ? { issuer: jwt.issuer } : {}),
         ...(jwt.audience ? { audience: jwt.audience } : {}),
+        // A token that never expires is a credential that can never be taken back.
+        requiredClaims: ['exp'],
       }));
     } catch (err) {
       return { ok: false, reason: `the bearer token is not valid (${(err as Error).message})` };
+    }
+    const subject: unknown = payload[jwt.subjectClaim];
+    if (typeof subject !== 'string' || subject.trim() === '') {
+      return {
+        ok: false,
+        reason: `the bearer token names no subject (a non-empty "${jwt.subjectClaim}" claim is required)`,
+      };
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const exp = payload.exp ?? now;
+    // From issue (or from now, if `iat` is absent or claims the future) to expiry.
+    const lifetime = Math.max(exp - now, typeof payload.iat === 'number' ? exp - payload.iat : 0);
+    if (lifetime > jwt.maxLifetimeSec) {
+      return {
+        ok: false,
+        reason: `the bearer token lives ${lifetime} s, longer than the ${jwt.maxLifetimeSec} s allowed (JWT_MAX_LIFETIME)`,
+      };
     }
     const raw: unknown = payload[jwt.scopeClaim];
     const list = typeof raw === 'string' ? raw.split(/\s+/) : Array.isArray(raw) ? raw.map(String) : [];
     const scopes = new Set(list.filter(Boolean));
     return {
       ok: true,
-      principal: { id: `jwt:${payload.sub ?? 'unknown'}`, kind: 'jwt', scopes, admin: scopes.has('admin') },
+      principal: { id: `jwt:${subject}`, kind: 'jwt', scopes, admin: scopes.has('admin') },
     };
   }
 }

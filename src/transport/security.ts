@@ -5,7 +5,8 @@ import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import { RedisStore } from 'rate-limit-redis';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
-import { ANONYMOUS, GatewayUser, type Authenticator, type Principal } from './auth.js';
+import { ANONYMOUS, GatewayUser, type Authenticator, type AuthResult, type Principal } from './auth.js';
+import type { AuthThrottle } from './auth-throttle.js';
 import { jsonRpcError, restError } from './body.js';
 import { WIRE } from './wire-errors.js';
 
@@ -81,16 +82,45 @@ function jsonRpcIdOf(req: Request, res: Response): Promise<string | number | nul
 
 /**
  * Requires a valid key on every path but the public ones, once keys (or JWT) are configured. A refused request
- * gets 401 with a JSON body (a JSON-RPC error on `POST /`) and never reaches the A2A handlers.
+ * gets 401 with a JSON body (a JSON-RPC error on `POST /`) and never reaches the A2A handlers. With a throttle,
+ * each failure counts against the client's address, and an address over the limit gets 429 with Retry-After.
  */
-export function requireAuth(auth: Authenticator, logger: Logger): RequestHandler {
+export function requireAuth(auth: Authenticator, logger: Logger, throttle?: AuthThrottle): RequestHandler {
+  const authenticate = async (req: Request, res: Response): Promise<AuthResult | undefined> => {
+    const wait = await throttle?.retryAfter(req);
+    if (wait !== undefined) {
+      logger.warn(
+        { path: req.path, method: req.method, ip: req.ip },
+        'request refused: too many failed authentications',
+      );
+      const message = `too many failed authentications from this address; retry in ${wait} s`;
+      res.setHeader('Retry-After', String(wait));
+      if (req.path === '/' && req.method === 'POST') {
+        const id = await jsonRpcIdOf(req, res);
+        res.status(WIRE.busy.http).json({
+          jsonrpc: '2.0',
+          id,
+          error: {
+            code: WIRE.busy.code,
+            message,
+            data: { reason: 'AUTH_THROTTLED', retryAfterSeconds: wait },
+          },
+        });
+      } else restError(res, WIRE.busy.http, 'RESOURCE_EXHAUSTED', message);
+      return undefined;
+    }
+    const result = await auth.authenticate(req);
+    if (!result.ok) await throttle?.failed(req);
+    return result;
+  };
   return (req, res, next) => {
     if (!auth.enabled || (PUBLIC_PATHS.has(req.path) && req.method !== 'POST')) {
       next();
       return;
     }
-    auth.authenticate(req).then(
+    authenticate(req, res).then(
       (result) => {
+        if (!result) return;
         if (result.ok) {
           principals.set(req, result.principal);
           next();

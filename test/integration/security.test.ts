@@ -63,7 +63,12 @@ describe('API keys, scopes and ownership', () => {
   let dir: ReturnType<typeof tempDir>;
   before(async () => {
     dir = tempDir();
-    gw = await startTestGateway({ env: { API_KEYS_FILE: keysFile(dir.dir) }, configYaml: BACKENDS });
+    // The route walk fails authentication twice per route: the failure throttle is set above that here (it has
+    // its own tests in auth-hardening.test.ts).
+    gw = await startTestGateway({
+      env: { API_KEYS_FILE: keysFile(dir.dir), AUTH_FAILURE_LIMIT: '1000' },
+      configYaml: BACKENDS,
+    });
   });
   after(async () => {
     await gw.stop();
