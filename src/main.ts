@@ -20,6 +20,8 @@ import {
 } from './push/index.js';
 import { ProcessRegistry } from './runner/registry.js';
 import { resolveLimits } from './runner/limits.js';
+import { Containment } from './runner/containment.js';
+import { createTaskRunner } from './runner/task-runner.js';
 import { SecretRedactor } from './observability/redact.js';
 import { agentMessage, textPart } from './service/a2a.js';
 import { Conversations } from './service/conversations.js';
@@ -164,10 +166,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   if (reaped.length > 0) logger.warn({ reaped }, 'ended processes a previous gateway left running');
 
   const limits = await resolveLimits(config.taskLimits, env.PATH);
+  // Everything a task starts ends with it: found at start-up, the strongest tier this machine allows.
+  const containment = await Containment.detect(config.containment, env.PATH);
+  logger.info({ containment: containment.report }, `process containment: ${containment.tier}`);
   const backends = createBackends(config.backends, {
     baseEnv: withoutGatewaySecrets(env),
     killGraceMs: config.killGraceMs,
-    run: (opts, label) => processes.run(limits.apply(opts), label),
+    run: createTaskRunner({ registry: processes, limits, containment }),
   });
   const planner = new TaskPlanner({ config, skills: BUILTIN_SKILLS });
   const conversations = new Conversations(config.dataDir, store);
@@ -319,6 +324,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       scheduler,
       store,
       isShuttingDown: () => shuttingDown,
+      containment: () => containment.report,
     },
   });
 
@@ -399,6 +405,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       await pushStore.close();
       await eventLog.idle();
       await store.close();
+      await containment.close();
       redis?.disconnect();
       logger.info('a2a-gateway stopped');
     })();

@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { CLI_ADAPTERS } from '../agents/cli/index.js';
 import type { CliAdapter } from '../agents/cli/types.js';
 import type { GatewayConfig } from '../config/load.js';
+import { Containment, ContainmentError, type ContainmentReport } from '../runner/containment.js';
 import { buildChildEnv } from '../runner/env.js';
 import { runProcess } from '../runner/spawn.js';
 import { resolveCommand } from '../runner/which.js';
@@ -126,4 +127,27 @@ export function formatReport(reports: readonly BackendReport[]): string {
       .join('  ')
       .trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** The process containment the gateway would use here (tried for real), or why the configured one cannot work. */
+export async function diagnoseContainment(
+  config: GatewayConfig,
+  env: NodeJS.ProcessEnv,
+): Promise<ContainmentReport | { error: string }> {
+  try {
+    const containment = await Containment.detect(config.containment, env.PATH);
+    await containment.close();
+    return containment.report;
+  } catch (err) {
+    if (err instanceof ContainmentError) return { error: err.message };
+    throw err;
+  }
+}
+
+/** The containment report as lines a person reads. */
+export function formatContainment(report: ContainmentReport | { error: string }): string {
+  if ('error' in report) return `process containment: UNAVAILABLE: ${report.error}`;
+  const lines = [`process containment: ${report.tier} (every process a task starts ends with it)`];
+  for (const u of report.unavailable) lines.push(`  not ${u.tier}: ${u.reason}`);
+  return lines.join('\n');
 }

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { format, parseArgs } from 'node:util';
 import { hashKey } from '../transport/auth.js';
-import { diagnose, formatReport } from './doctor.js';
+import { diagnose, diagnoseContainment, formatContainment, formatReport } from './doctor.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { createGateway } from '../main.js';
 import type { Logger } from '../observability/logger.js';
@@ -91,9 +91,14 @@ async function doctor(argv: string[]): Promise<number> {
     knownSkills: BUILTIN_SKILLS.map((s) => s.id),
   });
   const reports = await diagnose(config, BUILTIN_SKILLS, process.env);
-  process.stdout.write(values.json ? `${JSON.stringify(reports, null, 2)}\n` : `${formatReport(reports)}\n`);
-  // Non-zero when a skill would fail because its backend is missing.
-  return reports.some((r) => r.skills.length > 0 && !r.found) ? 1 : 0;
+  const containment = await diagnoseContainment(config, process.env);
+  process.stdout.write(
+    values.json
+      ? `${JSON.stringify(reports, null, 2)}\n`
+      : `${formatReport(reports)}\n\n${formatContainment(containment)}\n`,
+  );
+  // Non-zero when a skill would fail because its backend is missing, or the containment asked for cannot work.
+  return reports.some((r) => r.skills.length > 0 && !r.found) || 'error' in containment ? 1 : 0;
 }
 
 /** `keys new`: a random key, printed once, and the line for API_KEYS_FILE (which keeps only its hash). */

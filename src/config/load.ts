@@ -72,6 +72,8 @@ export interface GatewayConfig {
   corsOrigins: readonly string[];
   /** Optional OS limits applied to every task's processes (prlimit). */
   taskLimits: { memoryMb?: number; processes?: number };
+  /** How every process a task starts is ended with it (see runner/containment.ts). */
+  containment: 'auto' | 'cgroup' | 'pidns' | 'tracked';
   /** Push notifications: webhook hosts allowed despite the SSRF rules, signing, retries, Slack summary. */
   push: {
     allowlist: readonly string[];
@@ -342,6 +344,7 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
       ...(env.TASK_MAX_MEMORY_MB ? { memoryMb: env.TASK_MAX_MEMORY_MB } : {}),
       ...(env.TASK_MAX_PROCESSES ? { processes: env.TASK_MAX_PROCESSES } : {}),
     },
+    containment: env.PROCESS_CONTAINMENT,
     bindNotice,
     push: {
       allowlist: env.PUSH_ALLOWLIST ?? [],

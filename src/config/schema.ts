@@ -114,6 +114,8 @@ export const envSchema = z.object({
   CORS_ORIGINS: list.optional(),
   TASK_MAX_MEMORY_MB: positiveInt.optional(),
   TASK_MAX_PROCESSES: positiveInt.optional(),
+  /** How a task's processes are made to end with it: the strongest that works (`auto`), or one named tier. */
+  PROCESS_CONTAINMENT: z.enum(['auto', 'cgroup', 'pidns', 'tracked']).default('auto'),
   PUSH_ALLOWLIST: list.optional(),
   PUSH_HMAC_SECRET: z.string().min(16, { message: 'expected at least 16 characters' }).optional(),
   PUSH_SIGNING_KEY_FILE: z.string().min(1).optional(),

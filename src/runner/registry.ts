@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { terminateGroup } from './process-group.js';
+import { sweepMarked } from './proc-table.js';
 import { runProcess } from './spawn.js';
 import type { RunOptions, RunResult } from './types.js';
 
@@ -19,6 +20,8 @@ interface Record {
   pgid: number;
   startTime: string | undefined;
   label: string;
+  /** The run's marker variable (see `RUN_MARKER_ENV`), to find processes that left the group. */
+  marker?: string;
 }
 
 /**
@@ -35,8 +38,8 @@ export class ProcessRegistry {
     return join(this.dir, `${pgid}.json`);
   }
 
-  track(pgid: number, label: string): void {
-    const record: Record = { pgid, startTime: startTimeOf(pgid), label };
+  track(pgid: number, label: string, marker?: string): void {
+    const record: Record = { pgid, startTime: startTimeOf(pgid), label, ...(marker ? { marker } : {}) };
     writeFileSync(this.file(pgid), JSON.stringify(record));
   }
 
@@ -45,13 +48,13 @@ export class ProcessRegistry {
   }
 
   /** Runs a process like {@link runProcess}, recorded here for as long as it runs. */
-  run(opts: RunOptions, label: string): Promise<RunResult> {
+  run(opts: RunOptions, label: string, marker?: string): Promise<RunResult> {
     let pgid: number | undefined;
     return runProcess({
       ...opts,
       onSpawn: (pid) => {
         pgid = pid;
-        this.track(pid, label);
+        this.track(pid, label, marker);
         opts.onSpawn?.(pid);
       },
     }).finally(() => {
@@ -74,6 +77,8 @@ export class ProcessRegistry {
         await terminateGroup(record.pgid, graceMs);
         reaped.push({ pgid: record.pgid, label: record.label });
       }
+      // Processes of the run that left its group (setsid daemons) carry its marker, whatever became of the leader.
+      if (record?.marker) await sweepMarked(record.marker);
       rmSync(path, { force: true });
     }
     return reaped;

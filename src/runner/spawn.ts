@@ -143,6 +143,7 @@ export async function runProcess(opts: RunOptions): Promise<RunResult> {
     await Promise.race([exited, abortRequested]);
     // Either way the whole group goes: all of it on abort, the leader's leftovers after a normal exit.
     await terminateGroup(pid, graceMs);
+    await opts.reap?.().catch(() => undefined);
     // Every writer is gone now: the leader gets reaped and the pipes end once their buffered data is read.
     await withTimeout(closed, DRAIN_MS);
   } finally {

@@ -28,6 +28,17 @@ export interface RunOptions {
    * group (to end it after a crash of the gateway, say) or log it while the run is still going.
    */
   onSpawn?: (pid: number) => void;
+  /**
+   * Called once the process group is gone (after the leader's exit or an abort), before the last output is read:
+   * ends the processes that left the group (a setsid daemon holding the pipes), so the run does not wait on them.
+   * Its errors are ignored; the run waits for it (bound it yourself).
+   */
+  reap?: () => Promise<void>;
+  /**
+   * The paths the run works on, for a sandbox that confines it: the task's workspace (the top of its tree; `cwd`
+   * is inside it) and its private home. Absent: `cwd` and `env.HOME`.
+   */
+  confine?: { workspace: string; home?: string };
 }
 
 /** The stdin of a running child, for {@link RunOptions.interactive}. Writes after the end are dropped. */

@@ -33,6 +33,8 @@ export interface HealthSource {
   scheduler: Scheduler;
   store: GatewayTaskStore;
   isShuttingDown: () => boolean;
+  /** How task processes are contained and confined (shown by `/health?detailed=true`). */
+  containment?: () => unknown;
 }
 
 export interface AppDeps {
@@ -112,7 +114,7 @@ function cardRoute(deps: AppDeps): express.Router {
 }
 
 function healthRoutes(app: Express, h: HealthSource): void {
-  app.get('/health', async (_req, res) => {
+  app.get('/health', async (req, res) => {
     const storeOk = await h.store.ping().catch(() => false);
     const stats = h.scheduler.stats();
     const uptimeSec = Math.floor((Date.now() - h.startedAt) / 1000);
@@ -126,6 +128,7 @@ function healthRoutes(app: Express, h: HealthSource): void {
       uptime: `${uptimeSec}s`,
       uptime_seconds: uptimeSec,
       store: { kind: h.store.kind, ok: storeOk },
+      ...(req.query.detailed === 'true' && h.containment ? { containment: h.containment() } : {}),
     });
   });
   app.get('/ready', async (_req, res) => {
