@@ -10,7 +10,7 @@ import type { GatewayConfig } from './config/load.js';
 import type { DestinationStream } from 'pino';
 import { createLogger, type Logger } from './observability/logger.js';
 import {
-  checkWebhookUrl,
+  checkWebhookRegistration,
   GatewayPushSender,
   MemoryPushConfigStore,
   PushDispatcher,
@@ -286,7 +286,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     activeTasksOf: (owner) => executor.activeFor(owner),
     maxTasksPerKey: config.maxTasksPerKey,
     contextSkill: (owner, contextId) => conversations.lastSkill(owner, contextId),
-    checkWebhook: (url) => checkWebhookUrl(url, { allow: config.push.allowlist }),
+    checkWebhook: (url) => Promise.resolve(checkWebhookRegistration(url, { allow: config.push.allowlist })),
   });
   const startedAt = Date.now();
   const app = createApp({
@@ -296,6 +296,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     logger,
     cardFor,
     publicUrl: config.publicUrl,
+    cardDefaultVersion: config.agentCardDefaultVersion,
     trustProxy: config.trustProxy,
     bodyLimitBytes: config.bodyLimitBytes,
     sseHeartbeatMs: config.sseHeartbeatMs,

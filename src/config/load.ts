@@ -70,6 +70,8 @@ export interface GatewayConfig {
   /** Queued plus running tasks one key may have at once; 0 turns the limit off. */
   maxTasksPerKey: number;
   corsOrigins: readonly string[];
+  /** The card layout for a request with no `A2A-Version`: `0.3` (0.3 fields plus the 1.0 interfaces) or strict `1.0`. */
+  agentCardDefaultVersion: '0.3' | '1.0';
   /** Optional OS limits applied to every task's processes (prlimit). */
   taskLimits: { memoryMb?: number; processes?: number };
   /** How every process a task starts is ended with it (see runner/containment.ts). */
@@ -340,6 +342,7 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     maxTasksPerKey: env.MAX_TASKS_PER_KEY,
     corsOrigins: env.CORS_ORIGINS ?? [],
+    agentCardDefaultVersion: env.AGENT_CARD_DEFAULT_VERSION,
     taskLimits: {
       ...(env.TASK_MAX_MEMORY_MB ? { memoryMb: env.TASK_MAX_MEMORY_MB } : {}),
       ...(env.TASK_MAX_PROCESSES ? { processes: env.TASK_MAX_PROCESSES } : {}),

@@ -112,6 +112,8 @@ export const envSchema = z.object({
   RATE_LIMIT_PER_MINUTE: nonNegativeInt.default(100),
   MAX_TASKS_PER_KEY: nonNegativeInt.default(20),
   CORS_ORIGINS: list.optional(),
+  /** The agent card layout served to a request that names no A2A version (the spec reads that as 0.3). */
+  AGENT_CARD_DEFAULT_VERSION: z.enum(['0.3', '1.0']).default('0.3'),
   TASK_MAX_MEMORY_MB: positiveInt.optional(),
   TASK_MAX_PROCESSES: positiveInt.optional(),
   /** How a task's processes are made to end with it: the strongest that works (`auto`), or one named tier. */

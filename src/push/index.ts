@@ -1,5 +1,5 @@
 // The push-notification room: SSRF-guarded, signed, retried webhook delivery and durable configs.
-export { checkWebhookUrl, blockedRange, validateAllowlist } from './url-guard.js';
+export { checkWebhookRegistration, checkWebhookUrl, blockedRange, validateAllowlist } from './url-guard.js';
 export type { CheckedUrl, RefusedUrl, HostResolver, UrlGuardOptions, UrlRefusalCode } from './url-guard.js';
 export { deliver } from './deliver.js';
 export type { DeliverOptions, DeliveryResult } from './deliver.js';

@@ -158,14 +158,10 @@ function refuse(code: UrlRefusalCode, reason: string): RefusedUrl {
   return { ok: false, code, reason };
 }
 
-/**
- * Decides whether the gateway may POST to a caller-supplied webhook URL (SSRF guard). Only `http:` and `https:`
- * without credentials; the host is resolved and **every** address must be public, or allowed by `opts.allow`
- * (a listed host name allows all its addresses, a listed address or CIDR allows the addresses it covers). The
- * WHATWG parser has already turned odd spellings (`2130706433`, `0x7f.1`, `[::ffff:7f00:1]`) into canonical
- * addresses, which are then checked like any other. The caller must connect to the returned `address`.
- */
-export async function checkWebhookUrl(raw: string, opts: UrlGuardOptions): Promise<CheckedUrl | RefusedUrl> {
+type ParsedUrl = { ok: true; url: URL; host: string } | RefusedUrl;
+
+/** What can be known of a webhook URL without the network: a valid http(s) URL, no credentials, a host. */
+function parseWebhookUrl(raw: string): ParsedUrl {
   let url: URL;
   try {
     url = new URL(raw);
@@ -183,9 +179,56 @@ export async function checkWebhookUrl(raw: string, opts: UrlGuardOptions): Promi
   }
   const host = normalizeHost(url.hostname);
   if (host === '') return refuse('invalid', 'the URL has no host');
-  const allow = compileAllowlist(opts.allow);
-  const hostAllowed = allow.hosts.has(host) || allow.suffixes.some((suffix) => host.endsWith(suffix));
+  return { ok: true, url, host };
+}
 
+/** The address rules: every address must be public, or allowed by the host name or by an address rule. */
+function checkAddresses(
+  host: string,
+  addresses: readonly string[],
+  allow: readonly string[],
+): RefusedUrl | undefined {
+  const compiled = compileAllowlist(allow);
+  const hostAllowed = compiled.hosts.has(host) || compiled.suffixes.some((suffix) => host.endsWith(suffix));
+  for (const address of addresses) {
+    const family = isIP(address);
+    if (family === 0) return refuse('resolve', `host ${host} resolved to a non-address (${address})`);
+    if (hostAllowed || compiled.addresses.check(address, family === 4 ? 'ipv4' : 'ipv6')) continue;
+    const range = blockedRange(address);
+    if (range !== undefined) {
+      const what = address === host ? `address ${address}` : `host ${host} resolves to ${address}, which`;
+      return refuse('blocked', `${what} is ${range} and not in the push allowlist`);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The check when a webhook is registered: everything that needs no name resolution (scheme, credentials, a
+ * literal private or loopback address). A host name is accepted as it is: whether it resolves, and to what, is
+ * decided at each delivery by {@link checkWebhookUrl}, which refuses it then with the reason in the log.
+ */
+export function checkWebhookRegistration(
+  raw: string,
+  opts: Pick<UrlGuardOptions, 'allow'>,
+): { ok: true } | RefusedUrl {
+  const parsed = parseWebhookUrl(raw);
+  if (!parsed.ok) return parsed;
+  if (isIP(parsed.host) === 0) return { ok: true };
+  return checkAddresses(parsed.host, [parsed.host], opts.allow) ?? { ok: true };
+}
+
+/**
+ * Decides whether the gateway may POST to a caller-supplied webhook URL (SSRF guard). Only `http:` and `https:`
+ * without credentials; the host is resolved and **every** address must be public, or allowed by `opts.allow`
+ * (a listed host name allows all its addresses, a listed address or CIDR allows the addresses it covers). The
+ * WHATWG parser has already turned odd spellings (`2130706433`, `0x7f.1`, `[::ffff:7f00:1]`) into canonical
+ * addresses, which are then checked like any other. The caller must connect to the returned `address`.
+ */
+export async function checkWebhookUrl(raw: string, opts: UrlGuardOptions): Promise<CheckedUrl | RefusedUrl> {
+  const parsed = parseWebhookUrl(raw);
+  if (!parsed.ok) return parsed;
+  const { url, host } = parsed;
   let addresses: string[];
   if (isIP(host) !== 0) {
     addresses = [host];
@@ -197,17 +240,8 @@ export async function checkWebhookUrl(raw: string, opts: UrlGuardOptions): Promi
     }
     if (addresses.length === 0) return refuse('resolve', `host ${host} has no addresses`);
   }
-
-  for (const address of addresses) {
-    const family = isIP(address);
-    if (family === 0) return refuse('resolve', `host ${host} resolved to a non-address (${address})`);
-    if (hostAllowed || allow.addresses.check(address, family === 4 ? 'ipv4' : 'ipv6')) continue;
-    const range = blockedRange(address);
-    if (range !== undefined) {
-      const what = address === host ? `address ${address}` : `host ${host} resolves to ${address}, which`;
-      return refuse('blocked', `${what} is ${range} and not in the push allowlist`);
-    }
-  }
+  const refused = checkAddresses(host, addresses, opts.allow);
+  if (refused) return refused;
   // Non-empty by the checks above.
   const address = addresses[0] ?? host;
   return { ok: true, url, address, family: isIP(address) === 6 ? 6 : 4 };

@@ -1,18 +1,29 @@
 import type { Message, Part } from '@a2a-js/sdk';
 import type { GatewayConfig } from '../config/load.js';
-import { extractSkillInput, fieldLabel, type InputPart } from '../skills/input.js';
+import { SKILL_INPUT_MODES, extractSkillInput, fieldLabel, type InputPart } from '../skills/input.js';
 import type { SkillDefinition } from '../skills/types.js';
 import { resolveWorkdir } from '../workspace/roots.js';
 
 /** A request that cannot become a task; `field` names what was wrong. Refused before any task exists. */
 export class TaskInputError extends Error {
-  readonly code = 'invalid_input';
+  readonly code: 'invalid_input' | 'unsupported_media_type' = 'invalid_input';
   constructor(
     readonly field: string,
     message: string,
   ) {
     super(message);
     this.name = 'TaskInputError';
+  }
+}
+
+/**
+ * A part in a media type no skill takes (a file, an image): A2A's ContentTypeNotSupported, not a missing field.
+ */
+export class TaskMediaTypeError extends TaskInputError {
+  override readonly code = 'unsupported_media_type';
+  constructor(field: string, message: string) {
+    super(field, message);
+    this.name = 'TaskMediaTypeError';
   }
 }
 
@@ -38,14 +49,34 @@ export interface PlannerDeps {
   skills: readonly SkillDefinition[];
 }
 
-/** Converts A2A parts to the skill layer's shape; file parts are not skill input. */
+/** The media type without parameters (`text/plain; charset=utf-8` is `text/plain`), or '' when none is given. */
+function bareMediaType(mediaType: string | undefined): string {
+  return (mediaType ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
+}
+
+/**
+ * Converts A2A parts to the skill layer's shape. Skills take text and JSON only: a file part, or a part whose
+ * media type is another one, is refused rather than silently dropped.
+ */
 function toInputParts(parts: readonly Part[]): InputPart[] {
   const out: InputPart[] = [];
-  for (const part of parts) {
+  parts.forEach((part, i) => {
     const content = part.content;
+    const mediaType = bareMediaType(part.mediaType);
+    if (
+      content?.$case === 'raw' ||
+      content?.$case === 'url' ||
+      (mediaType && !SKILL_INPUT_MODES.includes(mediaType))
+    ) {
+      const what = mediaType ? `media type ${mediaType}` : 'a file';
+      throw new TaskMediaTypeError(
+        `message.parts[${i}]`,
+        `message.parts[${i}]: ${what} is not accepted; the skills take ${SKILL_INPUT_MODES.join(' or ')} (text or data parts)`,
+      );
+    }
     if (content?.$case === 'text') out.push({ kind: 'text', text: content.value });
     else if (content?.$case === 'data') out.push({ kind: 'data', data: content.value as unknown });
-  }
+  });
   return out;
 }
 

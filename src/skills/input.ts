@@ -9,6 +9,9 @@ import type { SkillDefinition } from './types.js';
 export type { SkillInputError, SkillInputIssue } from './input-error.js';
 export { fieldLabel } from './input-error.js';
 
+/** The media types every skill takes its input in (published on the card as the skills' input modes). */
+export const SKILL_INPUT_MODES: readonly string[] = ['text/plain', 'application/json'];
+
 /** A message part as the skill layer sees it; the service layer converts A2A and SDK parts to this shape. */
 export type InputPart = { kind: 'text'; text: string } | { kind: 'data'; data: unknown };
 

@@ -1,7 +1,7 @@
 import type { AgentCard, AgentSkill } from '@a2a-js/sdk';
 import { duplicateInterfacesForLegacy } from '@a2a-js/sdk/compat/v0_3';
 import type { SkillDefinition } from '../skills/types.js';
-import { skillInputJsonSchema } from '../skills/input.js';
+import { SKILL_INPUT_MODES, skillInputJsonSchema } from '../skills/input.js';
 import { VERSION } from '../version.js';
 
 /** The card extension that carries each skill's input JSON Schema and backend (AgentSkill has no field for it). */
@@ -43,8 +43,6 @@ function securityOf(required: boolean): Pick<AgentCard, 'securitySchemes' | 'sec
   };
 }
 
-const INPUT_MODES = ['text/plain', 'application/json'];
-
 function toAgentSkill(skill: SkillDefinition, backend: string): AgentSkill {
   return {
     id: skill.id,
@@ -52,7 +50,7 @@ function toAgentSkill(skill: SkillDefinition, backend: string): AgentSkill {
     description: `${skill.description} Input: a JSON object (in a data part or as JSON text) or plain text for "${skill.mainField}". Runs on backend "${backend}".`,
     tags: [...skill.tags],
     examples: [...skill.examples],
-    inputModes: INPUT_MODES,
+    inputModes: [...SKILL_INPUT_MODES],
     outputModes: [...skill.outputModes],
     securityRequirements: [],
   };
@@ -106,7 +104,7 @@ export function buildAgentCard(opts: CardOptions): AgentCard {
       ],
     },
     ...securityOf(opts.authRequired),
-    defaultInputModes: INPUT_MODES,
+    defaultInputModes: [...SKILL_INPUT_MODES],
     defaultOutputModes: ['text/plain', 'application/json'],
     skills: opts.skills.map((s) => toAgentSkill(s, opts.backendFor(s))),
     signatures: [],

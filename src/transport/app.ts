@@ -1,12 +1,11 @@
 import express, { type Express, type Request } from 'express';
-import { AgentCard } from '@a2a-js/sdk';
-import { legacyAgentCardRouter } from '@a2a-js/sdk/compat/v0_3/server/express';
+import type { AgentCard } from '@a2a-js/sdk';
 import {
   defaultServerCallContextBuilder,
   type A2ARequestHandler,
   type ServerCallContextBuilder,
 } from '@a2a-js/sdk/server';
-import { agentCardHandler, jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
+import { jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
 import type { Authenticator } from './auth.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import {
@@ -21,6 +20,8 @@ import type { Scheduler } from '../service/scheduler.js';
 import type { GatewayTaskStore } from '../stores/types.js';
 import { bodyReader, clientFaultStatus, negotiateVersion, restError, wellFormedPath } from './body.js';
 import { requestShape } from './request-shape.js';
+import { cardRoute } from './card-route.js';
+import { restMediaTypes } from './rest-media.js';
 import { sseHeartbeat } from './heartbeat.js';
 import type { SseStreams } from './sse-streams.js';
 import { legacyV01Handler } from './legacy-v01.js';
@@ -46,6 +47,8 @@ export interface AppDeps {
   /** Builds the agent card for a public base URL. */
   cardFor: (baseUrl: string) => AgentCard;
   publicUrl: string | undefined;
+  /** The card layout for a request that names no A2A version. */
+  cardDefaultVersion: '0.3' | '1.0';
   trustProxy: string;
   bodyLimitBytes: number;
   /** The public keys push deliveries are signed with (served at /.well-known/jwks.json). */
@@ -75,42 +78,6 @@ function trustProxySetting(value: string): boolean | number | string {
   if (value === 'false' || value === '') return false;
   if (/^\d+$/.test(value)) return Number(value);
   return value;
-}
-
-/** The public base URL: `PUBLIC_URL` if set, else what the request (and a trusted proxy's X-Forwarded-*) says. */
-function baseUrlOf(req: Request, publicUrl: string | undefined): string {
-  if (publicUrl) return publicUrl;
-  return `${req.protocol}://${req.host}`;
-}
-
-/**
- * Serves the card for each base URL (one pair of routers per host name clients use). A 0.3 request (or one with
- * no version header, which the spec reads as 0.3) gets the 0.3 layout with the 1.0 interfaces embedded; a 1.0
- * request gets the 1.0 layout, serialized as ProtoJSON (the SDK's card handler would print ts-proto's internal
- * `$case` shape for the security schemes).
- */
-function cardRoute(deps: AppDeps): express.Router {
-  const routers = new Map<string, express.Router>();
-  const route = express.Router();
-  route.get('/', (req, res, next) => {
-    const base = baseUrlOf(req, deps.publicUrl);
-    let router = routers.get(base);
-    if (!router) {
-      const card = deps.cardFor(base);
-      const wire = AgentCard.toJSON(card) as AgentCard;
-      router = express.Router();
-      router.use(
-        legacyAgentCardRouter({ agentCardProvider: () => Promise.resolve(card), cache: { maxAge: 300 } }),
-      );
-      router.use(
-        agentCardHandler({ agentCardProvider: () => Promise.resolve(wire), cache: { maxAge: 300 } }),
-      );
-      if (routers.size >= 16) routers.delete(routers.keys().next().value ?? '');
-      routers.set(base, router);
-    }
-    router(req, res, next);
-  });
-  return route;
 }
 
 function healthRoutes(app: Express, h: HealthSource): void {
@@ -168,18 +135,11 @@ export function createApp(deps: AppDeps): Express {
     res.setHeader('Cache-Control', 'public, max-age=300');
     res.json(deps.jwks());
   });
-  // agent-card.json follows the A2A-Version header (1.0 layout for 1.0 clients, the 0.3 layout with the 1.0
-  // interfaces embedded when the header is absent, as the spec says an absent header means 0.3);
-  // agent.json is the 0.1/0.2 path and always answers in the 0.3 layout.
-  app.use('/.well-known/agent-card.json', cardRoute(deps));
-  app.use(
-    '/.well-known/agent.json',
-    (req, _res, next) => {
-      delete req.headers['a2a-version'];
-      next();
-    },
-    cardRoute(deps),
-  );
+  // agent-card.json follows the A2A-Version header (AGENT_CARD_DEFAULT_VERSION when there is none); agent.json,
+  // the 0.1/0.2 path, always answers in the 0.3 layout.
+  const cards = { cardFor: deps.cardFor, publicUrl: deps.publicUrl, defaultVersion: deps.cardDefaultVersion };
+  app.use('/.well-known/agent-card.json', cardRoute(cards));
+  app.use('/.well-known/agent.json', cardRoute({ ...cards, fixedVersion: '0.3' }));
 
   // Every route below needs a key once keys exist (the router walk in the security tests checks each one).
   app.use(requireAuth(deps.authenticator, deps.logger, deps.authThrottle));
@@ -190,6 +150,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(deps.sseStreams.middleware());
   app.use(negotiateVersion);
   app.use(requestShape);
+  app.use(restMediaTypes);
 
   // Refuse a send up front when the queue is full, so REST callers get 429 with Retry-After.
   app.post(/^\/(?:v1\/)?(?:[^/]+\/)?message:(?:send|stream)$/, (_req, res, next) => {

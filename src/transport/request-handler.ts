@@ -1,13 +1,15 @@
 import { TaskState, type SendMessageRequest } from '@a2a-js/sdk';
 import {
+  ContentTypeNotSupportedError,
   JsonRpcTransportError,
   RequestMalformedError,
+  RestContentTypeNotSupportedError,
   RestUnsupportedOperationError,
   UnsupportedOperationError,
 } from '@a2a-js/sdk/errors';
 import type { A2ARequestHandler, ServerCallContext } from '@a2a-js/sdk/server';
 import { isTerminal } from '../service/a2a.js';
-import { TaskInputError, type TaskPlanner } from '../service/planner.js';
+import { TaskInputError, TaskMediaTypeError, type TaskPlanner } from '../service/planner.js';
 import { mayUseSkill, principalOf } from './auth.js';
 import { WIRE } from './wire-errors.js';
 import type { Scheduler } from '../service/scheduler.js';
@@ -92,6 +94,12 @@ export function withAdmission(inner: A2ARequestHandler, deps: AdmissionDeps): A2
     try {
       skill = (await deps.planner.plan(message, params.metadata, previous)).skill.id;
     } catch (err) {
+      if (err instanceof TaskMediaTypeError) {
+        // ContentTypeNotSupported: -32005 on JSON-RPC, 415 on HTTP+JSON (the SDK's table says 400).
+        throw context.state.get(TRANSPORT_STATE_KEY) === 'rest'
+          ? new RestContentTypeNotSupportedError({ message: err.message, statusCode: 415 })
+          : new ContentTypeNotSupportedError(err.message);
+      }
       if (err instanceof TaskInputError) throw new RequestMalformedError(err.message);
       throw err;
     }

@@ -47,9 +47,11 @@ skills:
       },
     });
     assert.equal(res.body.result?.status.state, 'completed', JSON.stringify(res.body));
+    // The final status update, not just any body mentioning "completed" (the result artifact's metadata does).
+    const isCompletedStatus = (body: string): boolean =>
+      (JSON.parse(body) as { status?: { state?: string } }).status?.state === 'completed';
     const pushes = await waitFor(
-      () =>
-        receiver.received.some((p) => p.body.includes('"completed"')) ? [...receiver.received] : undefined,
+      () => (receiver.received.some((p) => isCompletedStatus(p.body)) ? [...receiver.received] : undefined),
       10_000,
       'the completed state to be pushed',
     );
