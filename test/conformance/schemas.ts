@@ -33,7 +33,7 @@ for (const [title, schema] of Object.entries(load('a2a-v1.0.1.schema.json').defi
 }
 
 const v03 = new Ajv07({ strict: false, allErrors: true, validateFormats: false });
-v03.addSchema(load('a2a-v0.3.0.schema.json') as object, 'a2a-0.3');
+v03.addSchema(load('a2a-v0.3.0.schema.json'), 'a2a-0.3');
 
 const compiled = new Map<string, ValidateFunction>();
 
