@@ -48,6 +48,33 @@ export default tseslint.config(
     rules: { ...tseslint.configs.disableTypeChecked.rules, 'no-console': 'off' },
   },
   {
+    // The dashboard's browser modules, shipped as they are.
+    files: ['src/dashboard/static/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        history: 'readonly',
+        navigator: 'readonly',
+        sessionStorage: 'readonly',
+        fetch: 'readonly',
+        URL: 'readonly',
+        URLSearchParams: 'readonly',
+        Blob: 'readonly',
+        Node: 'readonly',
+        TextDecoderStream: 'readonly',
+        AbortController: 'readonly',
+        crypto: 'readonly',
+        setTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+      },
+    },
+    rules: { 'no-console': 'error' },
+  },
+  {
     // agents/ and runner/ know nothing of HTTP, A2A or storage.
     files: ['src/agents/**', 'src/runner/**'],
     rules: {

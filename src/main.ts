@@ -39,6 +39,7 @@ import { Authenticator, mayUseSkill, principalOf } from './transport/auth.js';
 import { buildAgentCard } from './transport/agent-card.js';
 import { createApp } from './transport/app.js';
 import { AuthThrottle } from './transport/auth-throttle.js';
+import { backendStatuses } from './service/backend-status.js';
 import { LoggingEventBusManager } from './events/event-bus.js';
 import { TaskEventLog, toStreamResponse } from './events/task-event-log.js';
 import { withEventLog } from './transport/event-stream.js';
@@ -313,6 +314,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       logger,
     ),
     corsOrigins: config.corsOrigins,
+    dashboard: {
+      watchEvents: (listener) => eventLog.watch(listener),
+      backends: () => backendStatuses(backends, planner),
+    },
     rateLimit: {
       perMinute: config.rateLimitPerMinute,
       redisPrefix: config.redis.keyPrefix,

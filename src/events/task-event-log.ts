@@ -87,6 +87,8 @@ export class TaskEventLog {
   private readonly positions = new Map<string, Position>();
   /** Seq of each event published on a bus, by the event object, for the stream that yields it. */
   private readonly seqs = new WeakMap<object, Promise<number | undefined>>();
+  /** Observers of every task's events (the dashboard's live list). */
+  private readonly watchers = new Set<(taskId: string, event: LoggedEvent) => void>();
   private readonly maxTracked: number;
 
   constructor(
@@ -139,6 +141,17 @@ export class TaskEventLog {
   /** Resolves once every event published so far, of every task, is written (for shutdown). */
   async idle(): Promise<void> {
     await Promise.all([...this.positions.values()].map((p) => p.chain));
+  }
+
+  /**
+   * Calls `listener` with every event of every task once it is logged, until the returned function is called.
+   * For observers that follow all tasks (the dashboard's live list); a listener must not throw or block.
+   */
+  watch(listener: (taskId: string, event: LoggedEvent) => void): () => void {
+    this.watchers.add(listener);
+    return () => {
+      this.watchers.delete(listener);
+    };
   }
 
   /**
@@ -209,6 +222,7 @@ export class TaskEventLog {
         if (status) position.status = status;
         await this.deps.store.appendTaskEvent(taskId, { seq, droppable, event }, this.opts.limit);
         for (const listener of position.listeners) listener({ seq, event });
+        for (const watcher of this.watchers) watcher(taskId, { seq, event });
         return seq;
       })
       .catch((err: unknown) => {

@@ -152,7 +152,12 @@ export class GatewayExecutor implements AgentExecutor {
         backend: plan.backendName,
         ...(typeof dialect === 'string' ? { dialect } : {}),
       };
-      this.publishTask(bus, ctx.task, taskId, contextId, message, meta);
+      // When and where, for lists (the dashboard's): kept in the task's metadata, not in the run details.
+      const listed = {
+        ...(ctx.task ? {} : { createdAt: new Date().toISOString() }),
+        ...(plan.workdir ? { workdir: plan.workdir } : {}),
+      };
+      this.publishTask(bus, ctx.task, taskId, contextId, message, { ...meta, ...listed });
       // What the caller asked, in words, for backends that replay earlier turns.
       const main = plan.input[plan.skill.mainField];
       const request = typeof main === 'string' ? main : messageText(message) || JSON.stringify(plan.input);

@@ -26,6 +26,8 @@ import { sseHeartbeat } from './heartbeat.js';
 import type { SseStreams } from './sse-streams.js';
 import { legacyV01Handler } from './legacy-v01.js';
 import { TRANSPORT_STATE_KEY } from './request-handler.js';
+import { dashboardAssets } from '../dashboard/assets.js';
+import { dashboardApi, type DashboardApiDeps } from './dashboard-api.js';
 
 export interface HealthSource {
   version: string;
@@ -62,6 +64,8 @@ export interface AppDeps {
   authThrottle?: AuthThrottle;
   corsOrigins: readonly string[];
   rateLimit: RateLimitOptions;
+  /** The dashboard's read API (its list and live feed); its page and code are served without it. */
+  dashboard: Pick<DashboardApiDeps, 'watchEvents' | 'backends'>;
 }
 
 function contextBuilderFor(transport: 'jsonrpc' | 'rest'): ServerCallContextBuilder {
@@ -141,6 +145,9 @@ export function createApp(deps: AppDeps): Express {
   app.use('/.well-known/agent-card.json', cardRoute(cards));
   app.use('/.well-known/agent.json', cardRoute({ ...cards, fixedVersion: '0.3' }));
 
+  // The dashboard's page and code are public (they hold no data); `/` and `/dashboard` send a browser there.
+  app.use(dashboardAssets());
+
   // Every route below needs a key once keys exist (the router walk in the security tests checks each one).
   app.use(requireAuth(deps.authenticator, deps.logger, deps.authThrottle));
   if (deps.rateLimit.perMinute > 0) app.use(requestRateLimit(deps.rateLimit));
@@ -163,6 +170,14 @@ export function createApp(deps: AppDeps): Express {
     restError(res, 429, 'RESOURCE_EXHAUSTED', `the task queue is full; retry in ${retry} s`);
   });
 
+  app.use(
+    dashboardApi({
+      ...deps.dashboard,
+      requestHandler: deps.requestHandler,
+      stats: () => deps.scheduler.stats(),
+      logger: deps.logger,
+    }),
+  );
   app.post('/', legacyV01Handler({ requestHandler: deps.requestHandler, userBuilder }));
   app.use(
     '/',

@@ -1,0 +1,311 @@
+/// <reference lib="dom" />
+// The dashboard in Debian's Chromium (driven by playwright-core), against a gateway started in the test: a task
+// sent from the generated form streams its events and completes with a diff; the live list follows it without a
+// reload; another task is canceled; a permission request and a question are answered; the keyboard reaches
+// everything; text meets 4.5:1 contrast; and with keys configured nothing shows without the right key.
+// Screenshots go to test-artifacts/browser/.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { hashKey } from '../../src/transport/auth.js';
+import { launchBrowser, contrastReport, type TestBrowser } from '../helpers/browser.js';
+import { FAKE_CLI_DIR, sendTask, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+
+const STREAMER = join(FAKE_CLI_DIR, 'stream-edit.mjs');
+const ASKER = join(FAKE_CLI_DIR, 'claude-asks.mjs');
+const CONFIG = `backends:
+  streamer:
+    type: command
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(STREAMER)}, '{prompt}']
+    output: jsonl
+    env: { FAKE_PAUSE_MS: '700' }
+  asker: { type: claude, command: ${JSON.stringify(ASKER)} }
+skills:
+  fix_bug: { backend: streamer }
+  code: { backend: asker, permissions: ask }
+`;
+const WAIT = 20_000;
+
+/** Waits until the page's task state badge says `state`. */
+async function stateIs(page: Page, state: string): Promise<void> {
+  await page.waitForFunction((s) => document.querySelector('#task-state')?.textContent === s, state, {
+    timeout: WAIT,
+  });
+}
+
+function gitRepo(dir: string): void {
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd: dir });
+  git('init', '-q', '-b', 'main');
+  writeFileSync(join(dir, 'package.json'), '{ "name": "demo" }\n');
+  git('add', '.');
+  git('commit', '-qm', 'init');
+}
+
+describe('dashboard in Chromium (no key configured)', () => {
+  let gw: TestGateway;
+  let browser: TestBrowser;
+  before(async () => {
+    gw = await startTestGateway({ configYaml: CONFIG, env: { INPUT_TIMEOUT: '60' } });
+    gitRepo(gw.workDir);
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await gw?.stop();
+  });
+
+  test('a browser opening / or /dashboard lands on the dashboard; JSON-RPC on POST / still works', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${gw.url}/dashboard`);
+    assert.equal(new URL(page.url()).pathname, '/ui/');
+    await page.goto(`${gw.url}/`);
+    assert.equal(new URL(page.url()).pathname, '/ui/');
+    await page.waitForSelector('table.tasks');
+    const rpc = await fetch(`${gw.url}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/html, application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tasks/get', params: { id: 'nope' } }),
+    });
+    assert.equal((await rpc.json()).error?.code, -32001);
+    await page.close();
+  });
+
+  test('a task sent from the form streams its events, completes, and shows its diff; the open list follows it live', async () => {
+    const list = await browser.newPage();
+    await list.goto(`${gw.url}/ui/`);
+    await list.waitForSelector('#task-rows');
+
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') errors.push(msg.text());
+    });
+    await page.goto(`${gw.url}/ui/#/new/fix_bug`);
+    await page.waitForSelector('#new-task');
+    // The form comes from the skill's input schema: its required field first, labelled, with help text.
+    const label = await page.textContent('label[for="input-bug_description"]');
+    assert.match(label ?? '', /Bug description.*required/);
+    assert.ok(await page.$('#input-workdir'), 'workdir field');
+    assert.ok(await page.$('input#input-apply[type="checkbox"]'), 'apply is a checkbox');
+    await page.fill('#input-bug_description', 'greet() is missing');
+    await page.fill('#input-workdir', gw.workDir);
+    await browser.shot(page, '01-new-task-form');
+    await page.click('button[type="submit"]');
+
+    await page.waitForURL(/#\/task\//, { timeout: WAIT });
+    const id = decodeURIComponent(page.url().split('#/task/')[1] ?? '');
+    // Streaming: the agent's tool call is on the page while the task is still working.
+    await page.waitForFunction(
+      () =>
+        document.querySelector('#task-state')?.textContent === 'working' &&
+        [...document.querySelectorAll('.event.ev-tool')].some((e) => e.textContent?.includes('Read')),
+      undefined,
+      { timeout: WAIT },
+    );
+    await browser.shot(page, '02-task-streaming');
+    // The list in the other tab shows the task without a reload, working, then completed with its cost.
+    await list.waitForSelector(`tr[data-id="${id}"]`, { timeout: WAIT });
+
+    await stateIs(page, 'completed');
+    assert.match((await page.textContent('#summary')) ?? '', /Added a greet\(name\) function/);
+    const details = (await page.textContent('#task-details')) ?? '';
+    assert.match(details, /\$0\.0123/);
+    assert.match(details, /1,200 in, 340 out/);
+    assert.match(details, new RegExp(gw.workDir.replace(/[/.]/g, '\\$&')));
+    const kinds = await page.$$eval('.timeline .event .event-kind', (els) => els.map((e) => e.textContent));
+    assert.ok(kinds.includes('Agent'), kinds.join());
+    assert.ok(kinds.includes('State: completed'), kinds.join());
+
+    // The diff: a file list and the file's lines, added lines marked, code highlighted.
+    await page.waitForSelector('#diff-files');
+    assert.match((await page.textContent('#diff-files')) ?? '', /greeting\.ts\s+added\s+\+4\s+−0/);
+    await page.click('#diff-files button');
+    const focused = await page.evaluate(() => document.activeElement?.getAttribute('aria-label'));
+    assert.equal(focused, 'Changes to greeting.ts');
+    const added = await page.$$eval('pre.diff .line.add', (els) => els.map((e) => e.textContent));
+    assert.ok(
+      added.some((l) => l?.includes('export function greet')),
+      added.join('\n'),
+    );
+    assert.ok(await page.$('pre.diff .line.hunk'), 'hunk header marked');
+    assert.ok(await page.$('pre.diff .line.add .tok-keyword'), 'keywords highlighted');
+    // No apply action in A2A after the fact: the page says how, with the command.
+    assert.match((await page.textContent('#apply-command')) ?? '', /git -C .+ apply changes\.diff/);
+    await browser.shot(page, '03-task-completed-diff');
+
+    await list.waitForFunction(
+      (taskId) =>
+        document.querySelector(`tr[data-id="${taskId}"]`)?.getAttribute('data-state') === 'completed',
+      id,
+      { timeout: WAIT },
+    );
+    const row = (await list.textContent(`tr[data-id="${id}"]`)) ?? '';
+    assert.match(row, /fix_bug/);
+    assert.match(row, /streamer/);
+    assert.match(row, /\$0\.0123/);
+    await browser.shot(list, '04-task-list');
+    assert.deepEqual(errors, []);
+    await page.close();
+    await list.close();
+  });
+
+  test('cancel stops a running task; the list filter shows it among the canceled', async () => {
+    const sent = await sendTask(gw.url, {
+      skill: 'fix_bug',
+      input: { bug_description: 'fake:slow take your time', workdir: gw.workDir },
+      blocking: false,
+    });
+    const id: string = sent.body.result.id;
+    const page = await browser.newPage();
+    await page.goto(`${gw.url}/ui/#/task/${id}`);
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll('.event.ev-agent')].some((e) =>
+          e.textContent?.includes('take a while'),
+        ),
+      undefined,
+      { timeout: WAIT },
+    );
+    await page.click('#cancel-task');
+    await stateIs(page, 'canceled');
+    assert.ok(await page.isHidden('#cancel-task'), 'no cancel button on a canceled task');
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('.event-kind')].some((e) => e.textContent === 'State: canceled'),
+      undefined,
+      { timeout: WAIT },
+    );
+    await browser.shot(page, '05-task-canceled');
+
+    await page.goto(`${gw.url}/ui/#/?state=canceled`);
+    await page.waitForSelector(`tr[data-id="${id}"]`, { timeout: WAIT });
+    const states = await page.$$eval('#task-rows tr[data-state]', (rows) =>
+      rows.map((r) => r.getAttribute('data-state')),
+    );
+    assert.ok(states.length >= 1 && states.every((s) => s === 'canceled'), states.join());
+    await page.selectOption('#filter-state', 'completed');
+    await page.waitForFunction((taskId) => !document.querySelector(`tr[data-id="${taskId}"]`), id, {
+      timeout: WAIT,
+    });
+    await page.close();
+  });
+
+  test('a permission request is answered with Allow, and a question with one of its options', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${gw.url}/ui/#/new/code`);
+    await page.waitForSelector('#new-task');
+    await page.fill('textarea#input-request, #new-task textarea', 'make a file');
+    await page.click('button[type="submit"]');
+    await page.waitForURL(/#\/task\//, { timeout: WAIT });
+    await page.waitForSelector('#reply', { timeout: WAIT });
+    assert.match((await page.textContent('#reply')) ?? '', /Allow Bash: touch asked\.txt\?/);
+    await browser.shot(page, '06-permission-request');
+    await page.click('#reply button:has-text("Allow")');
+    await stateIs(page, 'completed');
+    assert.equal(await page.textContent('#summary'), 'allowed');
+    assert.equal(await page.$('#reply'), null);
+
+    await page.goto(`${gw.url}/ui/#/new/code`);
+    await page.waitForSelector('#new-task');
+    await page.fill('#new-task textarea', 'fake:question pick one');
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('#reply', { timeout: WAIT });
+    assert.match((await page.textContent('#reply')) ?? '', /Which greeting\?/);
+    await page.click('#reply button:has-text("hello")');
+    await stateIs(page, 'completed');
+    assert.equal(await page.textContent('#summary'), 'answer: {"Which greeting?":"hello"}');
+    await page.close();
+  });
+
+  test('the keyboard reaches the filters and a task, focus is visible, and text has 4.5:1 contrast', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${gw.url}/ui/`);
+    await page.waitForSelector('#task-rows tr[data-id]');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement as Element).outlineStyle);
+    assert.equal(outline, 'solid', 'focus is visible');
+    // Tab on until a task link has focus (bounded), then Enter opens it.
+    let reached = false;
+    for (let i = 0; i < 30 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      reached = await page.evaluate(
+        () =>
+          document.activeElement?.closest('#task-rows') !== null && document.activeElement?.tagName === 'A',
+      );
+    }
+    assert.ok(reached, 'a task link is reachable with Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#task-details');
+    for (const [name, url] of [
+      ['list', `${gw.url}/ui/`],
+      ['task', page.url()],
+      ['form', `${gw.url}/ui/#/new/fix_bug`],
+    ] as const) {
+      await page.goto(url);
+      await page.waitForSelector('#task-rows tr, #timeline li, #new-task', { timeout: WAIT });
+      const report = await contrastReport(page);
+      assert.ok(report.checked > 10, `${name}: checked ${report.checked} elements`);
+      assert.deepEqual(report.bad, [], `${name}: low contrast`);
+    }
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(`${gw.url}/ui/`);
+    await page.waitForSelector('#task-rows tr[data-id]');
+    assert.deepEqual((await contrastReport(page)).bad, [], 'dark scheme: low contrast');
+    await page.close();
+  });
+});
+
+describe('dashboard in Chromium (keys configured)', () => {
+  const KEY = `ui-${randomBytes(16).toString('hex')}`;
+  let gw: TestGateway;
+  let browser: TestBrowser;
+  let dir: ReturnType<typeof tempDir>;
+  before(async () => {
+    dir = tempDir();
+    const keys = join(dir.dir, 'keys.yaml');
+    writeFileSync(keys, `keys:\n  - { id: ui, hash: "${hashKey(KEY)}", scopes: ["*"] }\n`);
+    gw = await startTestGateway({ configYaml: CONFIG, env: { API_KEYS_FILE: keys } });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await gw?.stop();
+    dir?.cleanup();
+  });
+
+  test('refuses without a key and with a wrong one; the right key opens it for the session', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${gw.url}/ui/`);
+    await page.waitForSelector('#key-form');
+    assert.equal(await page.$('table.tasks'), null, 'no task list without a key');
+    const api = await page.evaluate(async () => (await fetch('../api/tasks')).status);
+    assert.equal(api, 401);
+    await browser.shot(page, '07-key-required');
+
+    await page.fill('#api-key', 'not-the-key');
+    await page.click('#key-form button[type="submit"]');
+    await page.waitForSelector('#key-error');
+    assert.match((await page.textContent('#key-error')) ?? '', /refused/);
+    assert.equal(await page.$('table.tasks'), null);
+
+    await page.fill('#api-key', KEY);
+    await page.click('#key-form button[type="submit"]');
+    await page.waitForSelector('table.tasks');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('a2a-gateway.api-key')), KEY);
+    // A reload keeps the session's key; the key never lands in the URL.
+    await page.reload();
+    await page.waitForSelector('table.tasks');
+    assert.ok(!page.url().includes(KEY));
+    await page.click('#sign-out');
+    await page.waitForSelector('#key-form');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('a2a-gateway.api-key')), null);
+    await page.close();
+  });
+});
