@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // The dashboard in Debian's Chromium (driven by playwright-core), against a gateway started in the test: a task
 // sent from the generated form streams its events and completes with a diff; the live list follows it without a
 // reload; another task is canceled; a permission request and a question are answered; the keyboard reaches
@@ -14,6 +13,11 @@ import type { Page } from 'playwright-core';
 import { hashKey } from '../../src/transport/auth.js';
 import { launchBrowser, contrastReport, type TestBrowser } from '../helpers/browser.js';
 import { FAKE_CLI_DIR, sendTask, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+
+// What the callbacks run in the page use; the test project has no DOM types (they would change Node's fetch types).
+declare const document: any;
+declare const sessionStorage: { getItem(key: string): string | null };
+declare function getComputedStyle(el: unknown): { outlineStyle: string };
 
 const STREAMER = join(FAKE_CLI_DIR, 'stream-edit.mjs');
 const ASKER = join(FAKE_CLI_DIR, 'claude-asks.mjs');
@@ -72,7 +76,7 @@ describe('dashboard in Chromium (no key configured)', () => {
       headers: { 'content-type': 'application/json', accept: 'text/html, application/json' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tasks/get', params: { id: 'nope' } }),
     });
-    assert.equal((await rpc.json()).error?.code, -32001);
+    assert.equal(((await rpc.json()) as { error?: { code: number } }).error?.code, -32001);
     await page.close();
   });
 
@@ -229,7 +233,7 @@ describe('dashboard in Chromium (no key configured)', () => {
     await page.waitForSelector('#task-rows tr[data-id]');
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
-    const outline = await page.evaluate(() => getComputedStyle(document.activeElement as Element).outlineStyle);
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
     assert.equal(outline, 'solid', 'focus is visible');
     // Tab on until a task link has focus (bounded), then Enter opens it.
     let reached = false;
