@@ -15,6 +15,7 @@ import {
   diffDirectories,
   findRepoRoot,
   newestReflogSeconds,
+  pinWorkdir,
   pruneTaskBranches,
   removeWorktree,
   resolveCommit,
@@ -123,7 +124,25 @@ export class Workspaces {
       await mkdir(req.scratch, { recursive: true });
       return this.inPlace('scratch', req.scratch, req.taskId, git);
     }
-    const repoRoot = await findRepoRoot(req.workdir, git);
+    // Checked again now, and held open: the workdir may have been swapped (for a symlink to /etc, say) while the
+    // task was queued. Everything below works through the pinned directory, not the path.
+    const pinned = await pinWorkdir(req.workdir);
+    try {
+      const ws = await this.fromWorkdir(req, pinned.path, key, git);
+      return { ...ws, dispose: () => ws.dispose().finally(() => pinned.close()) };
+    } catch (err) {
+      await pinned.close();
+      throw err;
+    }
+  }
+
+  private async fromWorkdir(
+    req: WorkspaceRequest,
+    dir: string,
+    key: string,
+    git: GitContext,
+  ): Promise<TaskWorkspace> {
+    const repoRoot = await findRepoRoot(dir, git);
     if (repoRoot === undefined) {
       if (req.commit) {
         throw new WorkspaceError(
@@ -132,8 +151,8 @@ export class Workspaces {
         );
       }
       return this.opts.nonGit === 'in_place'
-        ? this.inPlace('in_place', req.workdir, req.taskId, git)
-        : this.copy(req.workdir, key, git);
+        ? this.inPlace('in_place', dir, req.taskId, git)
+        : this.copy(dir, key, git);
     }
     return this.worktree(req, repoRoot, key, git);
   }

@@ -13,7 +13,8 @@ export type WorkspaceErrorCode =
   | 'invalid_path'
   | 'not_a_worktree'
   | 'invalid_message'
-  | 'snapshot_too_large';
+  | 'snapshot_too_large'
+  | 'workdir_changed';
 
 /** A workspace operation that was refused or failed; `code` says which way. */
 export class WorkspaceError extends Error {

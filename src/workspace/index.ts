@@ -1,5 +1,5 @@
 /** Workspaces: allowed roots, a git worktree per task, the task's diff, commit and apply, copies of plain dirs. */
-export { isInside, resolveWorkdir, type WorkdirResult } from './roots.js';
+export { isInside, pinWorkdir, resolveWorkdir, type PinnedWorkdir, type WorkdirResult } from './roots.js';
 export { GitError, WorkspaceError, type WorkspaceErrorCode } from './errors.js';
 export { DEFAULT_GIT_TIMEOUT_MS, isLockError, runGit, type GitContext, type GitOutput } from './git-exec.js';
 export {

@@ -1,5 +1,7 @@
-import { realpath, stat } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { WorkspaceError } from './errors.js';
 
 export type WorkdirResult = { ok: true; path: string } | { ok: false; message: string };
 
@@ -38,4 +40,60 @@ export async function resolveWorkdir(requested: string, roots: readonly string[]
     };
   }
   return { ok: true, path: real };
+}
+
+/** A workdir checked again when its task starts, and held open until the task's workspace is disposed. */
+export interface PinnedWorkdir {
+  /**
+   * The path to work through: `/proc/<gateway pid>/fd/<n>`, the directory that was checked, wherever it is now
+   * (a symlink put at its old path is never followed); the checked real path where `/proc` is absent.
+   */
+  readonly path: string;
+  /** The real path, as checked at admission and again now. */
+  readonly real: string;
+  /** Releases the directory. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Checks, when a task starts, that the workdir admitted earlier (a real path, checked inside the roots then) is
+ * still that directory: it is opened without following a symlink in its last component, and the real path of what
+ * was opened must be the admitted one. A workdir swapped for a symlink (to `/etc`, say) or moved while the task
+ * was queued is refused with `workdir_changed`. The returned path reaches the opened directory itself, so later
+ * steps (the copy, the snapshot, the agent's cwd, the diff, the apply) work on what was checked.
+ */
+export async function pinWorkdir(admitted: string): Promise<PinnedWorkdir> {
+  const changed = (why: string): WorkspaceError =>
+    new WorkspaceError(
+      'workdir_changed',
+      `workdir ${admitted} ${why} since the task was accepted; the task does not run there (send it again if the change was meant)`,
+    );
+  let handle: FileHandle;
+  try {
+    handle = await open(admitted, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'ENOTDIR') throw changed('was replaced by a symlink or a file');
+    if (code === 'ENOENT') throw changed('was removed or moved');
+    throw changed(`can no longer be opened (${code ?? String(err)})`);
+  }
+  try {
+    const procPath = `/proc/${process.pid}/fd/${handle.fd}`;
+    const viaProc = existsSync(procPath);
+    const real = await realpath(viaProc ? procPath : admitted);
+    if (real !== admitted) throw changed(`now resolves to ${real}: a directory on its path was swapped`);
+    let closed = false;
+    return {
+      path: viaProc ? procPath : real,
+      real,
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await handle.close();
+      },
+    };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
 }
