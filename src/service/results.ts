@@ -5,6 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { checkCompose } from '../deployment/compose.js';
+import { lintDockerfile } from '../deployment/dockerfile.js';
+import { checkManifests } from '../deployment/kubernetes.js';
 import { REVIEW_SEVERITIES, type ReviewComment } from '../skills/review-skill.js';
 import type { ChangedFile, Changes } from '../workspace/index.js';
 
@@ -105,29 +108,63 @@ export function checkYaml(text: string, requireKind: boolean): string | undefine
   return undefined;
 }
 
+/** A compose file by its name: compose.yaml, docker-compose.yml, docker-compose.prod.yml ... */
+function isComposeFile(path: string): boolean {
+  return /^(docker-)?compose([.-][\w.-]+)?\.ya?ml$/.test(basename(path));
+}
+
 /**
- * Checks the files a generation skill wrote before the task may report success: YAML parses (and, for
- * Kubernetes, every document names apiVersion and kind), a Dockerfile starts with FROM, and the skill's main file
- * exists at all. Returns the reason the task fails, or undefined.
+ * Checks the files a generation skill wrote before the task may report success: YAML parses; a Dockerfile starts
+ * with FROM and passes the linter's errors (syntax, unpinned or `latest` base images, root in the final stage,
+ * shell-form CMD); a compose file is valid against the Compose Specification's schema; Kubernetes documents name
+ * apiVersion and kind and hold together (selectors, ports, probe paths); and the skill's main file exists at all.
+ * Returns the reason the task fails, or undefined.
  */
 export function validateGenerated(skill: string, files: readonly GeneratedFile[]): string | undefined {
   const problems: string[] = [];
+  const manifests: GeneratedFile[] = [];
   for (const file of files) {
     if (isDockerfile(file.path)) {
       const error = checkDockerfile(file.text);
-      if (error) problems.push(`${file.path} is not a valid Dockerfile: ${error}`);
+      if (error) {
+        problems.push(`${file.path} is not a valid Dockerfile: ${error}`);
+        continue;
+      }
+      const lint = lintDockerfile(file.text).filter((f) => f.severity === 'error');
+      if (lint.length > 0) {
+        problems.push(
+          `${file.path} fails the Dockerfile lint: ${lint.map((f) => `line ${f.line}: ${f.message} (${f.rule})`).join('; ')}`,
+        );
+      }
     } else if (isYaml(file.path)) {
-      const error = checkYaml(file.text, skill === 'generate_k8s_manifests');
-      if (error) problems.push(`${file.path} does not parse as YAML: ${error}`);
+      const error = checkYaml(
+        file.text,
+        skill === 'generate_k8s_manifests' && !/(^|\/)kustomization\.ya?ml$/.test(file.path),
+      );
+      if (error) {
+        problems.push(`${file.path} does not parse as YAML: ${error}`);
+        continue;
+      }
+      if (isComposeFile(file.path)) {
+        const compose = checkCompose(file.text);
+        if (compose.length > 0)
+          problems.push(`${file.path} is not a valid compose file: ${compose.join('; ')}`);
+      } else if (skill === 'generate_k8s_manifests') {
+        manifests.push(file);
+      }
     }
+  }
+  if (manifests.length > 0) {
+    const k8s = checkManifests(manifests);
+    if (k8s.length > 0) problems.push(`the Kubernetes manifests do not hold together: ${k8s.join('; ')}`);
   }
   if (problems.length > 0) return problems.join('; ');
   const wrote = (test: (f: GeneratedFile) => boolean): boolean => files.some(test);
   if (skill === 'generate_dockerfile' && !wrote((f) => isDockerfile(f.path))) {
     return 'the agent wrote no Dockerfile';
   }
-  if (skill === 'generate_docker_compose' && !wrote((f) => isYaml(f.path))) {
-    return 'the agent wrote no compose file (YAML)';
+  if (skill === 'generate_docker_compose' && !wrote((f) => isComposeFile(f.path))) {
+    return 'the agent wrote no compose file (docker-compose.yml or compose.yaml)';
   }
   if (skill === 'generate_k8s_manifests' && !wrote((f) => isYaml(f.path))) {
     return 'the agent wrote no Kubernetes manifest (YAML)';

@@ -478,9 +478,13 @@ describe('the template fallback for deployment files', () => {
     const r = await run(gw, 'generate_k8s_manifests', { workdir: repo, project_description: 'an API' });
     assert.equal(r.state, 'completed', r.reason);
     const files = (r.task.artifacts as any[]).filter((a) => a.name.startsWith('k8s/'));
-    assert.deepEqual(files.map((f) => f.name).sort(), ['k8s/deployment.yaml', 'k8s/service.yaml']);
+    assert.deepEqual(files.map((f) => f.name).sort(), [
+      'k8s/deployment.yaml',
+      'k8s/kustomization.yaml',
+      'k8s/service.yaml',
+    ]);
     const kinds: string[] = [];
-    for (const f of files) {
+    for (const f of files.filter((f) => f.name !== 'k8s/kustomization.yaml')) {
       for (const doc of parseAllDocuments(f.parts[0].text as string) as any[]) {
         assert.deepEqual(doc.errors, []);
         const obj = doc.toJS();

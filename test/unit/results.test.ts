@@ -58,11 +58,36 @@ describe('YAML check', () => {
     );
     assert.equal(
       validateGenerated('generate_dockerfile', [
-        { path: 'docker/api.Dockerfile', mediaType: 'text/x-dockerfile', text: 'FROM a\n' },
+        {
+          path: 'docker/api.Dockerfile',
+          mediaType: 'text/x-dockerfile',
+          text: 'FROM alpine:3.20\nUSER 1000\n',
+        },
       ]),
       undefined,
     );
-    assert.equal(validateGenerated('generate_docker_compose', []), 'the agent wrote no compose file (YAML)');
+    // The linter's errors fail the task, each with its line and rule; its warnings (no HEALTHCHECK here) do not.
+    assert.equal(
+      validateGenerated('generate_dockerfile', [
+        { path: 'Dockerfile', mediaType: 'text/x-dockerfile', text: 'FROM node:latest\nCMD node app.js\n' },
+      ]),
+      'Dockerfile fails the Dockerfile lint: line 1: base image node:latest is not pinned to a version (DL3007); line 2: the final stage runs as root: add a USER with a non-root user (DL3002); line 2: CMD is in shell form: use the JSON exec form so signals reach the app (DL3025)',
+    );
+    // A compose file is checked against the Compose Specification, not only parsed.
+    assert.match(
+      validateGenerated('generate_docker_compose', [
+        {
+          path: 'docker-compose.yml',
+          mediaType: 'application/yaml',
+          text: 'services:\n  app:\n    image: x:1\n    depends_on: [db]\n    healthcheck: { intervall: 5s }\n',
+        },
+      ]) ?? '',
+      /^docker-compose\.yml is not a valid compose file: \/services\/app\/healthcheck must NOT have additional properties; \/services\/app\/depends_on names db, which is not a service of this file$/,
+    );
+    assert.equal(
+      validateGenerated('generate_docker_compose', []),
+      'the agent wrote no compose file (docker-compose.yml or compose.yaml)',
+    );
     assert.match(
       validateGenerated('generate_docker_compose', [
         { path: 'compose.yaml', mediaType: 'application/yaml', text: 'services: [\n' },
@@ -115,13 +140,12 @@ describe('template backend', () => {
     const go = project({ 'go.mod': 'module github.com/acme/svc\n' });
     const none = project({ 'README.md': '' });
     try {
-      assert.deepEqual(await detectProject(node.dir, 'listens on port 4000'), {
-        kind: 'node',
-        port: 4000,
-        start: ['npm', 'start'],
-        lockfile: false,
-        name: 'api',
-      });
+      const n = await detectProject(node.dir, 'listens on port 4000');
+      assert.equal(n?.kind, 'node');
+      assert.equal(n?.port, 4000);
+      assert.deepEqual(n?.start, ['node', 'a.js'], 'node itself, not npm, so it gets the signals');
+      assert.equal(n?.node?.lockfile, false);
+      assert.equal(n?.name, 'api');
       const p = await detectProject(py.dir, '');
       assert.equal(p?.kind, 'python');
       assert.deepEqual(p?.start, ['python', 'main.py']);

@@ -1,0 +1,437 @@
+// The gateway's own deployment files, each checked by the tool that reads it for real: the Dockerfile by
+// dockerfile-utils' linter (plus the hadolint-style rules of src/deployment/dockerfile.ts), the compose file by
+// Debian's docker-compose and the Compose Specification's schema, the Kubernetes manifests by the Kubernetes
+// schemas (kubernetes-models) and their probes against the running gateway's routes, the systemd unit by
+// systemd-analyze, the nginx configs by `nginx -t`.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parse, parseAllDocuments } from 'yaml';
+import { checkCompose } from '../../src/deployment/compose.js';
+import { execForm, lintDockerfile, parseDockerfile, stagesOf } from '../../src/deployment/dockerfile.js';
+import { checkManifests } from '../../src/deployment/kubernetes.js';
+import { REPO_ROOT, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+import { renderKustomization, validateKubernetes } from './k8s-schema.js';
+
+const read = (path: string): string => readFileSync(join(REPO_ROOT, path), 'utf8');
+const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+describe('Dockerfile', () => {
+  const text = read('Dockerfile');
+  const stages = stagesOf(parseDockerfile(text));
+
+  test('passes the linter with no finding at all', () => {
+    assert.deepEqual(lintDockerfile(text), []);
+  });
+
+  test('the linter is not a rubber stamp: a broken Dockerfile gets findings', () => {
+    const broken = text
+      .replace('FROM node:${NODE_VERSION}-bookworm-slim AS runtime', 'FROM node:latest AS runtime')
+      .replace('USER a2a', 'USER root')
+      .replace('CMD ["serve"]', 'CMD serve')
+      .replace('EXPOSE 8000', 'EXPOSE 8000/tcpx');
+    const rules = lintDockerfile(broken).map((f) => f.rule);
+    for (const rule of ['DL3007', 'DL3002', 'DL3025'])
+      assert.ok(rules.includes(rule), `${rule} in ${rules.join(',')}`);
+    assert.ok(
+      rules.some((r) => r.startsWith('dockerfile-utils:')),
+      'the validator flags the bad EXPOSE',
+    );
+  });
+
+  test('two stages on one pinned slim base; production dependencies only in the runtime stage', () => {
+    assert.deepEqual(
+      stages.map((s) => [s.name, s.from]),
+      [
+        ['build', 'node:${NODE_VERSION}-bookworm-slim'],
+        ['runtime', 'node:${NODE_VERSION}-bookworm-slim'],
+      ],
+    );
+    assert.match(text, /^ARG NODE_VERSION=20\.\d+\.\d+$/m);
+    const build = stages[0]!.instructions.map((i) => i.args).join('\n');
+    assert.match(build, /npm run build/);
+    assert.match(build, /npm prune --omit=dev/);
+    const runtime = stages[1]!.instructions;
+    const copies = runtime.filter((i) => i.keyword === 'COPY').map((i) => i.args);
+    assert.ok(copies.includes('--from=build /app/node_modules ./node_modules'));
+    assert.ok(copies.includes('--from=build /app/dist ./dist'));
+    assert.ok(!copies.some((c) => /\bsrc\b/.test(c)), 'no sources in the runtime image');
+  });
+
+  test('non-root user, git and an init process, volumes for data and workspaces, a health check on /health', () => {
+    const runtime = stages[1]!.instructions;
+    const get = (k: string) => runtime.filter((i) => i.keyword === k);
+    assert.equal(get('USER').at(-1)?.args, 'a2a');
+    assert.match(
+      get('RUN')
+        .map((i) => i.args)
+        .join('\n'),
+      /install -y --no-install-recommends git tini/,
+    );
+    assert.deepEqual(execForm(get('ENTRYPOINT')[0]!.args), [
+      '/usr/bin/tini',
+      '--',
+      'node',
+      '/app/dist/cli/main.js',
+    ]);
+    assert.deepEqual(execForm(get('CMD')[0]!.args), ['serve']);
+    assert.deepEqual(execForm(get('VOLUME')[0]!.args), ['/data', '/workspaces']);
+    assert.match(get('ENV')[0]!.args, /DATA_DIR=\/data/);
+    assert.match(get('ENV')[0]!.args, /WORKSPACE_ROOTS=\/workspaces/);
+    assert.equal(get('EXPOSE')[0]!.args, '8000');
+    assert.match(get('HEALTHCHECK')[0]!.args, /127\.0\.0\.1:'\+\(process\.env\.PORT\|\|8000\)\+'\/health/);
+  });
+
+  test('the CLI build arguments install nothing by default and document the versions the e2e tests pin', () => {
+    const pinned = (JSON.parse(read('test/e2e/package.json')) as { dependencies: Record<string, string> })
+      .dependencies;
+    const args = [...text.matchAll(/^ARG (\w+_VERSION)=""$/gm)].map((m) => m[1]!);
+    assert.equal(args.length, Object.keys(pinned).length, 'one build argument per pinned CLI');
+    for (const [pkg, version] of Object.entries(pinned)) {
+      const install = new RegExp(`pkgs="\\$pkgs ${pkg.replace(/[/@.-]/g, '\\$&')}@\\$(\\w+)"`).exec(text);
+      assert.ok(install, `the Dockerfile installs ${pkg}`);
+      const arg = install[1]!;
+      assert.ok(args.includes(arg), `${arg} is a build argument`);
+      assert.match(
+        text,
+        new RegExp(`\\b${arg}=${version.replace(/\./g, '\\.')}\\b`),
+        `${arg} documented as ${version}`,
+      );
+    }
+  });
+
+  test('.dockerignore leaves out git, node_modules, dist and secrets, but nothing the Dockerfile copies', () => {
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
+    for (const p of ['.git', 'node_modules', 'dist', '.env']) assert.ok(ignored.includes(p), p);
+    const copied = parseDockerfile(text)
+      .filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from'))
+      .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+    assert.deepEqual(copied.sort(), [
+      '.env.example',
+      'package-lock.json',
+      'package.json',
+      'src',
+      'tsconfig.build.json',
+      'tsconfig.json',
+    ]);
+    for (const c of copied) {
+      assert.ok(!ignored.includes(c), `${c} is copied and not ignored`);
+      assert.ok(existsSync(join(REPO_ROOT, c)), `${c} exists`);
+    }
+    assert.ok(ignored.includes('!.env.example'));
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const text = read('docker-compose.yml');
+  const doc = parse(text) as { services: Record<string, any>; volumes: Record<string, unknown> };
+  const env = { API_KEY: 'compose-test-key-0123456789', GRAFANA_ADMIN_PASSWORD: 'x' };
+
+  test('docker-compose config accepts it, and refuses to start without an API key', (t) => {
+    if (!has('docker-compose')) {
+      // .ci/run installs Debian's docker-compose; a developer machine may lack it.
+      t.skip('docker-compose is not installed (apt-get install docker-compose)');
+      return;
+    }
+    const run = (extra: Record<string, string>) =>
+      spawnSync('docker-compose', ['-f', join(REPO_ROOT, 'docker-compose.yml'), 'config'], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...extra },
+      });
+    const ok = run(env);
+    assert.equal(ok.status, 0, ok.stderr);
+    const resolved = parse(ok.stdout) as { services: Record<string, any> };
+    assert.equal(resolved.services['a2a-gateway'].environment.API_KEY, env.API_KEY);
+    const refused = run({ GRAFANA_ADMIN_PASSWORD: 'x' });
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /set API_KEY in \.env/);
+  });
+
+  test('it is valid against the Compose Specification schema', () => {
+    assert.deepEqual(checkCompose(text), []);
+    assert.ok(checkCompose(text.replace('condition: service_healthy', 'condition: when_ready')).length > 0);
+  });
+
+  test('gateway, Redis, nginx, Prometheus and Grafana; each waits on the health of what it needs', () => {
+    assert.deepEqual(Object.keys(doc.services).sort(), [
+      'a2a-gateway',
+      'grafana',
+      'nginx',
+      'prometheus',
+      'redis',
+    ]);
+    for (const [name, svc] of Object.entries(doc.services)) {
+      assert.ok(svc.healthcheck?.test, `${name} has a health check`);
+      for (const [dep, cond] of Object.entries(svc.depends_on ?? {})) {
+        assert.equal((cond as { condition: string }).condition, 'service_healthy', `${name} waits on ${dep}`);
+      }
+    }
+    assert.deepEqual(Object.keys(doc.services['a2a-gateway'].depends_on), ['redis']);
+    assert.deepEqual(Object.keys(doc.services.nginx.depends_on), ['a2a-gateway']);
+  });
+
+  test('volumes for data and workspaces, Redis persistence, only nginx published on all interfaces', () => {
+    const gw = doc.services['a2a-gateway'];
+    assert.deepEqual(gw.volumes, ['gateway-data:/data', 'workspaces:/workspaces']);
+    assert.equal(gw.ports, undefined, 'the gateway is reached through nginx');
+    assert.ok(doc.services.redis.command.includes('--appendonly'));
+    assert.deepEqual(doc.services.redis.volumes, ['redis-data:/data']);
+    for (const name of ['prometheus', 'grafana']) {
+      for (const p of doc.services[name].ports as string[])
+        assert.match(p, /^127\.0\.0\.1:/, `${name} only on loopback`);
+    }
+    assert.ok(Object.keys(doc.volumes).includes('gateway-data'));
+  });
+
+  test('mounts the observability files at the paths the obs engineer writes them', () => {
+    const mounts = [
+      ...(doc.services.prometheus.volumes as string[]),
+      ...(doc.services.grafana.volumes as string[]),
+    ].map((v) => v.split(':')[0]);
+    for (const p of [
+      './deploy/prometheus',
+      './deploy/grafana/provisioning/datasources',
+      './deploy/grafana/provisioning/dashboards',
+      './deploy/grafana/dashboards',
+    ]) {
+      assert.ok(mounts.includes(p), p);
+    }
+    assert.ok(
+      (doc.services.nginx.volumes as string[]).includes(
+        './deploy/nginx/a2a-gateway.conf:/etc/nginx/conf.d/default.conf:ro',
+      ),
+    );
+  });
+});
+
+/** Every YAML document under deploy/k8s that is a Kubernetes object (kustomizations and the example Secret too). */
+function k8sDocuments(): { path: string; value: Record<string, unknown> }[] {
+  const out: { path: string; value: Record<string, unknown> }[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(join(REPO_ROOT, dir), { withFileTypes: true })) {
+      const rel = `${dir}/${e.name}`;
+      if (e.isDirectory()) walk(rel);
+      else if (e.name.endsWith('.yaml')) {
+        for (const d of parseAllDocuments(read(rel))) {
+          assert.deepEqual(d.errors, [], rel);
+          out.push({ path: rel, value: d.toJS() as Record<string, unknown> });
+        }
+      }
+    }
+  };
+  walk('deploy/k8s');
+  return out;
+}
+
+describe('Kubernetes manifests', () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startTestGateway();
+  });
+  after(async () => {
+    await gw.stop();
+  });
+
+  test('every object of the base and the production overlay validates against the Kubernetes schemas, strictly', async () => {
+    const base = renderKustomization(join(REPO_ROOT, 'deploy/k8s/base'));
+    const production = renderKustomization(join(REPO_ROOT, 'deploy/k8s/overlays/production'));
+    assert.deepEqual(
+      base.map((d) => d.value.kind),
+      [
+        'ConfigMap',
+        'PersistentVolumeClaim',
+        'PersistentVolumeClaim',
+        'Deployment',
+        'Service',
+        'Ingress',
+        'NetworkPolicy',
+        'PodDisruptionBudget',
+      ],
+    );
+    assert.equal(production.length, base.length + 1, 'the overlay adds the Namespace');
+    const prodDeployment = production.find((d) => d.value.kind === 'Deployment')!.value as any;
+    assert.equal(prodDeployment.metadata.namespace, 'a2a-gateway');
+    assert.equal(prodDeployment.spec.template.spec.containers[0].image, 'ghcr.io/your-org/a2a-gateway:0.1.0');
+    assert.equal(prodDeployment.spec.template.spec.containers[0].resources.requests.cpu, '1');
+    assert.ok(
+      prodDeployment.spec.template.spec.containers[0].livenessProbe,
+      'the patch kept the rest of the container',
+    );
+    const example = k8sDocuments().filter((d) => d.path.endsWith('secret.example.yaml'));
+    const docs = [...base, ...production, ...example];
+    const errors = await validateKubernetes(docs);
+    assert.deepEqual(errors, []);
+    const deployment = base.find((d) => d.value.kind === 'Deployment')!;
+    // The validator is not a rubber stamp: a wrong type and a misspelt field are both caught.
+    const broken = structuredClone(deployment.value) as any;
+    broken.spec.replicas = 'two';
+    broken.spec.template.spec.containers[0].livenessProbe.httpGet.pth = '/health';
+    const found = await validateKubernetes([{ path: 'broken', value: broken }]);
+    assert.ok(
+      found.some((e) => /replicas/.test(e)),
+      found.join('\n'),
+    );
+    assert.ok(
+      found.some((e) => /pth/.test(e)),
+      found.join('\n'),
+    );
+  });
+
+  test('the manifests hold together, and each kustomization lists files that exist', () => {
+    const base = readdirSync(join(REPO_ROOT, 'deploy/k8s/base'))
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => ({ path: f, text: read(`deploy/k8s/base/${f}`) }));
+    assert.deepEqual(checkManifests(base), []);
+    for (const k of k8sDocuments().filter((d) => d.value.kind === 'Kustomization')) {
+      const dir = join(REPO_ROOT, k.path, '..');
+      for (const r of (k.value.resources as string[]) ?? [])
+        assert.ok(existsSync(join(dir, r)), `${k.path}: ${r}`);
+      for (const p of (k.value.patches as { path: string }[]) ?? [])
+        assert.ok(existsSync(join(dir, p.path)), `${k.path}: ${p.path}`);
+    }
+    const kustomization = parse(read('deploy/k8s/base/kustomization.yaml')) as { resources: string[] };
+    assert.ok(
+      !kustomization.resources.includes('secret.example.yaml'),
+      'the example Secret is never applied',
+    );
+  });
+
+  test('probes point at routes the gateway answers: liveness /health, readiness /ready', async () => {
+    const deployment = k8sDocuments().find((d) => d.value.kind === 'Deployment')!.value as any;
+    const c = deployment.spec.template.spec.containers[0];
+    assert.equal(c.livenessProbe.httpGet.path, '/health');
+    assert.equal(c.readinessProbe.httpGet.path, '/ready');
+    for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+      const res = await fetch(`${gw.url}${c[probe].httpGet.path}`);
+      assert.equal(res.status, 200, `${probe} ${c[probe].httpGet.path}`);
+      assert.equal(c[probe].httpGet.port, 'http');
+    }
+    assert.ok(c.ports.some((p: any) => p.name === 'http' && p.containerPort === 8000));
+    const missing = await fetch(`${gw.url}/healthz`);
+    assert.notEqual(missing.status, 200, 'a probe on a route that does not exist would fail');
+  });
+
+  test('restricted security: non-root, no privilege escalation, read-only root with writable volumes', () => {
+    const deployment = k8sDocuments().find((d) => d.value.kind === 'Deployment')!.value as any;
+    const pod = deployment.spec.template.spec;
+    const c = pod.containers[0];
+    assert.equal(pod.securityContext.runAsNonRoot, true);
+    assert.equal(pod.securityContext.runAsUser, 10001, 'the uid of the image user');
+    assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault');
+    assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+    assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+    assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
+    assert.deepEqual(c.volumeMounts.map((m: any) => m.mountPath).sort(), [
+      '/data',
+      '/home/a2a',
+      '/tmp',
+      '/workspaces',
+    ]);
+    assert.ok(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.memory);
+    assert.ok(pod.terminationGracePeriodSeconds > 30, 'longer than SHUTDOWN_TIMEOUT so tasks drain');
+    assert.match(read('Dockerfile'), /--uid 10001/);
+  });
+
+  test('ingress streams unbuffered; the network policy admits only the ingress controller and Prometheus', () => {
+    const docs = k8sDocuments();
+    const ingress = docs.find((d) => d.value.kind === 'Ingress' && d.path.includes('base'))!.value as any;
+    assert.equal(ingress.metadata.annotations['nginx.ingress.kubernetes.io/proxy-buffering'], 'off');
+    assert.ok(Number(ingress.metadata.annotations['nginx.ingress.kubernetes.io/proxy-read-timeout']) >= 60);
+    const policy = docs.find((d) => d.value.kind === 'NetworkPolicy')!.value as any;
+    assert.deepEqual(policy.spec.policyTypes, ['Ingress', 'Egress']);
+    assert.deepEqual(
+      policy.spec.ingress[0].from.map(
+        (f: any) => f.namespaceSelector.matchLabels['kubernetes.io/metadata.name'],
+      ),
+      ['ingress-nginx', 'monitoring'],
+    );
+  });
+});
+
+describe('systemd unit', () => {
+  const unit = join(REPO_ROOT, 'deploy/systemd/a2a-gateway.service');
+
+  test('systemd-analyze verify accepts it with no warning', () => {
+    const r = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr.trim(), '', 'verify prints unknown keys and bad values as warnings with exit 0');
+    // A misspelt hardening key is a warning, which the check above would catch.
+    const { dir, cleanup } = tempDir('a2a-unit-');
+    try {
+      const bad = join(dir, 'a2a-gateway.service');
+      writeFileSync(bad, readFileSync(unit, 'utf8').replace('ProtectSystem=strict', 'ProtectSistem=strict'));
+      const r2 = spawnSync('systemd-analyze', ['verify', bad], { encoding: 'utf8' });
+      assert.match(r2.stderr, /Unknown key 'ProtectSistem'/);
+    } finally {
+      cleanup();
+    }
+  });
+
+  test('hardened: a dedicated user, NoNewPrivileges, ProtectSystem=strict; exposure rated OK or better', () => {
+    const text = readFileSync(unit, 'utf8');
+    for (const line of [
+      'User=a2a-gateway',
+      'NoNewPrivileges=true',
+      'ProtectSystem=strict',
+      'ProtectHome=true',
+      'PrivateTmp=true',
+      'KillMode=mixed',
+    ]) {
+      assert.match(text, new RegExp(`^${line}$`, 'm'), line);
+    }
+    const r = spawnSync('systemd-analyze', ['security', '--offline=true', unit], { encoding: 'utf8' });
+    const level = /Overall exposure level for a2a-gateway\.service: (\d+\.\d+)/.exec(r.stdout);
+    assert.ok(level, r.stdout + r.stderr);
+    assert.ok(Number(level[1]) <= 3, `exposure ${level[1]} (systemd rates under 4 as OK)`);
+  });
+});
+
+describe('nginx configs', () => {
+  test('nginx -t accepts the plain and the TLS config (upstream templated to 127.0.0.1)', () => {
+    const { dir, cleanup } = tempDir('a2a-nginx-t-');
+    try {
+      mkdirSync(join(dir, 'logs'));
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=localhost',
+          '-keyout',
+          join(dir, 'tls.key'),
+          '-out',
+          join(dir, 'tls.crt'),
+        ],
+        { stdio: 'ignore' },
+      );
+      for (const file of ['a2a-gateway.conf', 'a2a-gateway-tls.conf']) {
+        const site = read(`deploy/nginx/${file}`)
+          .replace('server a2a-gateway:8000;', 'server 127.0.0.1:9;')
+          .replace(/listen 80;/g, 'listen 127.0.0.1:1;')
+          .replace('listen 443 ssl http2;', 'listen 127.0.0.1:2 ssl http2;')
+          .replace(/\/etc\/nginx\/tls\//g, `${dir}/`);
+        writeFileSync(join(dir, 'site.conf'), site);
+        writeFileSync(
+          join(dir, 'nginx.conf'),
+          `pid ${dir}/nginx.pid;\nerror_log ${dir}/logs/error.log;\nevents {}\nhttp {\n  access_log off;\n  include ${dir}/site.conf;\n}\n`,
+        );
+        const r = spawnSync('nginx', ['-t', '-p', dir, '-c', join(dir, 'nginx.conf')], { encoding: 'utf8' });
+        assert.equal(r.status, 0, `${file}: ${r.stderr}`);
+      }
+    } finally {
+      cleanup();
+    }
+  });
+});
