@@ -44,6 +44,7 @@ import { LoggingEventBusManager } from './events/event-bus.js';
 import { TaskEventLog, toStreamResponse } from './events/task-event-log.js';
 import { withEventLog } from './transport/event-stream.js';
 import { SseStreams } from './transport/sse-streams.js';
+import { startGrpcBinding, type GrpcBinding } from './transport/grpc.js';
 import { withAdmission } from './transport/request-handler.js';
 import { VERSION } from './version.js';
 
@@ -221,9 +222,17 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     config.auth.jwt,
   );
 
+  // The gRPC binding's port once it is bound (GRPC_PORT=0 lets the OS choose).
+  let grpcPort = config.grpc.port;
+  const grpcAddressFor = (baseUrl: string): string | undefined => {
+    if (grpcPort === undefined) return undefined;
+    if (config.grpc.publicAddress) return config.grpc.publicAddress;
+    return `${new URL(baseUrl).hostname}:${grpcPort}`;
+  };
   const cardFor = (baseUrl: string) =>
     buildAgentCard({
       baseUrl,
+      ...(grpcPort !== undefined ? { grpcAddress: grpcAddressFor(baseUrl) } : {}),
       skills: planner.enabledSkills(),
       backendFor: (s) => planner.backendFor(s),
       backendInfo: (name) => {
@@ -280,6 +289,16 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   );
   let shuttingDown = false;
   const sseStreams = new SseStreams();
+  // Failed authentications counted per client address, on every binding.
+  const authThrottle = new AuthThrottle(
+    {
+      limit: config.auth.failureLimit,
+      windowSec: config.auth.failureWindowSec,
+      redisPrefix: config.redis.keyPrefix,
+      ...(redis ? { redis } : {}),
+    },
+    logger,
+  );
   const requestHandler = withAdmission(withEventLog(sdkHandler, { log: eventLog, streams: sseStreams }), {
     planner,
     scheduler,
@@ -304,15 +323,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     sseStreams,
     jwks: () => signer.jwks(),
     authenticator,
-    authThrottle: new AuthThrottle(
-      {
-        limit: config.auth.failureLimit,
-        windowSec: config.auth.failureWindowSec,
-        redisPrefix: config.redis.keyPrefix,
-        ...(redis ? { redis } : {}),
-      },
-      logger,
-    ),
+    authThrottle,
     corsOrigins: config.corsOrigins,
     dashboard: {
       watchEvents: (listener) => eventLog.watch(listener),
@@ -356,9 +367,22 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   purgeTimer.unref();
 
   let server: Server | undefined;
+  let grpcBinding: GrpcBinding | undefined;
   let stopping: Promise<void> | undefined;
 
-  const start = (): Promise<string> =>
+  /** Starts the gRPC binding when GRPC_PORT is set, and puts the port it bound in the card. */
+  const startGrpc = async (): Promise<void> => {
+    if (config.grpc.port === undefined) return;
+    grpcBinding = await startGrpcBinding(
+      { requestHandler, authenticator, authThrottle, sseStreams, logger },
+      { host: config.host, port: config.grpc.port, maxMessageBytes: config.bodyLimitBytes },
+    );
+    grpcPort = grpcBinding.port;
+    const bound = grpcAddressFor(config.publicUrl ?? `http://${config.host}:${config.port}`);
+    for (const i of baseCard.supportedInterfaces) if (i.protocolBinding === 'GRPC' && bound) i.url = bound;
+  };
+
+  const listen = (): Promise<string> =>
     new Promise((resolve, reject) => {
       const s = app.listen(config.port, config.host, (err?: Error) => {
         if (err) {
@@ -376,6 +400,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       });
       server = s;
     });
+
+  const start = async (): Promise<string> => {
+    await startGrpc();
+    return listen();
+  };
 
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
@@ -398,6 +427,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       const deadline = Date.now() + 3000;
       while (executor.activeCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await new Promise((r) => setTimeout(r, 50));
+      await grpcBinding?.close(1000);
       if (server) {
         const s = server;
         await new Promise<void>((resolve) => {

@@ -70,6 +70,8 @@ export interface GatewayConfig {
   /** Queued plus running tasks one key may have at once; 0 turns the limit off. */
   maxTasksPerKey: number;
   corsOrigins: readonly string[];
+  /** The A2A gRPC binding: its port (undefined: off), and the address the card gives (default: the card's host). */
+  grpc: { port: number | undefined; publicAddress: string | undefined };
   /** The card layout for a request with no `A2A-Version`: `0.3` (0.3 fields plus the 1.0 interfaces) or strict `1.0`. */
   agentCardDefaultVersion: '0.3' | '1.0';
   /** Optional OS limits applied to every task's processes (prlimit). */
@@ -343,6 +345,7 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
     maxTasksPerKey: env.MAX_TASKS_PER_KEY,
     corsOrigins: env.CORS_ORIGINS ?? [],
     agentCardDefaultVersion: env.AGENT_CARD_DEFAULT_VERSION,
+    grpc: { port: env.GRPC_PORT, publicAddress: env.GRPC_PUBLIC_ADDRESS },
     taskLimits: {
       ...(env.TASK_MAX_MEMORY_MB ? { memoryMb: env.TASK_MAX_MEMORY_MB } : {}),
       ...(env.TASK_MAX_PROCESSES ? { processes: env.TASK_MAX_PROCESSES } : {}),

@@ -112,6 +112,14 @@ export const envSchema = z.object({
   RATE_LIMIT_PER_MINUTE: nonNegativeInt.default(100),
   MAX_TASKS_PER_KEY: nonNegativeInt.default(20),
   CORS_ORIGINS: list.optional(),
+  /** The A2A gRPC binding's port (off when unset), and the `host:port` the card gives for it. */
+  GRPC_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  GRPC_PUBLIC_ADDRESS: z
+    .string()
+    .regex(/^[^\s/:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, {
+      message: 'expected host:port, e.g. gateway.example.com:8001',
+    })
+    .optional(),
   /** The agent card layout served to a request that names no A2A version (the spec reads that as 0.3). */
   AGENT_CARD_DEFAULT_VERSION: z.enum(['0.3', '1.0']).default('0.3'),
   TASK_MAX_MEMORY_MB: positiveInt.optional(),

@@ -17,6 +17,8 @@ export interface CardOptions {
   backendInfo?: (name: string) => { type: string; resume?: 'native' | 'replay' } | undefined;
   streaming: boolean;
   pushNotifications: boolean;
+  /** The gRPC binding's `host:port`, when it is on. */
+  grpcAddress?: string;
   /** Keys are required: the card declares the schemes and offers the authenticated extended card. */
   authRequired: boolean;
 }
@@ -69,6 +71,10 @@ export function buildAgentCard(opts: CardOptions): AgentCard {
     ],
     ['JSONRPC', 'HTTP+JSON'],
   );
+  // gRPC is served at 1.0 only (the 0.3 gRPC service is another proto): not duplicated for 0.3 clients.
+  if (opts.grpcAddress) {
+    interfaces.push({ url: opts.grpcAddress, protocolBinding: 'GRPC', protocolVersion: '1.0', tenant: '' });
+  }
   return {
     name: 'a2a-gateway',
     description:

@@ -1,8 +1,12 @@
-import type { Request } from 'express';
 import { ipKeyGenerator, MemoryStore, type Options, type Store } from 'express-rate-limit';
 import { RedisStore } from 'rate-limit-redis';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
+
+/** Who is calling, as far as throttling goes: the client's address (Express's `req.ip`, or a gRPC peer's). */
+export interface ClientAddress {
+  readonly ip?: string | undefined;
+}
 
 export interface AuthThrottleOptions {
   /** Failed authentications one client address may make in a window; 0 turns the throttle off. */
@@ -44,12 +48,12 @@ export class AuthThrottle {
     return this.opts.limit > 0;
   }
 
-  private keyOf(req: Request): string {
+  private keyOf(req: ClientAddress): string {
     return ipKeyGenerator(req.ip ?? '');
   }
 
   /** Seconds until the caller's address may try again, or undefined when it is not throttled. */
-  async retryAfter(req: Request): Promise<number | undefined> {
+  async retryAfter(req: ClientAddress): Promise<number | undefined> {
     if (!this.enabled || !this.store.get) return undefined;
     try {
       const info = await this.store.get(this.keyOf(req));
@@ -63,7 +67,7 @@ export class AuthThrottle {
   }
 
   /** Records one failed authentication from the caller's address. */
-  async failed(req: Request): Promise<void> {
+  async failed(req: ClientAddress): Promise<void> {
     if (!this.enabled) return;
     try {
       await this.store.increment(this.keyOf(req));

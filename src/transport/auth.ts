@@ -1,5 +1,4 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request } from 'express';
 import type { User } from '@a2a-js/sdk/server';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 
@@ -59,7 +58,12 @@ export function principalOf(user: User | undefined): Principal {
 }
 
 /** The credential a request presents: `X-API-Key` (the brief) or `Authorization: Bearer`. */
-function presented(req: Request): { value: string; via: 'x-api-key' | 'bearer' } | undefined {
+/** What authentication reads of a request: its headers (an Express request, or gRPC metadata behind the same shape). */
+export interface CredentialSource {
+  header(name: string): string | undefined;
+}
+
+function presented(req: CredentialSource): { value: string; via: 'x-api-key' | 'bearer' } | undefined {
   const header = req.header('x-api-key');
   if (header) return { value: header.trim(), via: 'x-api-key' };
   const auth = req.header('authorization');
@@ -87,7 +91,7 @@ export class Authenticator {
     return this.keys.length > 0 || this.jwks !== undefined;
   }
 
-  async authenticate(req: Request): Promise<AuthResult> {
+  async authenticate(req: CredentialSource): Promise<AuthResult> {
     if (!this.enabled) return { ok: true, principal: ANONYMOUS };
     const credential = presented(req);
     if (!credential)

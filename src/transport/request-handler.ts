@@ -11,7 +11,7 @@ import type { A2ARequestHandler, ServerCallContext } from '@a2a-js/sdk/server';
 import { isTerminal } from '../service/a2a.js';
 import { TaskInputError, TaskMediaTypeError, type TaskPlanner } from '../service/planner.js';
 import { mayUseSkill, principalOf } from './auth.js';
-import { WIRE } from './wire-errors.js';
+import { WIRE, WireError } from './wire-errors.js';
 import type { Scheduler } from '../service/scheduler.js';
 
 /** Key in `ServerCallContext.state` that says which binding a call came in on. */
@@ -38,9 +38,11 @@ function wireError(
   message: string,
   data: Record<string, unknown> = {},
 ): Error {
-  if (context.state.get(TRANSPORT_STATE_KEY) === 'rest') {
+  const transport = context.state.get(TRANSPORT_STATE_KEY);
+  if (transport === 'rest') {
     return new RestUnsupportedOperationError({ message, statusCode: WIRE[kind].http });
   }
+  if (transport === 'grpc') return new WireError(kind, message, data);
   return new JsonRpcTransportError({
     jsonrpc: '2.0',
     id: null,

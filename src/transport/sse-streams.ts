@@ -38,6 +38,14 @@ function idText(v: unknown): string | undefined {
 export class SseStreams {
   private readonly byHeaders = new WeakMap<object, SseStream>();
 
+  /**
+   * Gives a call that did not come through {@link middleware} (a gRPC call) its stream: `headers` is the object the
+   * call's context keeps under the SDK's headers key.
+   */
+  attach(headers: object, stream: SseStream): void {
+    this.byHeaders.set(headers, stream);
+  }
+
   /** The stream of a call, if it came in over HTTP through {@link middleware}. */
   of(context: ServerCallContext): SseStream | undefined {
     const headers: unknown = context.state.get(STATE_HEADERS_KEY);
