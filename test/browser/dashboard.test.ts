@@ -1,12 +1,14 @@
 // The dashboard in Debian's Chromium (driven by playwright-core), against a gateway started in the test: a task
 // sent from the generated form streams its events and completes with a diff; the live list follows it without a
 // reload; another task is canceled; a permission request and a question are answered; the keyboard reaches
-// everything; text meets 4.5:1 contrast; and with keys configured nothing shows without the right key.
+// everything; text meets 4.5:1 contrast; with keys configured nothing shows without the right key; and it all works
+// through real nginx serving the gateway under a path.
 // Screenshots go to test-artifacts/browser/.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -35,6 +37,15 @@ skills:
 `;
 const WAIT = 20_000;
 
+// One Chromium for the file (a fresh profile); each test opens its own pages.
+let browser: TestBrowser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
 /** Waits until the page's task state badge says `state`. */
 async function stateIs(page: Page, state: string): Promise<void> {
   await page.waitForFunction((s) => document.querySelector('#task-state')?.textContent === s, state, {
@@ -53,14 +64,11 @@ function gitRepo(dir: string): void {
 
 describe('dashboard in Chromium (no key configured)', () => {
   let gw: TestGateway;
-  let browser: TestBrowser;
   before(async () => {
     gw = await startTestGateway({ configYaml: CONFIG, env: { INPUT_TIMEOUT: '60' } });
     gitRepo(gw.workDir);
-    browser = await launchBrowser();
   });
   after(async () => {
-    await browser?.close();
     await gw?.stop();
   });
 
@@ -269,17 +277,14 @@ describe('dashboard in Chromium (no key configured)', () => {
 describe('dashboard in Chromium (keys configured)', () => {
   const KEY = `ui-${randomBytes(16).toString('hex')}`;
   let gw: TestGateway;
-  let browser: TestBrowser;
   let dir: ReturnType<typeof tempDir>;
   before(async () => {
     dir = tempDir();
     const keys = join(dir.dir, 'keys.yaml');
     writeFileSync(keys, `keys:\n  - { id: ui, hash: "${hashKey(KEY)}", scopes: ["*"] }\n`);
     gw = await startTestGateway({ configYaml: CONFIG, env: { API_KEYS_FILE: keys } });
-    browser = await launchBrowser();
   });
   after(async () => {
-    await browser?.close();
     await gw?.stop();
     dir?.cleanup();
   });
@@ -311,5 +316,122 @@ describe('dashboard in Chromium (keys configured)', () => {
     await page.waitForSelector('#key-form');
     assert.equal(await page.evaluate(() => sessionStorage.getItem('a2a-gateway.api-key')), null);
     await page.close();
+  });
+});
+
+/** A free port on 127.0.0.1 (closed again, for nginx to take). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Real nginx in the foreground, serving the gateway under /gw/ as a reverse proxy would; ended by pid. */
+async function startNginx(
+  upstream: string,
+  dir: string,
+): Promise<{ url: string; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    location /gw/ {
+      proxy_pass ${upstream}/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_read_timeout 300s;
+    }
+  }
+}
+`,
+  );
+  const child = spawn('nginx', ['-c', conf, '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const url = `http://127.0.0.1:${port}/gw/`;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const up = await fetch(`${url}health`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up) break;
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`nginx did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    stop: async () => {
+      if (child.exitCode !== null || !child.pid) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      process.kill(child.pid, 'SIGTERM');
+      await exited;
+    },
+  };
+}
+
+describe('dashboard through nginx, under a path', () => {
+  let gw: TestGateway;
+  let dir: ReturnType<typeof tempDir>;
+  let nginx: Awaited<ReturnType<typeof startNginx>>;
+  before(async () => {
+    dir = tempDir('a2a-gw-nginx-');
+    gw = await startTestGateway({ configYaml: CONFIG });
+    nginx = await startNginx(gw.url, dir.dir);
+  });
+  after(async () => {
+    await nginx?.stop();
+    await gw?.stop();
+    dir?.cleanup();
+  });
+
+  test('/gw/ leads to the dashboard; a task streams and the list follows it through the proxy', async () => {
+    const list = await browser.newPage();
+    await list.goto(nginx.url);
+    assert.equal(new URL(list.url()).pathname, '/gw/ui/');
+    await list.waitForSelector('#task-rows');
+    await list.waitForSelector('#health.ok');
+
+    const page = await browser.newPage();
+    await page.goto(`${nginx.url}ui/#/new/fix_bug`);
+    await page.waitForSelector('#new-task');
+    await page.fill('#input-bug_description', 'greet() is missing');
+    await page.click('button[type="submit"]');
+    await page.waitForURL(/#\/task\//, { timeout: WAIT });
+    const id = decodeURIComponent(page.url().split('#/task/')[1] ?? '');
+    await page.waitForFunction(
+      () =>
+        document.querySelector('#task-state')?.textContent === 'working' &&
+        [...document.querySelectorAll('.event.ev-tool')].some((e: any) => e.textContent?.includes('Read')),
+      undefined,
+      { timeout: WAIT },
+    );
+    await stateIs(page, 'completed');
+    await page.waitForSelector('#diff-files');
+    await list.waitForFunction(
+      (taskId) =>
+        document.querySelector(`tr[data-id="${taskId}"]`)?.getAttribute('data-state') === 'completed',
+      id,
+      { timeout: WAIT },
+    );
+    await browser.shot(list, '08-list-through-nginx');
+    await page.close();
+    await list.close();
   });
 });

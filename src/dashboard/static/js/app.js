@@ -22,6 +22,11 @@ function newView() {
 function showKeyForm(reason) {
   newView();
   signOut.hidden = true;
+  if (!statusStarted)
+    replace(
+      document.getElementById('status'),
+      h('p', { class: 'muted' }, 'Sign in to see the gateway’s status.'),
+    );
   const input = h('input', {
     id: 'api-key',
     name: 'api-key',
@@ -44,12 +49,16 @@ function showKeyForm(reason) {
     },
     h('h1', {}, 'Sign in'),
     reason ? h('p', { class: 'error', role: 'alert', id: 'key-error' }, reason) : null,
-    h('label', { for: 'api-key' }, 'API key'),
-    input,
     h(
-      'p',
-      { id: 'api-key-help', class: 'muted' },
-      'The gateway needs a key (X-API-Key). It is kept in this browser tab only, until the tab is closed.',
+      'div',
+      { class: 'field' },
+      h('label', { for: 'api-key' }, 'API key'),
+      input,
+      h(
+        'p',
+        { id: 'api-key-help', class: 'help' },
+        'The gateway needs a key (X-API-Key). It is kept in this browser tab only, until the tab is closed.',
+      ),
     ),
     h('button', { type: 'submit', class: 'primary' }, 'Open dashboard'),
   );

@@ -161,12 +161,13 @@ export async function showTask(main, id, signal) {
     );
   };
 
-  let shownDiff;
+  // What the diff panel shows now: redrawn only when the diff or the workspace (branch, applied) changes.
+  let shown = { artifact: undefined, workspace: undefined };
   const renderDiff = () => {
     const artifact = model.artifacts.get('diff');
-    if (!artifact || (artifact === shownDiff && model.meta.workspace === shownDiff.workspace)) return;
-    shownDiff = artifact;
-    shownDiff.workspace = model.meta.workspace;
+    if (!artifact || (artifact === shown.artifact && model.meta.workspace === shown.workspace)) return;
+    if (shown.url) URL.revokeObjectURL(shown.url);
+    shown = { artifact, workspace: model.meta.workspace, url: undefined };
     const text = artifactText(artifact);
     const view = diffView(text);
     const workdir = model.meta.workdir;
@@ -176,7 +177,7 @@ export async function showTask(main, id, signal) {
       {
         class: 'button',
         download: 'changes.diff',
-        href: URL.createObjectURL(new Blob([text], { type: 'text/x-diff' })),
+        href: (shown.url = URL.createObjectURL(new Blob([text], { type: 'text/x-diff' }))),
       },
       'Download changes.diff',
     );
