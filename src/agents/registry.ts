@@ -1,4 +1,6 @@
+import { createAcpBackend } from './acp/index.js';
 import { CliBackend } from './cli-backend.js';
+import { BackendConfigError } from './errors.js';
 import { CLI_ADAPTERS } from './cli/index.js';
 import { CommandBackend } from './command-backend.js';
 import { FakeBackend, type FakeStep } from './fake-backend.js';
@@ -27,6 +29,15 @@ export type BackendSettings =
     }
   | { type: 'template' }
   | {
+      type: 'acp';
+      preset?: string | undefined;
+      command?: string | undefined;
+      args?: readonly string[] | undefined;
+      env: Readonly<Record<string, string>>;
+      passEnv: readonly string[];
+      model?: string | undefined;
+    }
+  | {
       type: string;
       command?: string | undefined;
       extraArgs: readonly string[];
@@ -42,8 +53,7 @@ export interface BackendDeps {
   run: ProcessRunner;
 }
 
-/** Thrown at start-up for a backend type this build cannot drive. */
-export class BackendConfigError extends Error {}
+export { BackendConfigError };
 
 function createBackend(name: string, settings: BackendSettings, deps: BackendDeps): Backend {
   if (settings.type === 'command' && 'output' in settings) {
@@ -56,10 +66,11 @@ function createBackend(name: string, settings: BackendSettings, deps: BackendDep
     return new FakeBackend({ name, steps, outcome: settings.outcome, summary: settings.summary });
   }
   if (settings.type === 'template') return new TemplateBackend(name);
+  if (settings.type === 'acp' && !('extraArgs' in settings)) return createAcpBackend(name, settings, deps);
   const adapter = (CLI_ADAPTERS as Readonly<Record<string, CliAdapter | undefined>>)[settings.type];
   if (!adapter || !('extraArgs' in settings)) {
     throw new BackendConfigError(
-      `backends.${name}.type: "${settings.type}" is not supported by this version; expected one of command, fake, template, ${Object.keys(CLI_ADAPTERS).join(', ')}`,
+      `backends.${name}.type: "${settings.type}" is not supported by this version; expected one of command, fake, template, acp, ${Object.keys(CLI_ADAPTERS).join(', ')}`,
     );
   }
   return new CliBackend({

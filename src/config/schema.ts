@@ -200,17 +200,50 @@ const cliBackendSchema = z
   })
   .strict();
 
+/** The coding CLIs as Agent Client Protocol agents (`type: acp, preset: gemini`). */
+export const ACP_PRESET_NAMES = [
+  'gemini',
+  'qwen',
+  'opencode',
+  'copilot',
+  'droid',
+  'claude',
+  'codex',
+] as const;
+
+/** Any agent that speaks the Agent Client Protocol on stdio: a preset, or its own command line. */
+const acpBackendSchema = z
+  .object({
+    type: z.literal('acp'),
+    preset: z.enum(ACP_PRESET_NAMES).optional(),
+    /** The agent's command; with a preset, replaces the preset's. */
+    command: z.string().min(1).optional(),
+    /** Arguments after the command; with a preset, replace the preset's. */
+    args: z.array(z.string()).optional(),
+    env: z.record(z.string(), z.string()).default({}),
+    passEnv: z.array(z.string().min(1)).default([]),
+    /** A model, for presets whose CLI takes one on its command line. */
+    model: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((b) => b.preset !== undefined || b.command !== undefined, {
+    message: `expected a command (the ACP agent to run) or a preset (one of ${ACP_PRESET_NAMES.join(', ')})`,
+    path: ['command'],
+  });
+
 export const backendSchema = z.discriminatedUnion('type', [
   commandBackendSchema,
   fakeBackendSchema,
   templateBackendSchema,
   cliBackendSchema,
+  acpBackendSchema,
 ]);
 
 export type BackendConfig = z.output<typeof backendSchema>;
 export type CommandBackendConfig = z.output<typeof commandBackendSchema>;
 export type FakeBackendConfig = z.output<typeof fakeBackendSchema>;
 export type CliBackendConfig = z.output<typeof cliBackendSchema>;
+export type AcpBackendConfig = z.output<typeof acpBackendSchema>;
 
 const skillOverrideSchema = z
   .object({

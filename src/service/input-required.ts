@@ -11,7 +11,7 @@
  * - When a question is given up (no reply in time, deadline, shutdown) no request is listening: the task's last
  *   events are persisted here with the SDK's own ResultManager. A cancel is drained by the SDK's cancel itself.
  */
-import { TaskState, type Task } from '@a2a-js/sdk';
+import { TaskState, type Message, type Task } from '@a2a-js/sdk';
 import {
   AgentEvent,
   ExecutionEventQueue,
@@ -51,6 +51,8 @@ export interface InputRequestsDeps {
 export class InputRequests {
   /** The call that started each execution (by its bus), whose scope persists events nobody else is listening to. */
   private readonly calls = new WeakMap<ExecutionEventBus, ServerCallContext>();
+  /** Replies that answered a question (task and message id): sent again, they answer nothing. */
+  private readonly usedReplies = new BoundedSet(10_000);
 
   constructor(private readonly deps: InputRequestsDeps) {}
 
@@ -72,12 +74,18 @@ export class InputRequests {
       await this.untilStop(bus, taskId);
       return true;
     }
+    const binding = bindReply(ctx.userMessage, pending, this.usedReplies);
+    if (binding) {
+      this.publishQuestion(bus, ctx.contextId, pending, binding);
+      return true;
+    }
     const reply = parseReply(ctx.userMessage, pending.question);
     if (!reply.ok) {
       this.publishQuestion(bus, ctx.contextId, pending, `Could not read the reply: ${reply.error}.`);
       return true;
     }
     const stopped = this.untilStop(bus, taskId);
+    this.usedReplies.add(replyKey(taskId, ctx.userMessage.messageId));
     if (!this.deps.board.answer(taskId, reply.answer)) {
       this.deps.logger.debug({ taskId }, 'a reply came after the question was settled');
     }
@@ -195,6 +203,54 @@ export class InputRequests {
       this.deps.logger.error({ err, taskId }, 'could not save the end of a task nobody was waiting on'),
     );
   }
+}
+
+/** Remembers the most recent `max` keys. */
+class BoundedSet {
+  private readonly keys = new Set<string>();
+  constructor(private readonly max: number) {}
+  add(key: string): void {
+    this.keys.delete(key);
+    this.keys.add(key);
+    if (this.keys.size > this.max) this.keys.delete(this.keys.values().next().value as string);
+  }
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+}
+
+function replyKey(taskId: string, messageId: string): string {
+  return `${taskId}\u0000${messageId}`;
+}
+
+/**
+ * Why a reply cannot answer the question waiting now, or undefined when it may: a reply is bound to the question
+ * it names (`questionId` in its data part or its metadata), and a message that already answered a question never
+ * answers another, so a stale or repeated reply cannot approve a request the caller never saw.
+ */
+function bindReply(message: Message, pending: PendingQuestion, used: BoundedSet): string | undefined {
+  if (message.messageId && used.has(replyKey(pending.taskId, message.messageId))) {
+    return `Message ${message.messageId} already answered an earlier question; reply to this one with a new message.`;
+  }
+  const named = quotedQuestionId(message);
+  if (named !== undefined && named !== pending.id) {
+    return `That reply names question ${named}, which is not the one waiting now (${pending.id}).`;
+  }
+  return undefined;
+}
+
+/** The questionId a reply names, in a data part or the message metadata. */
+function quotedQuestionId(message: Message): string | undefined {
+  for (const part of message.parts) {
+    if (part.content?.$case !== 'data') continue;
+    const data = part.content.value as unknown;
+    if (typeof data === 'object' && data !== null && 'questionId' in data) {
+      const id = data.questionId;
+      if (typeof id === 'string') return id;
+    }
+  }
+  const meta = message.metadata;
+  return typeof meta?.questionId === 'string' ? meta.questionId : undefined;
 }
 
 function isStop(event: AgentExecutionEvent, taskId: string): boolean {
