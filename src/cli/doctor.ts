@@ -1,7 +1,9 @@
 import { homedir } from 'node:os';
 import { CLI_ADAPTERS } from '../agents/cli/index.js';
 import type { CliAdapter } from '../agents/cli/types.js';
+import { ACP_PRESET_NAMES, ACP_PRESETS } from '../agents/acp/index.js';
 import type { GatewayConfig } from '../config/load.js';
+import type { AcpBackendConfig } from '../config/schema.js';
 import { Containment, ContainmentError, type ContainmentReport } from '../runner/containment.js';
 import { buildChildEnv } from '../runner/env.js';
 import { runProcess } from '../runner/spawn.js';
@@ -49,6 +51,49 @@ async function credentialsOf(
   return { ok: false };
 }
 
+/** Versions by path, each asked once (the ACP presets run the same binaries as the native backends). */
+class Versions {
+  private readonly known = new Map<string, Promise<string | undefined>>();
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
+  of(path: string, args: readonly string[]): Promise<string | undefined> {
+    const key = `${path}\u0000${args.join(' ')}`;
+    let version = this.known.get(key);
+    if (!version) {
+      version = versionOf(path, args, this.env);
+      this.known.set(key, version);
+    }
+    return version;
+  }
+}
+
+/** An ACP agent: the first of its commands found, its version where it is a native CLI's binary, its credentials. */
+async function diagnoseAcp(
+  backend: AcpBackendConfig,
+  env: NodeJS.ProcessEnv,
+  versions: Versions,
+): Promise<Omit<BackendReport, 'name' | 'skills'>> {
+  const preset = backend.preset ? ACP_PRESETS[backend.preset] : undefined;
+  const commands = backend.command ? [backend.command] : (preset?.commands ?? []);
+  let path: string | undefined;
+  for (const command of commands) {
+    path = await resolveCommand(command, env.PATH);
+    if (path) break;
+  }
+  const adapter = preset?.adapter;
+  const native = adapter !== undefined && commands[0] === adapter.defaultCommand;
+  const version = path && native ? await versions.of(path, adapter.versionArgs) : undefined;
+  const creds = adapter ? await credentialsOf(adapter, env) : undefined;
+  return {
+    type: `acp${preset ? `:${preset.name}` : ''}`,
+    command: commands.join('|'),
+    found: path !== undefined,
+    path,
+    version,
+    credentials: creds ? (creds.ok ? 'set' : 'missing') : 'n/a',
+    credentialSource: creds?.source,
+  };
+}
+
 /** Checks every configured backend: found or not, where, its version, whether credentials are set, who uses it. */
 export async function diagnose(
   config: GatewayConfig,
@@ -57,10 +102,15 @@ export async function diagnose(
 ): Promise<BackendReport[]> {
   const enabled = skills.filter((s) => config.skills[s.id]?.enabled !== false);
   const reports: BackendReport[] = [];
+  const versions = new Versions(env);
   for (const [name, backend] of Object.entries(config.backends)) {
     const users = enabled
       .filter((s) => (config.skills[s.id]?.backend ?? s.defaultBackend) === name)
       .map((s) => s.id);
+    if (backend.type === 'acp') {
+      reports.push({ ...(await diagnoseAcp(backend, env, versions)), name, skills: users });
+      continue;
+    }
     const adapter = (CLI_ADAPTERS as Readonly<Record<string, CliAdapter | undefined>>)[backend.type];
     const command =
       'command' in backend && backend.command ? backend.command : (adapter?.defaultCommand ?? backend.type);
@@ -79,7 +129,7 @@ export async function diagnose(
       continue;
     }
     const path = await resolveCommand(command, env.PATH);
-    const version = path && adapter ? await versionOf(path, adapter.versionArgs, env) : undefined;
+    const version = path && adapter ? await versions.of(path, adapter.versionArgs) : undefined;
     const creds = adapter ? await credentialsOf(adapter, env) : undefined;
     reports.push({
       name,
@@ -92,6 +142,15 @@ export async function diagnose(
       credentialSource: creds?.source,
       skills: users,
     });
+  }
+  // The coding CLIs over ACP that no backend is configured for yet: found or not (`type: acp, preset: NAME`).
+  const configured = new Set(
+    Object.values(config.backends).flatMap((b) => (b.type === 'acp' && b.preset ? [b.preset] : [])),
+  );
+  for (const preset of ACP_PRESET_NAMES) {
+    if (configured.has(preset)) continue;
+    const report = await diagnoseAcp({ type: 'acp', preset, env: {}, passEnv: [] }, env, versions);
+    reports.push({ ...report, name: `(acp ${preset})`, skills: [] });
   }
   // Not a backend, but every task needs it: worktrees, diffs, commits and applies are git.
   const git = await resolveCommand('git', env.PATH);
