@@ -32,6 +32,13 @@ describe('a2a-gateway doctor', () => {
       const reports = JSON.parse(r.stdout) as Array<Record<string, any>>;
       const byName = Object.fromEntries(reports.map((x) => [x.name, x]));
       assert.deepEqual(Object.keys(byName).sort(), [
+        '(acp claude)',
+        '(acp codex)',
+        '(acp copilot)',
+        '(acp droid)',
+        '(acp gemini)',
+        '(acp opencode)',
+        '(acp qwen)',
         'claude',
         'codex',
         'copilot',
@@ -43,6 +50,10 @@ describe('a2a-gateway doctor', () => {
         'template',
       ]);
       assert.equal(byName.template.found, true, 'the template backend is built in');
+      // Each coding CLI over ACP, configured or not: Claude Code's ACP adapter is another command than claude.
+      assert.equal(byName['(acp claude)'].found, false);
+      assert.equal(byName['(acp claude)'].command, 'claude-agent-acp|claude-code-acp');
+      assert.equal(byName['(acp gemini)'].type, 'acp:gemini');
       assert.equal(byName.git.found, true, 'git, which every task needs, is checked too');
       assert.match(byName.git.version, /^git version \d/);
       assert.equal(byName.claude.found, true);
