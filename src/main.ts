@@ -2,8 +2,7 @@ import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { TaskState } from '@a2a-js/sdk';
-import { DefaultRequestHandler, type ServerCallContext } from '@a2a-js/sdk/server';
+import { DefaultRequestHandler, ServerCallContext } from '@a2a-js/sdk/server';
 import { Redis } from 'ioredis';
 import { createBackends } from './agents/registry.js';
 import type { GatewayConfig } from './config/load.js';
@@ -23,7 +22,11 @@ import { resolveLimits } from './runner/limits.js';
 import { Containment } from './runner/containment.js';
 import { createTaskRunner } from './runner/task-runner.js';
 import { SecretRedactor } from './observability/redact.js';
-import { agentMessage, textPart } from './service/a2a.js';
+import { runDetached } from './service/detached-run.js';
+import { settleUnfinished } from './service/recovery.js';
+import { MemoryJobStore, type JobStore } from './queue/job-store.js';
+import { SqliteJobStore } from './queue/sqlite-job-store.js';
+import type { TaskJob } from './queue/job.js';
 import { Conversations } from './service/conversations.js';
 import { Workspaces } from './service/workspaces.js';
 import { GatewayExecutor } from './service/executor.js';
@@ -35,7 +38,7 @@ import { BUILTIN_SKILLS } from './skills/catalog.js';
 import { MemoryTaskStore } from './stores/memory-store.js';
 import { SqliteTaskStore } from './stores/sqlite-store.js';
 import type { GatewayTaskStore, ScopeResolver } from './stores/types.js';
-import { Authenticator, mayUseSkill, principalOf } from './transport/auth.js';
+import { Authenticator, GatewayUser, mayUseSkill, principalOf } from './transport/auth.js';
 import { buildAgentCard } from './transport/agent-card.js';
 import { createApp } from './transport/app.js';
 import { AuthThrottle } from './transport/auth-throttle.js';
@@ -102,35 +105,6 @@ function knownSecrets(config: GatewayConfig, env: NodeJS.ProcessEnv): string[] {
 }
 
 /**
- * Ends every task a previous process left unfinished: nothing is left `working` after a crash. The end goes into
- * each task's event log too, so a client replaying the task sees how it ended.
- */
-async function failInterrupted(
-  store: GatewayTaskStore,
-  events: TaskEventLog,
-  logger: Logger,
-  reason: string,
-): Promise<number> {
-  const unfinished = await store.listUnfinished();
-  for (const task of unfinished) {
-    const failed = {
-      ...task,
-      status: {
-        state: TaskState.TASK_STATE_FAILED,
-        message: agentMessage(task.id, task.contextId, [textPart(reason)], { event: 'failed' }),
-        timestamp: new Date().toISOString(),
-      },
-      metadata: { ...(task.metadata ?? {}), status: 'failed', interrupted: true },
-    };
-    await store.put(failed);
-    await events.reconcile(failed);
-  }
-  if (unfinished.length > 0)
-    logger.warn({ count: unfinished.length }, `marked interrupted tasks failed: ${reason}`);
-  return unfinished.length;
-}
-
-/**
  * The composition root: builds the store, backends, scheduler, executor and HTTP app from one frozen config.
  * Reading this function top to bottom shows the whole data path.
  */
@@ -160,7 +134,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   redis?.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
   // Every task's events, numbered and kept with the tasks, so a stream can be resumed (Last-Event-ID).
   const eventLog = new TaskEventLog({ store, logger }, { limit: config.taskEventLogLimit });
-  await failInterrupted(store, eventLog, logger, INTERRUPTED_REASON);
+  // Acknowledged jobs are kept until their task ends: after a crash, the ones not started are still owed.
+  const jobs: JobStore =
+    config.store === 'memory' ? new MemoryJobStore() : new SqliteJobStore({ file: config.dbFile });
+  const recovery = { store, events: eventLog, jobs, logger };
+  const owed = await settleUnfinished(recovery, {
+    reason: INTERRUPTED_REASON,
+    retryOnRestart: (skill) => config.skills[skill]?.retryOnRestart === true,
+  });
 
   // Children run in their own sessions and outlive a crash; end what a previous process left running.
   const processes = new ProcessRegistry(join(config.dataDir, 'run'));
@@ -215,6 +196,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     logger,
     conversations,
     ownerOf: (ctx) => principalOf(ctx.context.user).id,
+    tenantOf: (ctx) => ctx.context.tenant ?? '',
+    jobs,
     redact: (text) => redactor.redact(text),
   });
   const authenticator = new Authenticator(
@@ -278,11 +261,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       ? [slackNotifier(config.push.slackWebhookUrl, { dispatcher })]
       : [],
   });
+  const buses = new LoggingEventBusManager(eventLog);
   const sdkHandler = new DefaultRequestHandler(
     baseCard,
     store,
     executor,
-    new LoggingEventBusManager(eventLog),
+    buses,
     pushStore,
     pushSender,
     authenticator.enabled ? extendedCard : undefined,
@@ -307,6 +291,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     maxTasksPerKey: config.maxTasksPerKey,
     contextSkill: (owner, contextId) => conversations.lastSkill(owner, contextId),
     checkWebhook: (url) => Promise.resolve(checkWebhookRegistration(url, { allow: config.push.allowlist })),
+    findByMessageId: (messageId, ctx) => store.findByMessageId(messageId, ctx),
   });
   const startedAt = Date.now();
   const app = createApp({
@@ -436,17 +421,32 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
           setTimeout(() => s.closeAllConnections(), 1000).unref();
         });
       }
-      await failInterrupted(store, eventLog, logger, SHUTDOWN_REASON);
+      // Tasks that never started stay owed (their jobs are kept); the rest end with the reason.
+      await settleUnfinished(recovery, { reason: SHUTDOWN_REASON, retryOnRestart: () => false });
+      await Promise.allSettled(resumed);
       await dispatcher.close();
       await pushStore.close();
       await eventLog.idle();
       await store.close();
       await containment.close();
+      await jobs.close();
       redis?.disconnect();
       logger.info('a2a-gateway stopped');
     })();
     return stopping;
   };
+
+  // The tasks acknowledged before the restart and not started (or allowed to run again) run now, in order.
+  const resumeContext = (job: TaskJob): ServerCallContext =>
+    new ServerCallContext({
+      user: new GatewayUser({ id: job.owner, kind: 'key', scopes: new Set(['*']), admin: true }),
+      tenant: job.tenant,
+    });
+  const resumed = owed.map((job) =>
+    runDetached(job.taskId, resumeContext(job), { buses, store, push: pushSender, logger }, (bus) =>
+      executor.resume(job, bus),
+    ).catch((err: unknown) => logger.error({ err, taskId: job.taskId }, 'a resumed task failed to run')),
+  );
 
   return { config, logger, store, scheduler, workspaces, app, start, stop };
 }

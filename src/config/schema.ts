@@ -255,6 +255,11 @@ const skillOverrideSchema = z
      * waits in `input-required` for the reply. Absent or `bypass`: it runs unattended, never asking.
      */
     permissions: z.enum(['bypass', 'ask']).optional(),
+    /**
+     * A task of this skill that was running when the gateway died is run again after the restart (true), instead
+     * of ending failed with the reason (the default). Only for skills whose runs are safe to repeat.
+     */
+    retryOnRestart: z.boolean().default(false),
     enabled: z.boolean().default(true),
   })
   .strict();

@@ -23,7 +23,10 @@ import type { Conversations } from './conversations.js';
 import type { InputRequests } from './input-required.js';
 import type { TaskPlan, TaskPlanner } from './planner.js';
 import { ProgressReporter, type RunRecord } from './progress.js';
-import { QueueFullError, SchedulerClosedError, type Scheduler } from './scheduler.js';
+import { QueueFullError, SchedulerClosedError, type Reservation, type Scheduler } from './scheduler.js';
+import { takeAdmitted } from './admission.js';
+import type { TaskJob } from '../queue/job.js';
+import type { JobStore } from '../queue/job-store.js';
 import {
   DEPLOYMENT_SKILLS,
   GENERATION_SKILLS,
@@ -58,6 +61,10 @@ export interface ExecutorDeps {
   templateFallback?: boolean;
   /** Questions from backends as `input-required`, and the replies that resume them (skills that may ask). */
   inputRequests?: InputRequests;
+  /** Where acknowledged jobs are kept until their task ends, so a restart knows what is still owed. */
+  jobs?: JobStore;
+  /** The tenant of a call (the task's scope), kept with its job. */
+  tenantOf?: (ctx: RequestContext) => string;
 }
 
 /** What a run's workspace produced, for the result artifacts. */
@@ -124,21 +131,34 @@ export class GatewayExecutor implements AgentExecutor {
   }
 
   execute = async (ctx: RequestContext, bus: ExecutionEventBus): Promise<void> => {
-    // A reply to a question the task's run is waiting on resumes that run; no new run starts.
-    if (await this.deps.inputRequests?.takeReply(ctx, bus)) return;
+    // Taken before anything is awaited: from here on this run gives the queue place back, whatever happens.
+    const admitted = takeAdmitted(ctx.context);
+    try {
+      // A reply to a question the task's run is waiting on resumes that run; no new run starts.
+      if (await this.deps.inputRequests?.takeReply(ctx, bus)) return;
+      await this.executeNew(ctx, bus, admitted?.plan, admitted?.reservation);
+    } finally {
+      admitted?.reservation.release();
+    }
+  };
+
+  private async executeNew(
+    ctx: RequestContext,
+    bus: ExecutionEventBus,
+    admittedPlan: TaskPlan | undefined,
+    reservation: Reservation | undefined,
+  ): Promise<void> {
     const { taskId, contextId } = ctx;
     const message = ctx.userMessage;
-    const previous = await this.previousOf(ctx);
-    this.active.set(taskId, {
-      contextId,
-      owner: this.deps.ownerOf?.(ctx) ?? 'anonymous',
-      finalizing: false,
-      canceled: false,
-    });
+    const owner = this.deps.ownerOf?.(ctx) ?? 'anonymous';
+    this.active.set(taskId, { contextId, owner, finalizing: false, canceled: false });
     try {
       let plan: TaskPlan;
       try {
-        plan = await this.deps.planner.plan(message, ctx.request.metadata, previous);
+        // Admission planned the send; only a call that came by another way is planned here.
+        plan =
+          admittedPlan ??
+          (await this.deps.planner.plan(message, ctx.request.metadata, await this.previousOf(ctx)));
       } catch (err) {
         // The edge refuses bad input before a task exists; this is the second line for anything that slips by.
         this.publishTask(bus, ctx.task, taskId, contextId, message, {});
@@ -157,15 +177,51 @@ export class GatewayExecutor implements AgentExecutor {
         ...(ctx.task ? {} : { createdAt: new Date().toISOString() }),
         ...(plan.workdir ? { workdir: plan.workdir } : {}),
       };
-      this.publishTask(bus, ctx.task, taskId, contextId, message, { ...meta, ...listed });
       // What the caller asked, in words, for backends that replay earlier turns.
       const main = plan.input[plan.skill.mainField];
       const request = typeof main === 'string' ? main : messageText(message) || JSON.stringify(plan.input);
-      await this.runPlanned(bus, taskId, contextId, plan, meta, request);
+      const job = jobOf(plan, {
+        taskId,
+        contextId,
+        owner,
+        tenant: this.deps.tenantOf?.(ctx) ?? '',
+        request,
+        meta,
+      });
+      // Kept before the task is published (the caller's acknowledgement): an acknowledged task is never lost.
+      await this.deps.jobs?.save(job);
+      this.publishTask(bus, ctx.task, taskId, contextId, message, { ...meta, ...listed });
+      await this.runPlanned(bus, job, plan, reservation ? { reservation } : {});
     } finally {
       this.active.delete(taskId);
     }
-  };
+  }
+
+  /**
+   * Runs a job acknowledged before a restart, on a bus the caller made for it: its task exists already, so no
+   * task event is published; the run starts with its `working` status.
+   */
+  async resume(job: TaskJob, bus: ExecutionEventBus): Promise<void> {
+    this.active.set(job.taskId, {
+      contextId: job.contextId,
+      owner: job.owner,
+      finalizing: false,
+      canceled: false,
+    });
+    try {
+      let plan: TaskPlan;
+      try {
+        plan = this.deps.planner.planOf(job);
+      } catch (err) {
+        this.finish(bus, job.taskId, job.contextId, outcomeOfError(err), undefined, job.meta);
+        await this.deps.jobs?.remove(job.taskId);
+        return;
+      }
+      await this.runPlanned(bus, job, plan, { owed: true });
+    } finally {
+      this.active.delete(job.taskId);
+    }
+  }
 
   /**
    * What a follow-up inherits: the task's metadata when it continues a task, else the skill of the context's
@@ -243,13 +299,12 @@ export class GatewayExecutor implements AgentExecutor {
 
   private async runPlanned(
     bus: ExecutionEventBus,
-    taskId: string,
-    contextId: string,
+    job: TaskJob,
     plan: TaskPlan,
-    initialMeta: Record<string, string>,
-    request: string,
+    place: { reservation?: Reservation; owed?: boolean },
   ): Promise<void> {
-    let meta: Record<string, string> = initialMeta;
+    const { taskId, contextId, request } = job;
+    let meta: Record<string, string> = job.meta;
     const logger = this.deps.logger.child({
       taskId,
       contextId,
@@ -266,7 +321,7 @@ export class GatewayExecutor implements AgentExecutor {
         "the skill's CLI is not installed: using the template backend",
       );
     }
-    const started = Date.now();
+    const startedAt = Date.now();
     const progress = new ProgressReporter({
       taskId,
       contextId,
@@ -275,110 +330,133 @@ export class GatewayExecutor implements AgentExecutor {
       publish: (event) => bus.publish(AgentEvent.statusUpdate(event)),
       ...(this.deps.progressCoalesceMs !== undefined ? { coalesceMs: this.deps.progressCoalesceMs } : {}),
     });
-    let outcome: BackendOutcome;
+    let outcome: BackendOutcome | undefined;
     let extras: RunExtras = {};
-    const owner = this.active.get(taskId)?.owner ?? 'anonymous';
+    const owner = job.owner;
+    let started = false;
     const turn = await this.deps.conversations.begin(owner, contextId, backendName);
     try {
       if (!backend) throw new Error(`backend "${backendName}" is not configured`);
       if (this.active.get(taskId)?.canceled) throw new RunAbort('canceled', 'canceled by request');
-      outcome = await this.deps.scheduler.submit(taskId, plan.timeoutMs, async (signal) => {
-        logger.info({ timeoutMs: plan.timeoutMs }, 'task started');
-        bus.publish(
-          AgentEvent.statusUpdate(
-            statusUpdate(
+      const onStart = (): void => {
+        started = true;
+        void this.deps.jobs
+          ?.setState(taskId, 'running')
+          .catch((err: unknown) => logger.warn({ err }, 'could not record that the job started'));
+      };
+      outcome = await this.deps.scheduler.submit(
+        taskId,
+        plan.timeoutMs,
+        async (signal) => {
+          logger.info({ timeoutMs: plan.timeoutMs }, 'task started');
+          bus.publish(
+            AgentEvent.statusUpdate(
+              statusUpdate(
+                taskId,
+                contextId,
+                TaskState.TASK_STATE_WORKING,
+                agentMessage(taskId, contextId, [textPart(`running ${plan.skill.id} with ${backendName}`)], {
+                  event: 'started',
+                }),
+              ),
+            ),
+          );
+          // A CLI that is not installed fails at once, before any workspace is made.
+          if (chosen.unavailable) return chosen.unavailable;
+          const origin = this.originFor(plan, turn.previousWorkdir);
+          let ws: TaskWorkspace;
+          try {
+            ws = await this.deps.workspaces.prepare({
+              owner,
+              contextId,
+              taskId,
+              skill: plan.skill.id,
+              readOnly: plan.skill.readOnly,
+              workdir: origin,
+              scratch: this.deps.conversations.scratchOf(owner, contextId),
+              baseRef: plan.workspace.baseRef,
+              commit: plan.workspace.commit,
+              signal,
+            });
+          } catch (err) {
+            if (signal.aborted) throw signal.reason;
+            if (err instanceof WorkspaceError) {
+              return { status: 'failed', summary: '', reason: `workspace: ${err.message}` };
+            }
+            throw err;
+          }
+          try {
+            const replay = backend.resume === 'replay' && !turn.firstTurn;
+            const spec: TaskSpec = {
               taskId,
               contextId,
-              TaskState.TASK_STATE_WORKING,
-              agentMessage(taskId, contextId, [textPart(`running ${plan.skill.id} with ${backendName}`)], {
-                event: 'started',
-              }),
-            ),
-          ),
-        );
-        // A CLI that is not installed fails at once, before any workspace is made.
-        if (chosen.unavailable) return chosen.unavailable;
-        const origin = this.originFor(plan, turn.previousWorkdir);
-        let ws: TaskWorkspace;
-        try {
-          ws = await this.deps.workspaces.prepare({
-            owner,
-            contextId,
-            taskId,
-            skill: plan.skill.id,
-            readOnly: plan.skill.readOnly,
-            workdir: origin,
-            scratch: this.deps.conversations.scratchOf(owner, contextId),
-            baseRef: plan.workspace.baseRef,
-            commit: plan.workspace.commit,
-            signal,
-          });
-        } catch (err) {
-          if (signal.aborted) throw signal.reason;
-          if (err instanceof WorkspaceError) {
-            return { status: 'failed', summary: '', reason: `workspace: ${err.message}` };
+              skill: plan.skill.id,
+              prompt: replay
+                ? await this.deps.conversations.replayPrompt(owner, contextId, plan.prompt)
+                : plan.prompt,
+              input: plan.input,
+              workdir: ws.cwd,
+              timeoutMs: plan.timeoutMs,
+              ...(plan.model ? { model: plan.model } : {}),
+              ...(plan.effort ? { effort: plan.effort } : {}),
+              ...(backend.resume === 'native' && turn.resumeSessionId
+                ? { resumeSessionId: turn.resumeSessionId }
+                : {}),
+            };
+            const ask = this.deps.inputRequests?.askFor(bus, taskId, contextId, plan.skill.id);
+            const result = await backend.run({
+              spec,
+              signal,
+              home: turn.home,
+              firstTurn: turn.firstTurn,
+              emit: (event) => progress.handle(event),
+              ...(ask ? { ask } : {}),
+            });
+            // Remembered for the context's next turn: the session to resume, the project it works on, the skill.
+            await this.deps.conversations.remember(owner, contextId, backendName, {
+              sessionId: result.sessionId ?? progress.record.sessionId,
+              workdir: origin,
+              request: request,
+              summary: result.summary || result.reason || '',
+              skill: plan.skill.id,
+            });
+            try {
+              const settled = await this.settle(ws, plan, taskId, contextId, request, result, progress);
+              extras = settled.extras;
+              return settled.outcome;
+            } catch (err) {
+              if (!(err instanceof WorkspaceError) || signal.aborted) throw err;
+              // The run finished, but its change could not be read or recorded (a diff over the size limit, say).
+              return { ...result, status: 'failed', reason: `workspace: ${err.message}` };
+            }
+          } finally {
+            // The run has ended and its process group is gone: the workspace can go.
+            await ws.dispose().catch((err: unknown) => logger.warn({ err }, 'workspace cleanup failed'));
           }
-          throw err;
-        }
-        try {
-          const replay = backend.resume === 'replay' && !turn.firstTurn;
-          const spec: TaskSpec = {
-            taskId,
-            contextId,
-            skill: plan.skill.id,
-            prompt: replay
-              ? await this.deps.conversations.replayPrompt(owner, contextId, plan.prompt)
-              : plan.prompt,
-            input: plan.input,
-            workdir: ws.cwd,
-            timeoutMs: plan.timeoutMs,
-            ...(plan.model ? { model: plan.model } : {}),
-            ...(plan.effort ? { effort: plan.effort } : {}),
-            ...(backend.resume === 'native' && turn.resumeSessionId
-              ? { resumeSessionId: turn.resumeSessionId }
-              : {}),
-          };
-          const ask = this.deps.inputRequests?.askFor(bus, taskId, contextId, plan.skill.id);
-          const result = await backend.run({
-            spec,
-            signal,
-            home: turn.home,
-            firstTurn: turn.firstTurn,
-            emit: (event) => progress.handle(event),
-            ...(ask ? { ask } : {}),
-          });
-          // Remembered for the context's next turn: the session to resume, the project it works on, the skill.
-          await this.deps.conversations.remember(owner, contextId, backendName, {
-            sessionId: result.sessionId ?? progress.record.sessionId,
-            workdir: origin,
-            request: request,
-            summary: result.summary || result.reason || '',
-            skill: plan.skill.id,
-          });
-          try {
-            const settled = await this.settle(ws, plan, taskId, contextId, request, result, progress);
-            extras = settled.extras;
-            return settled.outcome;
-          } catch (err) {
-            if (!(err instanceof WorkspaceError) || signal.aborted) throw err;
-            // The run finished, but its change could not be read or recorded (a diff over the size limit, say).
-            return { ...result, status: 'failed', reason: `workspace: ${err.message}` };
-          }
-        } finally {
-          // The run has ended and its process group is gone: the workspace can go.
-          await ws.dispose().catch((err: unknown) => logger.warn({ err }, 'workspace cleanup failed'));
-        }
-      });
+        },
+        { onStart, ...place },
+      );
     } catch (err) {
-      outcome = outcomeOfError(err);
-      if (!(err instanceof RunAbort)) logger.error({ err }, 'task could not run');
+      // Stopped by a shutdown before it started: the job stays owed and runs at the next start.
+      if (!started && isShutdown(err)) outcome = undefined;
+      else {
+        outcome = outcomeOfError(err);
+        if (!(err instanceof RunAbort)) logger.error({ err }, 'task could not run');
+      }
     } finally {
       progress.close();
       turn.release();
     }
-    const durationMs = Date.now() - started;
+    if (!outcome) {
+      logger.info('the gateway stops before the task could start: it runs at the next start');
+      return;
+    }
+    const durationMs = Date.now() - startedAt;
     logger.info({ status: outcome.status, durationMs, reason: outcome.reason }, 'task ended');
     this.finish(bus, taskId, contextId, outcome, progress.record, { ...meta, durationMs }, extras);
+    await this.deps.jobs
+      ?.remove(taskId)
+      .catch((err: unknown) => logger.warn({ err }, 'could not remove the ended job'));
     this.deps.onFinished?.({
       taskId,
       skill: plan.skill.id,
@@ -548,4 +626,27 @@ export class GatewayExecutor implements AgentExecutor {
       ),
     );
   }
+}
+
+function isShutdown(err: unknown): boolean {
+  return err instanceof SchedulerClosedError || (err instanceof RunAbort && err.kind === 'shutdown');
+}
+
+/** The serializable job of a plan. */
+function jobOf(
+  plan: TaskPlan,
+  ids: Pick<TaskJob, 'taskId' | 'contextId' | 'owner' | 'tenant' | 'request' | 'meta'>,
+): TaskJob {
+  return {
+    ...ids,
+    skill: plan.skill.id,
+    backend: plan.backendName,
+    input: plan.input,
+    prompt: plan.prompt,
+    ...(plan.workdir !== undefined ? { workdir: plan.workdir } : {}),
+    timeoutMs: plan.timeoutMs,
+    ...(plan.model !== undefined ? { model: plan.model } : {}),
+    ...(plan.effort !== undefined ? { effort: plan.effort } : {}),
+    workspace: plan.workspace,
+  };
 }

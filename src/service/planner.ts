@@ -3,6 +3,7 @@ import type { GatewayConfig } from '../config/load.js';
 import { SKILL_INPUT_MODES, extractSkillInput, fieldLabel, type InputPart } from '../skills/input.js';
 import type { SkillDefinition } from '../skills/types.js';
 import { resolveWorkdir } from '../workspace/roots.js';
+import type { TaskJob } from '../queue/job.js';
 
 /** A request that cannot become a task; `field` names what was wrong. Refused before any task exists. */
 export class TaskInputError extends Error {
@@ -163,6 +164,26 @@ export class TaskPlanner {
       workspace,
       ...(model !== undefined ? { model } : {}),
       ...(effort !== undefined ? { effort } : {}),
+    };
+  }
+
+  /**
+   * The plan of a job planned before (by admission, maybe in an earlier process): nothing is decided again, only
+   * the skill's definition is looked up. Throws {@link TaskInputError} when the skill is gone from the catalog.
+   */
+  planOf(job: TaskJob): TaskPlan {
+    const skill = this.deps.skills.find((s) => s.id === job.skill);
+    if (!skill) throw new TaskInputError('skill', `skill: unknown skill "${job.skill}"`);
+    return {
+      skill,
+      backendName: job.backend,
+      input: job.input,
+      prompt: job.prompt,
+      workdir: job.workdir,
+      timeoutMs: job.timeoutMs,
+      workspace: job.workspace,
+      ...(job.model !== undefined ? { model: job.model } : {}),
+      ...(job.effort !== undefined ? { effort: job.effort } : {}),
     };
   }
 

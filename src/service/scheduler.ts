@@ -29,11 +29,21 @@ export interface SchedulerOptions {
 export interface SchedulerStats {
   running: number;
   queued: number;
+  /** Sends admitted and not yet queued (their task is being created, or waits for its conversation's turn). */
+  reserved: number;
   maxConcurrent: number;
   maxQueued: number;
 }
 
 type Job<T> = (signal: AbortSignal) => Promise<T>;
+
+/**
+ * A place in the queue held for a send between its admission and its submission, so that a send admitted is
+ * never refused later. Released once: by the submission that uses it, or by whoever gives up the send.
+ */
+export interface Reservation {
+  release(): void;
+}
 
 interface Entry {
   taskId: string;
@@ -56,6 +66,7 @@ export class Scheduler {
   private accepting = true;
   private idleWaiters: Array<() => void> = [];
   private recentDurationsMs: number[] = [];
+  private reserved = 0;
 
   constructor(private readonly opts: SchedulerOptions) {}
 
@@ -63,14 +74,42 @@ export class Scheduler {
     return {
       running: this.running.size,
       queued: this.queue.length,
+      reserved: this.reserved,
       maxConcurrent: this.opts.maxConcurrent,
       maxQueued: this.opts.maxQueued,
     };
   }
 
-  /** True when a new submission would be refused. */
+  /** True when a new send would be refused: every running and waiting place is taken or held. */
   isFull(): boolean {
-    return this.running.size >= this.opts.maxConcurrent && this.queue.length >= this.opts.maxQueued;
+    const taken = this.running.size + this.queue.length + this.reserved;
+    return taken >= this.opts.maxConcurrent + this.opts.maxQueued;
+  }
+
+  /**
+   * Holds a place for a send being admitted; the one place that decides "full". Throws {@link QueueFullError}
+   * when there is none, {@link SchedulerClosedError} when the scheduler takes no more work.
+   */
+  reserve(): Reservation {
+    if (!this.accepting) throw new SchedulerClosedError();
+    if (this.isFull()) throw this.fullError();
+    this.reserved += 1;
+    let held = true;
+    return {
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.reserved -= 1;
+      },
+    };
+  }
+
+  private fullError(): QueueFullError {
+    const retry = this.retryAfterSec();
+    return new QueueFullError(
+      retry,
+      `the task queue is full (${this.running.size} running, ${this.queue.length + this.reserved} waiting); retry in ${retry} s`,
+    );
   }
 
   /** Seconds a refused caller should wait before trying again: about one task's run time spread over the slots. */
@@ -86,25 +125,20 @@ export class Scheduler {
 
   /**
    * Queues a job. Resolves or rejects with the job's own result; rejects with a {@link RunAbort} when the job
-   * is canceled before it starts, with {@link QueueFullError} when the queue is full.
+   * is canceled before it starts. A job with a `reservation` takes the place its admission held; one marked
+   * `owed` (acknowledged before a restart) is queued whatever the bound; any other is refused with
+   * {@link QueueFullError} when the queue is full.
    */
   submit<T>(
     taskId: string,
     timeoutMs: number,
     job: Job<T>,
-    hooks: { onStart?: () => void } = {},
+    hooks: { onStart?: () => void; reservation?: Reservation; owed?: boolean } = {},
   ): Promise<T> {
+    hooks.reservation?.release();
     if (!this.accepting) return Promise.reject(new SchedulerClosedError());
     if (this.has(taskId)) return Promise.reject(new Error(`task ${taskId} is already scheduled`));
-    if (this.isFull()) {
-      const retry = this.retryAfterSec();
-      return Promise.reject(
-        new QueueFullError(
-          retry,
-          `the task queue is full (${this.opts.maxConcurrent} running, ${this.opts.maxQueued} waiting); retry in ${retry} s`,
-        ),
-      );
-    }
+    if (!hooks.reservation && !hooks.owed && this.isFull()) return Promise.reject(this.fullError());
     return new Promise<T>((resolve, reject) => {
       const controller = new AbortController();
       const entry: Entry = {

@@ -102,6 +102,15 @@ export class MemoryTaskStore implements GatewayTaskStore {
     this.write(task, this.tasks.get(task.id) ?? scope ?? DEFAULT_SCOPE);
   }
 
+  async findByMessageId(messageId: string, context: ServerCallContext): Promise<Task | undefined> {
+    const scope = this.resolveScope(context);
+    for (const entry of this.tasks.values()) {
+      if (inScope(entry, scope) && entry.task.history?.[0]?.messageId === messageId)
+        return cloneTask(entry.task);
+    }
+    return undefined;
+  }
+
   async listUnfinished(): Promise<Task[]> {
     return [...this.tasks.values()].filter((e) => !isTerminal(stateOf(e.task))).map((e) => cloneTask(e.task));
   }

@@ -43,6 +43,19 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (task_id, seq)
   ) WITHOUT ROWID;
   `,
+  `
+  -- The messageId of the message that created a task, so a client retrying a send gets the same task.
+  ALTER TABLE tasks ADD COLUMN message_id TEXT;
+  CREATE INDEX tasks_message ON tasks (tenant, owner, message_id) WHERE message_id IS NOT NULL;
+  -- Jobs acknowledged and not yet ended: what a restart still owes (queued) or must settle (running).
+  CREATE TABLE jobs (
+    task_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    -- the TaskJob as JSON
+    json TEXT NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -64,13 +64,13 @@ interface SessionRow {
   updatedAt: string;
 }
 
-type Params = Record<string, string | number>;
+type Params = Record<string, string | number | null>;
 
 const DEFAULT_SCOPE: StoreScope = { tenant: '', owner: 'anonymous', admin: false };
 
 const INSERT_TASK = `
-  INSERT INTO tasks (id, tenant, owner, context_id, state, status_ts, created_at, updated_at, json)
-  VALUES (@id, @tenant, @owner, @contextId, @state, @statusTs, @now, @now, @json)
+  INSERT INTO tasks (id, tenant, owner, context_id, state, status_ts, created_at, updated_at, json, message_id)
+  VALUES (@id, @tenant, @owner, @contextId, @state, @statusTs, @now, @now, @json, @messageId)
   ON CONFLICT (id) DO UPDATE SET
     context_id = excluded.context_id, state = excluded.state, status_ts = excluded.status_ts,
     updated_at = excluded.updated_at, json = excluded.json`;
@@ -191,6 +191,14 @@ export class SqliteTaskStore implements GatewayTaskStore {
 
   async put(task: Task, scope?: StoreScope): Promise<void> {
     this.statement(UPSERT_KEEP_OWNER).run(toRow(task, scope ?? DEFAULT_SCOPE));
+  }
+
+  async findByMessageId(messageId: string, context: ServerCallContext): Promise<Task | undefined> {
+    const scope = this.resolveScope(context);
+    const row = this.statement(
+      'SELECT id, json FROM tasks WHERE tenant = ? AND owner = ? AND message_id = ? ORDER BY rowid LIMIT 1',
+    ).get(scope.tenant, scope.owner, messageId);
+    return row ? fromRow(row as TaskRow) : undefined;
   }
 
   /** Unfinished tasks in the order they were first saved, so recovery can resume the oldest first. */
@@ -335,6 +343,7 @@ function toRow(task: Task, scope: { tenant: string; owner: string }): Params {
     statusTs: statusKey(task.status?.timestamp),
     now: new Date().toISOString(),
     json: JSON.stringify(Task.toJSON(task)),
+    messageId: task.history?.[0]?.messageId ?? null,
   };
 }
 

@@ -54,6 +54,11 @@ export interface GatewayTaskStore extends TaskStore {
   get(taskId: string): Promise<Task | undefined>;
   /** Save a task from the gateway itself, keeping its owner (or `owner` when it is new). */
   put(task: Task, scope?: StoreScope): Promise<void>;
+  /**
+   * The task the caller's own scope (tenant and owner, admin or not) created with this message, if any: a send
+   * retried with the same messageId gets that task rather than a second one.
+   */
+  findByMessageId(messageId: string, context: ServerCallContext): Promise<Task | undefined>;
   /** Every task not in a terminal state (submitted, working, input-required, auth-required, unspecified). */
   listUnfinished(): Promise<Task[]>;
   /** Remove finished tasks (and their event logs) older than the cutoffs; returns how many were removed. */

@@ -1,4 +1,4 @@
-import { TaskState, type SendMessageRequest } from '@a2a-js/sdk';
+import { TaskState, type SendMessageRequest, type StreamResponse, type Task } from '@a2a-js/sdk';
 import {
   ContentTypeNotSupportedError,
   JsonRpcTransportError,
@@ -12,7 +12,13 @@ import { isTerminal } from '../service/a2a.js';
 import { TaskInputError, TaskMediaTypeError, type TaskPlanner } from '../service/planner.js';
 import { mayUseSkill, principalOf } from './auth.js';
 import { WIRE, WireError } from './wire-errors.js';
-import type { Scheduler } from '../service/scheduler.js';
+import {
+  QueueFullError,
+  SchedulerClosedError,
+  type Reservation,
+  type Scheduler,
+} from '../service/scheduler.js';
+import { AdmittedSend, holdAdmitted, releaseUntaken } from '../service/admission.js';
 
 /** Key in `ServerCallContext.state` that says which binding a call came in on. */
 export const TRANSPORT_STATE_KEY = 'a2a-gateway.transport';
@@ -29,6 +35,8 @@ export interface AdmissionDeps {
   contextSkill: (owner: string, contextId: string) => Promise<string | undefined>;
   /** The SSRF guard for push webhook URLs, checked when a config is registered (and again at each delivery). */
   checkWebhook: (url: string) => Promise<{ ok: true } | { ok: false; reason: string }>;
+  /** The task the caller created earlier with this messageId, if any. */
+  findByMessageId: (messageId: string, context: ServerCallContext) => Promise<Task | undefined>;
 }
 
 /** A refusal with one of the gateway's own codes, shaped for the binding the call came in on. */
@@ -61,12 +69,13 @@ export function withAdmission(inner: A2ARequestHandler, deps: AdmissionDeps): A2
     if (!checked.ok) throw new RequestMalformedError(`${field}: ${checked.reason}`);
   };
 
+  const shuttingDown = (): Error =>
+    new UnsupportedOperationError(
+      'the gateway is shutting down and takes no new tasks; retry on another node',
+    );
+
   const admit = async (params: SendMessageRequest, context: ServerCallContext): Promise<void> => {
-    if (deps.isShuttingDown()) {
-      throw new UnsupportedOperationError(
-        'the gateway is shutting down and takes no new tasks; retry on another node',
-      );
-    }
+    if (deps.isShuttingDown()) throw shuttingDown();
     const message = params.message;
     if (!message) throw new RequestMalformedError('message: expected a message with parts');
     const inline = params.configuration?.taskPushNotificationConfig;
@@ -92,9 +101,9 @@ export function withAdmission(inner: A2ARequestHandler, deps: AdmissionDeps): A2
       const skill = await deps.contextSkill(principalOf(context.user).id, message.contextId);
       if (skill) previous = { skill };
     }
-    let skill: string;
+    let plan;
     try {
-      skill = (await deps.planner.plan(message, params.metadata, previous)).skill.id;
+      plan = await deps.planner.plan(message, params.metadata, previous);
     } catch (err) {
       if (err instanceof TaskMediaTypeError) {
         // ContentTypeNotSupported: -32005 on JSON-RPC, 415 on HTTP+JSON (the SDK's table says 400).
@@ -105,6 +114,7 @@ export function withAdmission(inner: A2ARequestHandler, deps: AdmissionDeps): A2
       if (err instanceof TaskInputError) throw new RequestMalformedError(err.message);
       throw err;
     }
+    const skill = plan.skill.id;
     const principal = principalOf(context.user);
     if (!mayUseSkill(principal, skill)) {
       throw wireError(context, 'forbidden', `key "${principal.id}" may not use skill ${skill}`, {
@@ -122,27 +132,90 @@ export function withAdmission(inner: A2ARequestHandler, deps: AdmissionDeps): A2
         { reason: 'TOO_MANY_TASKS', retryAfterSeconds: retry },
       );
     }
-    if (deps.scheduler.isFull()) {
-      const stats = deps.scheduler.stats();
-      throw wireError(
-        context,
-        'busy',
-        `the task queue is full (${stats.running} running, ${stats.queued} waiting); retry in ${retry} s`,
-        { reason: 'QUEUE_FULL', retryAfterSeconds: retry },
-      );
+    // The one place that decides "full": the place is held until the executor queues the task.
+    let reservation: Reservation;
+    try {
+      reservation = deps.scheduler.reserve();
+    } catch (err) {
+      if (err instanceof SchedulerClosedError) throw shuttingDown();
+      if (!(err instanceof QueueFullError)) throw err;
+      throw wireError(context, 'busy', err.message, {
+        reason: 'QUEUE_FULL',
+        retryAfterSeconds: err.retryAfterSec,
+      });
     }
+    holdAdmitted(context, new AdmittedSend(plan, reservation));
+  };
+
+  // A send retried with the same messageId by the same principal gets the task the first one created. Sends with
+  // one key wait in line, so concurrent retries see the first one's task rather than each making their own.
+  const inLine = new Map<string, Promise<void>>();
+  const retryKey = (params: SendMessageRequest, context: ServerCallContext): string | undefined => {
+    const message = params.message;
+    if (!message?.messageId || message.taskId) return undefined;
+    return `${context.tenant ?? ''}\u0000${principalOf(context.user).id}\u0000${message.messageId}`;
+  };
+  /** Waits for earlier sends with the same key; `done` lets the next one go (call it once the task exists). */
+  const queueUp = async (key: string): Promise<{ done: () => void }> => {
+    const earlier = inLine.get(key);
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    const tail = (earlier ?? Promise.resolve()).then(() => mine);
+    inLine.set(key, tail);
+    await earlier;
+    return {
+      done: () => {
+        done();
+        if (inLine.get(key) === tail) inLine.delete(key);
+      },
+    };
+  };
+  const earlierTask = async (
+    params: SendMessageRequest,
+    context: ServerCallContext,
+  ): Promise<Task | undefined> => {
+    const found = await deps.findByMessageId(params.message?.messageId ?? '', context);
+    return found ? inner.getTask({ tenant: params.tenant, id: found.id }, context) : undefined;
   };
 
   return {
     getAgentCard: () => inner.getAgentCard(),
     getAuthenticatedExtendedAgentCard: (p, c) => inner.getAuthenticatedExtendedAgentCard(p, c),
     sendMessage: async (params, context) => {
-      await admit(params, context);
-      return inner.sendMessage(params, context);
+      const key = retryKey(params, context);
+      const line = key ? await queueUp(key) : undefined;
+      try {
+        const earlier = line ? await earlierTask(params, context) : undefined;
+        if (earlier) return earlier;
+        await admit(params, context);
+        return await inner.sendMessage(params, context);
+      } finally {
+        releaseUntaken(context);
+        line?.done();
+      }
     },
     sendMessageStream: async function* (params, context) {
-      await admit(params, context);
-      yield* inner.sendMessageStream(params, context);
+      const key = retryKey(params, context);
+      const line = key ? await queueUp(key) : undefined;
+      try {
+        const earlier = line ? await earlierTask(params, context) : undefined;
+        if (earlier) {
+          line?.done();
+          yield* followTask(inner, earlier, context);
+          return;
+        }
+        await admit(params, context);
+        for await (const response of inner.sendMessageStream(params, context)) {
+          // The task exists once its first event is out: a retry waiting in line can find it now.
+          line?.done();
+          yield response;
+        }
+      } finally {
+        releaseUntaken(context);
+        line?.done();
+      }
     },
     getTask: (p, c) => inner.getTask(p, c),
     cancelTask: (p, c) => inner.cancelTask(p, c),
@@ -158,4 +231,17 @@ export function withAdmission(inner: A2ARequestHandler, deps: AdmissionDeps): A2
     resubscribe: (p, c) => inner.resubscribe(p, c),
     listTasks: (p, c) => inner.listTasks(p, c),
   };
+}
+
+/** A retried stream: the task as it is, then (while it runs) what happens next. */
+async function* followTask(
+  inner: A2ARequestHandler,
+  task: Task,
+  context: ServerCallContext,
+): AsyncGenerator<StreamResponse, void, undefined> {
+  if (isTerminal(task.status?.state)) {
+    yield { payload: { $case: 'task', value: task } };
+    return;
+  }
+  yield* inner.resubscribe({ tenant: '', id: task.id }, context);
 }

@@ -220,6 +220,27 @@ export function runTaskStoreContract(name: string, make: MakeStore): void {
         assert.deepEqual(await store.get(task.id), task);
       });
 
+      void test("findByMessageId finds the task a message created, in the caller's own scope only", async () => {
+        const task = makeTask({ history: [makeMessage({ messageId: 'retry-me' })] });
+        await store.save(task, callContext('alice', 'tenant-1'));
+        assert.equal(
+          (await store.findByMessageId('retry-me', callContext('alice', 'tenant-1')))?.id,
+          task.id,
+        );
+        assert.equal(await store.findByMessageId('retry-me', callContext('bob', 'tenant-1')), undefined);
+        assert.equal(await store.findByMessageId('retry-me', callContext('alice', 'tenant-2')), undefined);
+        assert.equal(await store.findByMessageId('other', callContext('alice', 'tenant-1')), undefined);
+        // A later save (the task's status moves on) keeps it findable.
+        await store.save(
+          { ...task, status: { ...task.status, state: TaskState.TASK_STATE_COMPLETED } } as typeof task,
+          callContext('alice', 'tenant-1'),
+        );
+        assert.equal(
+          (await store.findByMessageId('retry-me', callContext('alice', 'tenant-1')))?.id,
+          task.id,
+        );
+      });
+
       void test('a task is visible only in its own tenant', async () => {
         const task = makeTask();
         await store.save(task, callContext('alice', 'tenant-1'));

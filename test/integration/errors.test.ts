@@ -11,7 +11,7 @@ skills:
 
 function sendParams(parts: unknown[], metadata: Record<string, unknown> = { skill: 'code' }) {
   return {
-    message: { kind: 'message', role: 'user', messageId: 'm1', parts, metadata },
+    message: { kind: 'message', role: 'user', messageId: `m-${Math.random()}`, parts, metadata },
     configuration: { blocking: true },
   };
 }
