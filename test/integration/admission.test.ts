@@ -64,7 +64,7 @@ describe('admission: a send is refused up front or runs', () => {
     await gw.stop();
   });
 
-  test('300 concurrent sends with 2 running + 5 queued allowed: none is accepted and then failed "queue full"', async () => {
+  test('300 concurrent sends with 2 running + 5 queued allowed: none is accepted and then failed "queue full"', async (t) => {
     const log = join(gw.dataDir, 'runs.log');
     const answers = await Promise.all(
       Array.from({ length: 300 }, (_, i) => send(gw.url, `burst-${i}`, { log })),
@@ -80,6 +80,7 @@ describe('admission: a send is refused up front or runs', () => {
       }
     }
     assert.equal(accepted.length + refused, 300);
+    t.diagnostic(`sent 300, accepted ${accepted.length}, refused up front ${refused}`);
     assert.ok(accepted.length >= 7, `at least the 7 places are taken (got ${accepted.length})`);
     const finals = await Promise.all(
       accepted.map((id) =>

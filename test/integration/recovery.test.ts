@@ -94,18 +94,22 @@ describe('acknowledged tasks survive kill -9', () => {
         15_000,
         'the retryOnRestart task to start again',
       );
-      assert.equal(await stateOf(url, retried.body.result.id), 'working');
-      await rpc(url, {
-        jsonrpc: '2.0',
-        id: 9,
-        method: 'tasks/cancel',
-        params: { id: retried.body.result.id },
-      });
-      await waitFor(
-        async () => ((await stateOf(url, retried.body.result.id)) === 'canceled' ? true : undefined),
-        10_000,
-        'the re-run task to be canceled',
-      );
+      // It runs again rather than failing: still working (then canceled here), or done if its minute is up.
+      const again = await stateOf(url, retried.body.result.id);
+      assert.ok(again === 'working' || again === 'completed', `the re-run task is ${again}`);
+      if (again === 'working') {
+        await rpc(url, {
+          jsonrpc: '2.0',
+          id: 9,
+          method: 'tasks/cancel',
+          params: { id: retried.body.result.id },
+        });
+        await waitFor(
+          async () => ((await stateOf(url, retried.body.result.id)) === 'canceled' ? true : undefined),
+          10_000,
+          'the re-run task to be canceled',
+        );
+      }
     } finally {
       first?.kill('SIGKILL');
       second?.kill('SIGKILL');
