@@ -42,7 +42,10 @@ export interface DashboardApiDeps {
 
 /** `TASK_STATE_INPUT_REQUIRED` -> `input-required`, the form the 0.3 wire and people use. */
 export function shortState(state: TaskState): string {
-  return taskStateToJSON(state).replace(/^TASK_STATE_/, '').toLowerCase().replace(/_/g, '-');
+  return taskStateToJSON(state)
+    .replace(/^TASK_STATE_/, '')
+    .toLowerCase()
+    .replace(/_/g, '-');
 }
 
 const STATE_FILTERS: ReadonlyMap<string, TaskState> = new Map(

@@ -7,12 +7,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { hashKey } from '../../src/transport/auth.js';
+import { startNginx } from '../deploy/nginx-proxy.js';
 import { launchBrowser, contrastReport, type TestBrowser } from '../helpers/browser.js';
 import { FAKE_CLI_DIR, sendTask, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
 
@@ -328,33 +329,37 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Real nginx in the foreground, serving the gateway under /gw/ as a reverse proxy would; ended by pid. */
-async function startNginx(
+/**
+ * Real nginx in the foreground serving the gateway under /gw/, as a proxy that mounts it under a path would
+ * (the shipped deploy/nginx config mounts it at /; that one is tested below too). Ended by pid.
+ */
+async function startPrefixNginx(
   upstream: string,
   dir: string,
 ): Promise<{ url: string; stop: () => Promise<void> }> {
   const port = await freePort();
+  // nginx started as root runs its workers unprivileged: they must reach the temp directories.
+  chmodSync(dir, 0o755);
+  mkdirSync(join(dir, 'tmp'), { mode: 0o777 });
+  chmodSync(join(dir, 'tmp'), 0o777);
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
     conf,
     `worker_processes 1;
 daemon off;
 pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
+error_log stderr notice;
 events { worker_connections 64; }
 http {
   access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/tmp/${t};`).join('\n')}
   server {
     listen 127.0.0.1:${port};
     location /gw/ {
       proxy_pass ${upstream}/;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+      proxy_buffering off;
       proxy_read_timeout 300s;
     }
   }
@@ -362,76 +367,105 @@ http {
 `,
   );
   const child = spawn('nginx', ['-c', conf, '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const url = `http://127.0.0.1:${port}/gw/`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const up = await fetch(`${url}health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (up) break;
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`nginx did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let log = '';
+  // nginx logs "start worker process" once its socket is bound: the event to wait on.
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`nginx did not start within 10 s:\n${log}`)), 10_000);
+    child.stderr.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+      if (log.includes('start worker process')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`nginx exited before it started:\n${log}`));
+    });
+  });
   return {
-    url,
+    url: `http://127.0.0.1:${port}/gw/`,
     stop: async () => {
-      if (child.exitCode !== null || !child.pid) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      process.kill(child.pid, 'SIGTERM');
+      if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGQUIT');
       await exited;
     },
   };
 }
 
-describe('dashboard through nginx, under a path', () => {
+describe('dashboard through nginx', () => {
   let gw: TestGateway;
   let dir: ReturnType<typeof tempDir>;
-  let nginx: Awaited<ReturnType<typeof startNginx>>;
   before(async () => {
     dir = tempDir('a2a-gw-nginx-');
     gw = await startTestGateway({ configYaml: CONFIG });
-    nginx = await startNginx(gw.url, dir.dir);
   });
   after(async () => {
-    await nginx?.stop();
     await gw?.stop();
     dir?.cleanup();
   });
 
-  test('/gw/ leads to the dashboard; a task streams and the list follows it through the proxy', async () => {
-    const list = await browser.newPage();
-    await list.goto(nginx.url);
-    assert.equal(new URL(list.url()).pathname, '/gw/ui/');
-    await list.waitForSelector('#task-rows');
-    await list.waitForSelector('#health.ok');
+  test('with the shipped deploy/nginx config: a task streams and completes, and the list follows it', async () => {
+    const proxy = await startNginx(new URL(gw.url));
+    try {
+      const list = await browser.newPage();
+      await list.goto(`${proxy.url}/`);
+      assert.equal(new URL(list.url()).pathname, '/ui/');
+      await list.waitForSelector('#task-rows');
+      await list.waitForSelector('#health.ok');
 
-    const page = await browser.newPage();
-    await page.goto(`${nginx.url}ui/#/new/fix_bug`);
-    await page.waitForSelector('#new-task');
-    await page.fill('#input-bug_description', 'greet() is missing');
-    await page.click('button[type="submit"]');
-    await page.waitForURL(/#\/task\//, { timeout: WAIT });
-    const id = decodeURIComponent(page.url().split('#/task/')[1] ?? '');
-    await page.waitForFunction(
-      () =>
-        document.querySelector('#task-state')?.textContent === 'working' &&
-        [...document.querySelectorAll('.event.ev-tool')].some((e: any) => e.textContent?.includes('Read')),
-      undefined,
-      { timeout: WAIT },
-    );
-    await stateIs(page, 'completed');
-    await page.waitForSelector('#diff-files');
-    await list.waitForFunction(
-      (taskId) =>
-        document.querySelector(`tr[data-id="${taskId}"]`)?.getAttribute('data-state') === 'completed',
-      id,
-      { timeout: WAIT },
-    );
-    await browser.shot(list, '08-list-through-nginx');
-    await page.close();
-    await list.close();
+      const page = await browser.newPage();
+      await page.goto(`${proxy.url}/ui/#/new/fix_bug`);
+      await page.waitForSelector('#new-task');
+      await page.fill('#input-bug_description', 'greet() is missing');
+      await page.click('button[type="submit"]');
+      await page.waitForURL(/#\/task\//, { timeout: WAIT });
+      const id = decodeURIComponent(page.url().split('#/task/')[1] ?? '');
+      await page.waitForFunction(
+        () =>
+          document.querySelector('#task-state')?.textContent === 'working' &&
+          [...document.querySelectorAll('.event.ev-tool')].some((e: any) => e.textContent?.includes('Read')),
+        undefined,
+        { timeout: WAIT },
+      );
+      await stateIs(page, 'completed');
+      await page.waitForSelector('#diff-files');
+      await list.waitForFunction(
+        (taskId) =>
+          document.querySelector(`tr[data-id="${taskId}"]`)?.getAttribute('data-state') === 'completed',
+        id,
+        { timeout: WAIT },
+      );
+      await browser.shot(list, '08-list-through-nginx');
+      await page.close();
+      await list.close();
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test('under a path (/gw/): the redirect, the list and its live feed work through the proxy', async () => {
+    const proxy = await startPrefixNginx(gw.url, dir.dir);
+    try {
+      const list = await browser.newPage();
+      await list.goto(proxy.url);
+      assert.equal(new URL(list.url()).pathname, '/gw/ui/');
+      await list.waitForSelector('#task-rows');
+      await list.waitForSelector('#health.ok');
+      const sent = await sendTask(gw.url, { skill: 'fix_bug', input: 'greet() is missing', blocking: false });
+      const id: string = sent.body.result.id;
+      await list.waitForFunction(
+        (taskId) =>
+          document.querySelector(`tr[data-id="${taskId}"]`)?.getAttribute('data-state') === 'completed',
+        id,
+        { timeout: WAIT },
+      );
+      await list.click(`tr[data-id="${id}"] a`);
+      await stateIs(list, 'completed');
+      await list.waitForSelector('#diff-files');
+      await list.close();
+    } finally {
+      await proxy.stop();
+    }
   });
 });

@@ -105,7 +105,10 @@ describe('dashboard read API and pages', () => {
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as any).error.message, /^state: expected one of submitted, working/);
     const limit = await fetch(`${gw.url}/api/tasks?limit=0`, { headers: as(KEYS.alice) });
-    assert.match(((await limit.json()) as any).error.message, /^limit: expected a whole number from 1 to 500/);
+    assert.match(
+      ((await limit.json()) as any).error.message,
+      /^limit: expected a whole number from 1 to 500/,
+    );
     for (const path of ['/api/tasks', '/api/tasks/events', '/api/backends']) {
       assert.equal((await fetch(`${gw.url}${path}`)).status, 401, path);
     }
@@ -115,8 +118,18 @@ describe('dashboard read API and pages', () => {
     const feed = await fetch(`${gw.url}/api/tasks/events`, { headers: as(KEYS.alice) });
     assert.equal(feed.status, 200);
     assert.match(feed.headers.get('content-type') ?? '', /^text\/event-stream/);
-    const mine = await sendTask(gw.url, { skill: 'fix_bug', input: 'x', blocking: false, headers: as(KEYS.alice) });
-    const theirs = await sendTask(gw.url, { skill: 'fix_bug', input: 'y', blocking: false, headers: as(KEYS.bob) });
+    const mine = await sendTask(gw.url, {
+      skill: 'fix_bug',
+      input: 'x',
+      blocking: false,
+      headers: as(KEYS.alice),
+    });
+    const theirs = await sendTask(gw.url, {
+      skill: 'fix_bug',
+      input: 'y',
+      blocking: false,
+      headers: as(KEYS.bob),
+    });
     const id: string = mine.body.result.id;
     const events = await readFeed(feed, (evs) =>
       evs.some((e) => e.event === 'task' && e.data.id === id && e.data.state === 'completed'),
@@ -127,7 +140,10 @@ describe('dashboard read API and pages', () => {
     const done = events.findLast((e) => e.event === 'task' && e.data.id === id)!.data;
     assert.equal(done.message, 'slow done');
     assert.equal(typeof done.durationMs, 'number');
-    assert.ok(!events.some((e) => e.event === 'task' && e.data.id === theirs.body.result.id), 'no task of bob');
+    assert.ok(
+      !events.some((e) => e.event === 'task' && e.data.id === theirs.body.result.id),
+      'no task of bob',
+    );
     assert.ok(events.some((e) => e.event === 'stats' && typeof e.data.active === 'number'));
   });
 
@@ -149,7 +165,10 @@ describe('dashboard read API and pages', () => {
     assert.doesNotMatch(csp, /unsafe-inline/);
     const html = await page.text();
     assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
-    assert.equal((await fetch(`${gw.url}/ui/js/app.js`)).headers.get('content-type'), 'text/javascript; charset=utf-8');
+    assert.equal(
+      (await fetch(`${gw.url}/ui/js/app.js`)).headers.get('content-type'),
+      'text/javascript; charset=utf-8',
+    );
     assert.equal((await fetch(`${gw.url}/ui/nope.js`)).status, 404);
     assert.equal((await fetch(`${gw.url}/ui/../package.json`)).status, 401);
 
