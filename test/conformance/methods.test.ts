@@ -105,8 +105,8 @@ function message03(text: string, skill: string, extra: Record<string, unknown> =
 function reasonOf(error: Rpc['error']): string | undefined {
   const data = error?.data;
   if (!Array.isArray(data)) return undefined;
-  const info = data.find((d: any) => d?.['@type'] === 'type.googleapis.com/google.rpc.ErrorInfo') as any;
-  return info?.reason;
+  const infos = data as Array<{ '@type'?: string; reason?: string } | undefined>;
+  return infos.find((d) => d?.['@type'] === 'type.googleapis.com/google.rpc.ErrorInfo')?.reason;
 }
 
 describe('A2A methods on every binding, against the schemas', () => {
