@@ -136,6 +136,18 @@ describe('acp backend (fake ACP agent through the gateway)', () => {
     assert.equal(existsSync(join(repo, '..', 'escape.txt')), false);
   });
 
+  test('terminals: a command runs in the workspace, one outside it is refused, one left running dies with the turn', async () => {
+    const task = (
+      await sendTask(gw.url, { skill: 'fix_bug', input: { bug_description: 'fake:terminal', workdir: repo } })
+    ).body.result;
+    assert.equal(task.status.state, 'completed', JSON.stringify(task.status));
+    assert.equal(task.artifacts[0].parts[0].text, 'ls:0:true outside:refused');
+    const sleepers = execFileSync('ps', ['-eo', 'stat=,args='], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => /^\s*[^Z\s]\S*\s+sleep 300$/.test(l));
+    assert.deepEqual(sleepers, [], 'the terminal left running was killed');
+  });
+
   test('cancel mid-turn: session/cancel ends the turn, the task is canceled, no agent process is left', async () => {
     const before = new Set(fakeAgents());
     const task = (

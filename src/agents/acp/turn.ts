@@ -3,7 +3,8 @@
  * workspace (or `session/load` of the context's session), `session/prompt`, and `session/cancel` when the run is
  * canceled or reaches its deadline; then stdin is closed and, if the agent does not exit by itself, its process
  * group is ended. The agent's requests are served here: permission (the caller's answer, or allow when the skill
- * runs unattended) and text files inside the workspace; terminals are not offered.
+ * runs unattended), text files inside the workspace, and terminals (commands run through the process runner in the
+ * workspace).
  */
 import {
   client,
@@ -19,6 +20,7 @@ import { abortedOutcome, spawnFailure, tail } from '../outcome.js';
 import { RunAbort, type AgentErrorKind, type BackendOutcome, type BackendRunContext } from '../types.js';
 import { permissionOutcome, permissionQuestion } from './permission.js';
 import { StdioStream } from './stdio-stream.js';
+import { Terminals } from './terminals.js';
 import { SessionUpdateMapper } from './updates.js';
 import { WorkspaceFs, WorkspaceFsError } from './workspace-fs.js';
 
@@ -76,6 +78,13 @@ export async function runAcpTurn(ctx: BackendRunContext, opts: AcpTurnOptions): 
   }
 
   const fs = new WorkspaceFs(spec.workdir);
+  const terminals = new Terminals({
+    workdir: spec.workdir,
+    env: opts.env,
+    run: opts.run,
+    label: spec.taskId,
+    killGraceMs: opts.killGraceMs,
+  });
   let asking = Promise.resolve();
   const onPermission = async (
     params: RequestPermissionRequest,
@@ -113,7 +122,18 @@ export async function runAcpTurn(ctx: BackendRunContext, opts: AcpTurnOptions): 
     })
     .onRequest('session/request_permission', ({ params, signal }) => onPermission(params, signal))
     .onRequest('fs/read_text_file', ({ params }) => fsCall(() => fs.read(params)))
-    .onRequest('fs/write_text_file', ({ params }) => fsCall(() => fs.write(params)));
+    .onRequest('fs/write_text_file', ({ params }) => fsCall(() => fs.write(params)))
+    .onRequest('terminal/create', ({ params }) => fsCall(() => terminals.create(params)))
+    .onRequest('terminal/output', ({ params }) =>
+      fsCall(() => Promise.resolve().then(() => terminals.output(params.terminalId))),
+    )
+    .onRequest('terminal/wait_for_exit', ({ params }) =>
+      fsCall(() => terminals.waitForExit(params.terminalId)),
+    )
+    .onRequest('terminal/kill', ({ params }) =>
+      fsCall(() => Promise.resolve().then(() => terminals.kill(params.terminalId))),
+    )
+    .onRequest('terminal/release', ({ params }) => fsCall(() => terminals.release(params.terminalId)));
 
   // Canceled or out of time: the agent is asked to stop its turn (once a session is open) and gets a bounded
   // moment to answer before its process group is ended.
@@ -141,7 +161,8 @@ export async function runAcpTurn(ctx: BackendRunContext, opts: AcpTurnOptions): 
     runSignal.removeEventListener('abort', onAbort);
   }
 
-  // The turn is over: stdin closes, and an agent that does not exit by itself is ended.
+  // The turn is over: its terminals are killed, stdin closes, and an agent that does not exit by itself is ended.
+  await terminals.close();
   stdio.endInput();
   const settle = setTimeout(() => kill.abort(), Math.min(opts.killGraceMs, SETTLE_MAX_MS));
   const result = await exited;
@@ -184,7 +205,7 @@ async function openSession(
     protocolVersion: PROTOCOL_VERSION,
     clientCapabilities: {
       fs: { readTextFile: opts.clientFs, writeTextFile: opts.clientFs },
-      terminal: false,
+      terminal: true,
     },
     clientInfo: { name: 'a2a-gateway', version: opts.clientVersion },
   });
