@@ -118,6 +118,29 @@ describe('configuration', () => {
     assert.match(issues.join('\n'), /DEFAULT_TIMEOUT: 7200 is above MAX_TASK_TIMEOUT/);
   });
 
+  test('an acp backend takes a preset or a command; a missing one, an unknown preset or key is an error naming the field', () => {
+    withFile(
+      `backends:\n  a: { type: acp, preset: qwen }\n  b: { type: acp, command: /opt/agent, args: [--stdio], passEnv: [KEY] }\n`,
+      (file) => {
+        const config = loadConfig({ env: {}, configFile: file, knownSkills });
+        assert.deepEqual(config.backends.a, { type: 'acp', preset: 'qwen', env: {}, passEnv: [] });
+        assert.equal(config.backends.b?.type, 'acp');
+      },
+    );
+    for (const [yaml, error] of [
+      ['{ type: acp }', /backends\.x\.command: expected a command \(the ACP agent to run\) or a preset/],
+      ['{ type: acp, preset: vim }', /backends\.x\.preset: .*gemini/],
+      ['{ type: acp, preset: qwen, extraArgs: [] }', /backends\.x: .*extraArgs/],
+    ] as const) {
+      withFile(`backends:\n  x: ${yaml}\n`, (file) => {
+        assert.match(
+          issuesOf(() => loadConfig({ env: {}, configFile: file, knownSkills })).join('\n'),
+          error,
+        );
+      });
+    }
+  });
+
   test('the config file maps skills to backends, and unknown keys, skills and backends are errors', () => {
     withFile(
       `backends:\n  mine: { type: command, command: /bin/echo, args: ["{prompt}"] }\nskills:\n  fix_bug: { backend: mine, timeout: 60 }\n`,
