@@ -15,7 +15,14 @@ import type { Page } from 'playwright-core';
 import { hashKey } from '../../src/transport/auth.js';
 import { startNginx } from '../deploy/nginx-proxy.js';
 import { launchBrowser, contrastReport, type TestBrowser } from '../helpers/browser.js';
-import { FAKE_CLI_DIR, sendTask, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+import {
+  FAKE_CLI_DIR,
+  rpc,
+  sendTask,
+  startTestGateway,
+  tempDir,
+  type TestGateway,
+} from '../helpers/gateway.js';
 
 // What the callbacks run in the page use; the test project has no DOM types (they would change Node's fetch types).
 declare const document: any;
@@ -336,11 +343,12 @@ async function freePort(): Promise<number> {
 async function startPrefixNginx(
   upstream: string,
   dir: string,
-): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = await freePort();
+  port?: number,
+): Promise<{ url: string; port: number; stop: () => Promise<void> }> {
+  port ??= await freePort();
   // nginx started as root runs its workers unprivileged: they must reach the temp directories.
   chmodSync(dir, 0o755);
-  mkdirSync(join(dir, 'tmp'), { mode: 0o777 });
+  mkdirSync(join(dir, 'tmp'), { recursive: true, mode: 0o777 });
   chmodSync(join(dir, 'tmp'), 0o777);
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
@@ -386,8 +394,10 @@ ${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_p
   });
   return {
     url: `http://127.0.0.1:${port}/gw/`,
+    port,
+    // SIGTERM: nginx's fast shutdown, which cuts open streams as a proxy restart does.
     stop: async () => {
-      if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGQUIT');
+      if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGTERM');
       await exited;
     },
   };
@@ -465,6 +475,50 @@ describe('dashboard through nginx', () => {
       await list.waitForSelector('#diff-files');
       await list.close();
     } finally {
+      await proxy.stop();
+    }
+  });
+
+  test('a task page whose stream the proxy cuts resumes after the last event seen: no gap, no repeat', async () => {
+    let proxy = await startPrefixNginx(gw.url, dir.dir);
+    const sent = await sendTask(gw.url, {
+      skill: 'fix_bug',
+      input: 'fake:slow wait for the proxy',
+      blocking: false,
+    });
+    const id: string = sent.body.result.id;
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${proxy.url}ui/#/task/${id}`);
+      const slowSaid = () =>
+        [...document.querySelectorAll('.event.ev-agent')].filter((e: any) =>
+          e.textContent?.includes('take a while'),
+        ).length;
+      await page.waitForFunction(slowSaid, undefined, { timeout: WAIT });
+      await proxy.stop();
+      await page.waitForFunction(
+        () => document.querySelector('#stream-note')?.textContent?.includes('reconnecting'),
+        undefined,
+        { timeout: WAIT },
+      );
+      // While the page is cut off, the task ends; the page learns it only from the resumed stream.
+      await rpc(gw.url, { jsonrpc: '2.0', id: 9, method: 'tasks/cancel', params: { id } });
+      proxy = await startPrefixNginx(gw.url, dir.dir, proxy.port);
+      await stateIs(page, 'canceled');
+      await page.waitForFunction(
+        () =>
+          [...document.querySelectorAll('.event-kind')].some((e: any) => e.textContent === 'State: canceled'),
+        undefined,
+        { timeout: WAIT },
+      );
+      assert.equal(await page.evaluate(slowSaid), 1, 'the event before the cut is shown once');
+      const kinds: string[] = await page.$$eval('.timeline .event-kind', (els: any[]) =>
+        els.map((e) => e.textContent),
+      );
+      assert.equal(kinds.filter((k) => k === 'Submitted').length, 1, kinds.join());
+      assert.equal(kinds.filter((k) => k === 'State: canceled').length, 1, kinds.join());
+    } finally {
+      await page.close();
       await proxy.stop();
     }
   });
