@@ -41,6 +41,16 @@ import type { GatewayTaskStore, ScopeResolver } from './stores/types.js';
 import { Authenticator, GatewayUser, mayUseSkill, principalOf } from './transport/auth.js';
 import { buildAgentCard } from './transport/agent-card.js';
 import { createApp } from './transport/app.js';
+import { principalOfRequest } from './transport/security.js';
+import { diagnose } from './cli/doctor.js';
+import { AccessLog } from './observability/access-log.js';
+import { CachedProbe } from './observability/cached-probe.js';
+import { HealthReporter } from './observability/health.js';
+import { GatewayMetrics } from './observability/metrics.js';
+import { serveMetrics, type MetricsServer } from './observability/metrics-server.js';
+import { withTaskIdsLogged } from './observability/observed-handler.js';
+import { RedisProbe } from './observability/redis-probe.js';
+import { TaskMetrics } from './observability/task-metrics.js';
 import { AuthThrottle } from './transport/auth-throttle.js';
 import { backendStatuses } from './service/backend-status.js';
 import { LoggingEventBusManager } from './events/event-bus.js';
@@ -73,6 +83,8 @@ export interface Gateway {
   readonly app: Express;
   /** Listens on the configured host and port; resolves with the bound URL. */
   start(): Promise<string>;
+  /** Where `/metrics` is served when it has a port of its own (METRICS_PORT), once started. */
+  metricsUrl(): string | undefined;
   /** Drains running tasks (bounded by SHUTDOWN_TIMEOUT), records the rest, closes the server and the store. */
   stop(): Promise<void>;
 }
@@ -163,6 +175,25 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     maxConcurrent: config.maxConcurrentTasks,
     maxQueued: config.maxQueuedTasks,
   });
+  // Observability: metrics read the queue and the task event stream; every request gets one access-log line.
+  const startedAt = Date.now();
+  const redisProbe = redis ? new RedisProbe(redis) : undefined;
+  const metrics = config.metrics.enabled
+    ? new GatewayMetrics({
+        queue: () => scheduler.stats(),
+        startedAt,
+        openStreams: (): number => accessLog.openStreams(),
+        ...(redisProbe ? { redis: () => redisProbe.check() } : {}),
+      })
+    : undefined;
+  const accessLog: AccessLog = new AccessLog({
+    logger,
+    metrics,
+    keyOf: (req) => {
+      const principal = principalOfRequest(req);
+      return principal.kind === 'anonymous' ? undefined : principal.id;
+    },
+  });
   const workspaces = new Workspaces({
     dataDir: config.dataDir,
     git: { env: withoutGatewaySecrets(env) },
@@ -241,7 +272,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     ? await PushSigner.fromFile(config.push.signingKeyFile, { issuer: config.publicUrl ?? 'a2a-gateway' })
     : await PushSigner.generate({ issuer: config.publicUrl ?? 'a2a-gateway' });
   const dispatcher = new PushDispatcher(
-    { logger: pushLogger },
+    { logger: pushLogger, ...(metrics ? { onOutcome: (o) => metrics.pushed(o) } : {}) },
     {
       guard: { allow: config.push.allowlist },
       signer,
@@ -261,7 +292,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       ? [slackNotifier(config.push.slackWebhookUrl, { dispatcher })]
       : [],
   });
-  const buses = new LoggingEventBusManager(eventLog);
+  const buses = new LoggingEventBusManager(eventLog, metrics ? [new TaskMetrics(metrics).observe] : []);
   const sdkHandler = new DefaultRequestHandler(
     baseCard,
     store,
@@ -283,7 +314,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     },
     logger,
   );
-  const requestHandler = withAdmission(withEventLog(sdkHandler, { log: eventLog, streams: sseStreams }), {
+  const admitted = withAdmission(withEventLog(sdkHandler, { log: eventLog, streams: sseStreams }), {
     planner,
     scheduler,
     isShuttingDown: () => shuttingDown,
@@ -292,8 +323,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     contextSkill: (owner, contextId) => conversations.lastSkill(owner, contextId),
     checkWebhook: (url) => Promise.resolve(checkWebhookRegistration(url, { allow: config.push.allowlist })),
     findByMessageId: (messageId, ctx) => store.findByMessageId(messageId, ctx),
+    onRefused: (context, reason) => accessLog.refuse(context, reason),
   });
-  const startedAt = Date.now();
+  const requestHandler = withTaskIdsLogged(admitted, accessLog);
   const app = createApp({
     requestHandler,
     store,
@@ -319,15 +351,19 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       redisPrefix: config.redis.keyPrefix,
       ...(redis ? { redis } : {}),
     },
-    health: {
+    accessLog,
+    ...(metrics && config.metrics.port === undefined ? { metrics } : {}),
+    health: new HealthReporter({
       version: VERSION,
       startedAt,
-      activeTasks: () => executor.activeCount(),
-      scheduler,
+      queue: () => scheduler.stats(),
       store,
       isShuttingDown: () => shuttingDown,
       containment: () => containment.report,
-    },
+      ...(redisProbe ? { redis: redisProbe } : {}),
+      // Each CLI's --version runs once per 10 minutes at most, and only when someone asks for the details.
+      backends: new CachedProbe(() => diagnose(config, BUILTIN_SKILLS, env), 600_000),
+    }),
   });
 
   const purge = async (): Promise<void> => {
@@ -353,6 +389,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
 
   let server: Server | undefined;
   let grpcBinding: GrpcBinding | undefined;
+  let metricsServer: MetricsServer | undefined;
   let stopping: Promise<void> | undefined;
 
   /** Starts the gRPC binding when GRPC_PORT is set, and puts the port it bound in the card. */
@@ -387,6 +424,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     });
 
   const start = async (): Promise<string> => {
+    if (metrics && config.metrics.port !== undefined) {
+      metricsServer = await serveMetrics(metrics, config.metrics.host, config.metrics.port);
+      logger.info({ url: `${metricsServer.url}/metrics` }, 'metrics listening');
+    }
     await startGrpc();
     return listen();
   };
@@ -421,6 +462,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
           setTimeout(() => s.closeAllConnections(), 1000).unref();
         });
       }
+      await metricsServer?.close();
       // Tasks that never started stay owed (their jobs are kept); the rest end with the reason.
       await settleUnfinished(recovery, { reason: SHUTDOWN_REASON, retryOnRestart: () => false });
       await Promise.allSettled(resumed);
@@ -448,5 +490,15 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     ).catch((err: unknown) => logger.error({ err, taskId: job.taskId }, 'a resumed task failed to run')),
   );
 
-  return { config, logger, store, scheduler, workspaces, app, start, stop };
+  return {
+    config,
+    logger,
+    store,
+    scheduler,
+    workspaces,
+    app,
+    start,
+    stop,
+    metricsUrl: () => metricsServer?.url,
+  };
 }

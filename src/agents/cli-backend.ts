@@ -59,11 +59,11 @@ export class CliBackend implements Backend {
   }
 
   /** The child's environment: the allowlist, the CLI's own credentials and settings, and the per-context home. */
-  private childEnv(home: string, plan: CliRunPlan): Record<string, string> {
+  private childEnv(home: string, plan: CliRunPlan, traceparent: string | undefined): Record<string, string> {
     return buildChildEnv({
       base: this.opts.baseEnv,
       allow: [...this.opts.adapter.passEnv, ...(plan.passEnv ?? []), ...this.opts.passEnv],
-      set: { ...plan.env, ...this.opts.env },
+      set: { ...plan.env, ...(traceparent ? { TRACEPARENT: traceparent } : {}), ...this.opts.env },
       home,
     });
   }
@@ -133,7 +133,7 @@ export class CliBackend implements Backend {
       {
         argv: [resolved, ...plan.args],
         cwd: spec.workdir,
-        env: this.childEnv(ctx.home, plan),
+        env: this.childEnv(ctx.home, plan, spec.traceparent),
         signal: runSignal,
         graceMs: this.opts.killGraceMs,
         ...(plan.stdin !== undefined ? { stdin: plan.stdin } : {}),

@@ -92,7 +92,10 @@ export class CommandBackend implements Backend {
     const env = buildChildEnv({
       base: opts.baseEnv,
       allow: opts.home === 'inherit' ? ['HOME', ...opts.passEnv] : opts.passEnv,
-      set: Object.fromEntries(Object.entries(opts.env).map(([k, v]) => [k, fillTemplate(v, spec)])),
+      set: {
+        ...(spec.traceparent ? { TRACEPARENT: spec.traceparent } : {}),
+        ...Object.fromEntries(Object.entries(opts.env).map(([k, v]) => [k, fillTemplate(v, spec)])),
+      },
       ...(opts.home === 'inherit' ? {} : { home: ctx.home }),
     });
     const resolved = await resolveCommand(command, env.PATH);

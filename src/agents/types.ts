@@ -58,6 +58,8 @@ export interface TaskSpec {
   effort?: string;
   /** A session to resume (follow-up turn in the same context). */
   resumeSessionId?: string;
+  /** W3C trace context of the request that started the task, given to the child as `TRACEPARENT`. */
+  traceparent?: string;
 }
 
 export type OutcomeStatus = 'completed' | 'failed' | 'canceled';

@@ -86,6 +86,11 @@ export interface GatewayConfig {
     maxAttempts: number;
     slackWebhookUrl: string | undefined;
   };
+  /**
+   * Prometheus metrics at `/metrics`: on the main port behind the API key, or (with `port`) on a listener of their
+   * own, without a key, at `host` (default HOST).
+   */
+  metrics: { enabled: boolean; port: number | undefined; host: string };
   /** Set when HOST was narrowed to loopback because no key is configured; says why. */
   bindNotice: string | undefined;
   backends: Readonly<Record<string, BackendConfig>>;
@@ -352,6 +357,7 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
     },
     containment: env.PROCESS_CONTAINMENT,
     bindNotice,
+    metrics: { enabled: env.METRICS_ENABLED, port: env.METRICS_PORT, host: env.METRICS_HOST ?? host },
     push: {
       allowlist: env.PUSH_ALLOWLIST ?? [],
       hmacSecret: env.PUSH_HMAC_SECRET,

@@ -134,6 +134,9 @@ export const envSchema = z.object({
   REDIS_ENABLED: boolFromEnv.default(false),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   REDIS_KEY_PREFIX: z.string().default('a2a-gateway:'),
+  METRICS_ENABLED: boolFromEnv.default(true),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).optional(),
   A2A_GATEWAY_CONFIG: z.string().optional(),
 });
 

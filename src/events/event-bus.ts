@@ -42,22 +42,37 @@ export class EventTap {
   }
 }
 
+/** Sees every event a task publishes (task snapshots, status and artifact updates, with their metadata). */
+export type TaskEventObserver = (taskId: string, event: AgentExecutionEvent) => void;
+
 /**
  * The SDK's per-task event buses, with every published event also written to the task's event log (the first
  * listener of each bus, so an event is numbered before anyone else sees it), and a stream's {@link EventTap}
- * attached when it asks for one.
+ * attached when it asks for one. Observers (metrics) hear each event after the log; one that throws is skipped.
  */
 export class LoggingEventBusManager implements ExecutionEventBusManager {
   private readonly inner = new DefaultExecutionEventBusManager();
   private readonly logged = new WeakSet<ExecutionEventBus>();
 
-  constructor(private readonly log: TaskEventLog) {}
+  constructor(
+    private readonly log: TaskEventLog,
+    private readonly observers: readonly TaskEventObserver[] = [],
+  ) {}
 
   createOrGetByTaskId(taskId: string, context?: ServerCallContext): ExecutionEventBus {
     const bus = this.inner.createOrGetByTaskId(taskId, context);
     if (!this.logged.has(bus)) {
       this.logged.add(bus);
-      bus.on('event', (event) => this.log.record(taskId, event));
+      bus.on('event', (event) => {
+        this.log.record(taskId, event);
+        for (const observe of this.observers) {
+          try {
+            observe(taskId, event);
+          } catch {
+            // An observer's fault must not break the task's stream.
+          }
+        }
+      });
     }
     const tap = context?.state.get(EVENT_TAP_KEY);
     if (tap instanceof EventTap) tap.attach(bus, (event) => this.log.seqOf(event));

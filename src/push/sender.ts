@@ -106,7 +106,11 @@ export class PushDispatcher {
   private readonly random: () => number;
 
   constructor(
-    private readonly deps: { logger: PushLogger },
+    private readonly deps: {
+      logger: PushLogger;
+      /** Told how each attempt ended (metrics). */
+      onOutcome?: (outcome: 'delivered' | 'retried' | 'failed' | 'dropped') => void;
+    },
     private readonly opts: PushDispatcherOptions,
   ) {
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 6);
@@ -130,6 +134,7 @@ export class PushDispatcher {
       return false;
     }
     if (this.queued >= this.maxQueuedTotal) {
+      this.deps.onOutcome?.('dropped');
       this.deps.logger.warn({ ...log, queued: this.queued }, 'push queue full; notification dropped');
       return false;
     }
@@ -176,6 +181,7 @@ export class PushDispatcher {
     const [dropped] = queue.entries.splice(victim, 1);
     if (!dropped) return;
     this.queued -= 1;
+    this.deps.onOutcome?.('dropped');
     this.deps.logger.warn(
       { taskId: dropped.job.taskId, configId: dropped.job.configId, target: originOf(dropped.job.url) },
       'push queue for this webhook is full; oldest waiting notification dropped',
@@ -211,8 +217,10 @@ export class PushDispatcher {
       attempt: entry.attempts,
     };
     if (result.ok) {
+      this.deps.onOutcome?.('delivered');
       this.deps.logger.debug({ ...log, status: result.status }, 'push notification delivered');
     } else if (result.retryable && entry.attempts < this.maxAttempts) {
+      this.deps.onOutcome?.('retried');
       const delay = this.retryDelay(entry.attempts, result.retryAfterMs);
       this.deps.logger.debug(
         { ...log, error: result.error, retryInMs: delay },
@@ -226,6 +234,7 @@ export class PushDispatcher {
       queue.timer.unref();
       return;
     } else {
+      this.deps.onOutcome?.('failed');
       this.deps.logger.warn({ ...log, error: result.error }, 'push delivery failed; notification dropped');
     }
     queue.entries.shift();

@@ -22,6 +22,8 @@ export interface TaskJob {
   request: string;
   /** Task metadata set when the task is created (skill, backend, dialect). */
   meta: Record<string, string>;
+  /** W3C trace context of the request that sent it: in the task's log lines, and the CLI's TRACEPARENT. */
+  traceparent?: string;
 }
 
 /** Where a kept job is: waiting for a slot (owed after a restart) or running (settled after a restart). */

@@ -2,12 +2,14 @@ import { existsSync } from 'node:fs';
 import { TaskState, type Message, type Task } from '@a2a-js/sdk';
 import {
   AgentEvent,
+  STATE_HEADERS_KEY,
   type AgentExecutor,
   type ExecutionEventBus,
   type RequestContext,
 } from '@a2a-js/sdk/server';
 import { RunAbort, type Backend, type BackendOutcome, type TaskSpec } from '../agents/types.js';
 import type { Logger } from '../observability/logger.js';
+import { traceIdOf, traceparentOfHeaders } from '../observability/trace-context.js';
 import type { GatewayTaskStore } from '../stores/types.js';
 import {
   agentMessage,
@@ -180,6 +182,8 @@ export class GatewayExecutor implements AgentExecutor {
       // What the caller asked, in words, for backends that replay earlier turns.
       const main = plan.input[plan.skill.mainField];
       const request = typeof main === 'string' ? main : messageText(message) || JSON.stringify(plan.input);
+      // The request's trace goes on in the task's log lines and, as TRACEPARENT, in the CLI's environment.
+      const traceparent = traceparentOfHeaders(ctx.context.state.get(STATE_HEADERS_KEY));
       const job = jobOf(plan, {
         taskId,
         contextId,
@@ -187,6 +191,7 @@ export class GatewayExecutor implements AgentExecutor {
         tenant: this.deps.tenantOf?.(ctx) ?? '',
         request,
         meta,
+        ...(traceparent ? { traceparent } : {}),
       });
       // Kept before the task is published (the caller's acknowledgement): an acknowledged task is never lost.
       await this.deps.jobs?.save(job);
@@ -310,6 +315,7 @@ export class GatewayExecutor implements AgentExecutor {
       contextId,
       skill: plan.skill.id,
       backend: plan.backendName,
+      ...(job.traceparent ? { traceId: traceIdOf(job.traceparent) } : {}),
     });
     const chosen = await this.chooseBackend(plan);
     const backend = chosen.backend;
@@ -402,6 +408,7 @@ export class GatewayExecutor implements AgentExecutor {
               ...(backend.resume === 'native' && turn.resumeSessionId
                 ? { resumeSessionId: turn.resumeSessionId }
                 : {}),
+              ...(job.traceparent ? { traceparent: job.traceparent } : {}),
             };
             const ask = this.deps.inputRequests?.askFor(bus, taskId, contextId, plan.skill.id);
             const result = await backend.run({
@@ -635,7 +642,7 @@ function isShutdown(err: unknown): boolean {
 /** The serializable job of a plan. */
 function jobOf(
   plan: TaskPlan,
-  ids: Pick<TaskJob, 'taskId' | 'contextId' | 'owner' | 'tenant' | 'request' | 'meta'>,
+  ids: Pick<TaskJob, 'taskId' | 'contextId' | 'owner' | 'tenant' | 'request' | 'meta' | 'traceparent'>,
 ): TaskJob {
   return {
     ...ids,

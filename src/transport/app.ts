@@ -16,6 +16,9 @@ import {
   type RateLimitOptions,
 } from './security.js';
 import type { Logger } from '../observability/logger.js';
+import type { AccessLog } from '../observability/access-log.js';
+import type { HealthReporter } from '../observability/health.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Scheduler } from '../service/scheduler.js';
 import type { GatewayTaskStore } from '../stores/types.js';
 import { bodyReader, clientFaultStatus, negotiateVersion, restError, wellFormedPath } from './body.js';
@@ -29,23 +32,16 @@ import { TRANSPORT_STATE_KEY } from './request-handler.js';
 import { dashboardAssets } from '../dashboard/assets.js';
 import { dashboardApi, type DashboardApiDeps } from './dashboard-api.js';
 
-export interface HealthSource {
-  version: string;
-  startedAt: number;
-  activeTasks: () => number;
-  scheduler: Scheduler;
-  store: GatewayTaskStore;
-  isShuttingDown: () => boolean;
-  /** How task processes are contained and confined (shown by `/health?detailed=true`). */
-  containment?: () => unknown;
-}
-
 export interface AppDeps {
   requestHandler: A2ARequestHandler;
   store: GatewayTaskStore;
   scheduler: Scheduler;
   logger: Logger;
-  health: HealthSource;
+  health: HealthReporter;
+  /** One line per request, trace context, HTTP metrics. */
+  accessLog: AccessLog;
+  /** Served at `/metrics` (behind the key) when given; absent when metrics are off or on a port of their own. */
+  metrics?: GatewayMetrics;
   /** Builds the agent card for a public base URL. */
   cardFor: (baseUrl: string) => AgentCard;
   publicUrl: string | undefined;
@@ -84,29 +80,29 @@ function trustProxySetting(value: string): boolean | number | string {
   return value;
 }
 
-function healthRoutes(app: Express, h: HealthSource): void {
+function healthRoutes(app: Express, deps: AppDeps): void {
   app.get('/health', async (req, res) => {
-    const storeOk = await h.store.ping().catch(() => false);
-    const stats = h.scheduler.stats();
-    const uptimeSec = Math.floor((Date.now() - h.startedAt) / 1000);
-    res.status(storeOk ? 200 : 503).json({
-      status: h.isShuttingDown() ? 'shutting_down' : storeOk ? 'healthy' : 'unhealthy',
-      version: h.version,
-      active_tasks: stats.running,
-      max_concurrent_tasks: stats.maxConcurrent,
-      queued_tasks: stats.queued,
-      max_queued_tasks: stats.maxQueued,
-      uptime: `${uptimeSec}s`,
-      uptime_seconds: uptimeSec,
-      store: { kind: h.store.kind, ok: storeOk },
-      ...(req.query.detailed === 'true' && h.containment ? { containment: h.containment() } : {}),
-    });
+    // The detailed form names versions and dependencies: with keys configured, only a caller with a key sees it.
+    let detailed = req.query.detailed === 'true' || req.query.detailed === '1';
+    if (detailed && deps.authenticator.enabled) detailed = (await deps.authenticator.authenticate(req)).ok;
+    const { httpStatus, body } = await deps.health.report(detailed);
+    res.status(httpStatus).json(body);
   });
   app.get('/ready', async (_req, res) => {
-    const storeOk = await h.store.ping().catch(() => false);
-    const ready = storeOk && !h.isShuttingDown();
-    res.status(ready ? 200 : 503).json({ ready, store: storeOk, shutting_down: h.isShuttingDown() });
+    const { ready, store, shuttingDown } = await deps.health.readiness();
+    res.status(ready ? 200 : 503).json({ ready, store, shutting_down: shuttingDown });
   });
+}
+
+/** The Prometheus exposition, for a route on the main app or a listener of its own. */
+export function metricsHandler(metrics: GatewayMetrics): express.RequestHandler {
+  return (_req, res, next) => {
+    metrics.exposition().then(({ contentType, body }) => {
+      res.setHeader('Content-Type', contentType);
+      res.setHeader('Cache-Control', 'no-store');
+      res.send(body);
+    }, next);
+  };
 }
 
 /**
@@ -118,23 +114,15 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxySetting(deps.trustProxy));
 
-  app.use((req, res, next) => {
-    const started = process.hrtime.bigint();
+  app.use(deps.accessLog.middleware());
+  app.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.on('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const quiet = req.path === '/health' || req.path === '/ready';
-      deps.logger[quiet ? 'debug' : 'info'](
-        { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 },
-        'request',
-      );
-    });
     next();
   });
 
   app.use(securityHeaders(deps.corsOrigins));
   app.use(wellFormedPath);
-  healthRoutes(app, deps.health);
+  healthRoutes(app, deps);
   app.get('/.well-known/jwks.json', (_req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=300');
     res.json(deps.jwks());
@@ -150,6 +138,8 @@ export function createApp(deps: AppDeps): Express {
 
   // Every route below needs a key once keys exist (the router walk in the security tests checks each one).
   app.use(requireAuth(deps.authenticator, deps.logger, deps.authThrottle));
+  // Scrapes are not counted against the rate limit.
+  if (deps.metrics) app.get('/metrics', metricsHandler(deps.metrics));
   if (deps.rateLimit.perMinute > 0) app.use(requestRateLimit(deps.rateLimit));
 
   app.use(bodyReader(deps.bodyLimitBytes));
@@ -166,6 +156,7 @@ export function createApp(deps: AppDeps): Express {
       return;
     }
     const retry = deps.scheduler.retryAfterSec();
+    res.locals.refusal = 'queue_full';
     res.setHeader('Retry-After', String(retry));
     restError(res, 429, 'RESOURCE_EXHAUSTED', `the task queue is full; retry in ${retry} s`);
   });

@@ -19,6 +19,7 @@ import {
   type Scheduler,
 } from '../service/scheduler.js';
 import { AdmittedSend, holdAdmitted, releaseUntaken } from '../service/admission.js';
+import type { RefusalReason } from '../observability/metrics.js';
 
 /** Key in `ServerCallContext.state` that says which binding a call came in on. */
 export const TRANSPORT_STATE_KEY = 'a2a-gateway.transport';
@@ -37,6 +38,8 @@ export interface AdmissionDeps {
   checkWebhook: (url: string) => Promise<{ ok: true } | { ok: false; reason: string }>;
   /** The task the caller created earlier with this messageId, if any. */
   findByMessageId: (messageId: string, context: ServerCallContext) => Promise<Task | undefined>;
+  /** Told why a send was refused (for the refusal counts and the access log). */
+  onRefused?: (context: ServerCallContext, reason: RefusalReason) => void;
 }
 
 /** A refusal with one of the gateway's own codes, shaped for the binding the call came in on. */
@@ -74,8 +77,16 @@ export function withAdmission(inner: A2ARequestHandler, deps: AdmissionDeps): A2
       'the gateway is shutting down and takes no new tasks; retry on another node',
     );
 
-  const admit = async (params: SendMessageRequest, context: ServerCallContext): Promise<void> => {
-    if (deps.isShuttingDown()) throw shuttingDown();
+  /** Refuses a send that may not start; `why.reason` is set before a refusal that is not about bad input. */
+  const check = async (
+    params: SendMessageRequest,
+    context: ServerCallContext,
+    why: { reason?: RefusalReason },
+  ): Promise<void> => {
+    if (deps.isShuttingDown()) {
+      why.reason = 'shutting_down';
+      throw shuttingDown();
+    }
     const message = params.message;
     if (!message) throw new RequestMalformedError('message: expected a message with parts');
     const inline = params.configuration?.taskPushNotificationConfig;
@@ -117,6 +128,7 @@ export function withAdmission(inner: A2ARequestHandler, deps: AdmissionDeps): A2
     const skill = plan.skill.id;
     const principal = principalOf(context.user);
     if (!mayUseSkill(principal, skill)) {
+      why.reason = 'forbidden';
       throw wireError(context, 'forbidden', `key "${principal.id}" may not use skill ${skill}`, {
         reason: 'SKILL_NOT_ALLOWED',
       });
@@ -125,6 +137,7 @@ export function withAdmission(inner: A2ARequestHandler, deps: AdmissionDeps): A2
     // Without keys every caller is one anonymous principal: only the global queue limit applies then.
     const keyed = principal.kind !== 'anonymous';
     if (keyed && deps.maxTasksPerKey > 0 && deps.activeTasksOf(principal.id) >= deps.maxTasksPerKey) {
+      why.reason = 'too_many_tasks';
       throw wireError(
         context,
         'busy',
@@ -137,14 +150,28 @@ export function withAdmission(inner: A2ARequestHandler, deps: AdmissionDeps): A2
     try {
       reservation = deps.scheduler.reserve();
     } catch (err) {
-      if (err instanceof SchedulerClosedError) throw shuttingDown();
+      if (err instanceof SchedulerClosedError) {
+        why.reason = 'shutting_down';
+        throw shuttingDown();
+      }
       if (!(err instanceof QueueFullError)) throw err;
+      why.reason = 'queue_full';
       throw wireError(context, 'busy', err.message, {
         reason: 'QUEUE_FULL',
         retryAfterSeconds: err.retryAfterSec,
       });
     }
     holdAdmitted(context, new AdmittedSend(plan, reservation));
+  };
+
+  const admit = async (params: SendMessageRequest, context: ServerCallContext): Promise<void> => {
+    const why: { reason?: RefusalReason } = {};
+    try {
+      await check(params, context, why);
+    } catch (err) {
+      deps.onRefused?.(context, why.reason ?? 'validation');
+      throw err;
+    }
   };
 
   // A send retried with the same messageId by the same principal gets the task the first one created. Sends with

@@ -1,0 +1,136 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { STATE_HEADERS_KEY, type ServerCallContext } from '@a2a-js/sdk/server';
+import type { Logger } from './logger.js';
+import type { GatewayMetrics, RefusalReason } from './metrics.js';
+import { describeRequest } from './routes.js';
+import { traceContextFor, traceparentOf, type TraceContext } from './trace-context.js';
+
+/** What the code handling a request adds to its access-log line. */
+export interface RequestRecord {
+  readonly trace: TraceContext;
+  /** The task the request created or named. */
+  taskId: string | undefined;
+  /** Why the request was refused, when it was and the status code does not say. */
+  refusal: RefusalReason | undefined;
+}
+
+export interface AccessLogDeps {
+  logger: Logger;
+  /** Absent when metrics are off: the log line is still written. */
+  metrics?: GatewayMetrics | undefined;
+  /** The id of the key the request was made with (never the key). */
+  keyOf: (req: Request) => string | undefined;
+}
+
+/** Probes and scrapes: logged at debug when they succeed, so they do not drown the log. */
+const QUIET_ROUTES: ReadonlySet<string> = new Set(['/health', '/ready', '/metrics']);
+const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
+
+/**
+ * A refusal the status code says by itself. 429 is the rate limiter's unless the code that refused said otherwise
+ * (`res.locals.refusal`, or {@link AccessLog.refuse} for an A2A call).
+ */
+function refusalOfStatus(status: number): RefusalReason | undefined {
+  if (status === 401) return 'auth';
+  if (status === 403) return 'forbidden';
+  if (status === 413) return 'body_size';
+  if (status === 400) return 'validation';
+  if (status === 429) return 'rate_limit';
+  return undefined;
+}
+
+/**
+ * One log line per request, written when the response ends (or the client goes away): method, route template,
+ * A2A method and version, task id, status, duration, key id and trace id. The same moment feeds the HTTP metrics
+ * and the refusal counts. Each request gets its W3C trace context here: the caller's `traceparent` is accepted and
+ * replaced in the request by the gateway's own hop, so the handlers (and the CLI a task runs) carry it on.
+ */
+export class AccessLog {
+  private readonly records = new WeakMap<object, RequestRecord>();
+  private readonly inFlight = new Set<Response>();
+
+  constructor(private readonly deps: AccessLogDeps) {}
+
+  /**
+   * The record of the request a call came in on, found through its headers object (which the SDK keeps in the
+   * call context's state).
+   */
+  recordOf(headers: unknown): RequestRecord | undefined {
+    return typeof headers === 'object' && headers !== null ? this.records.get(headers) : undefined;
+  }
+
+  /** The record of the request an A2A call came in on. */
+  recordOfCall(context: ServerCallContext): RequestRecord | undefined {
+    return this.recordOf(context.state.get(STATE_HEADERS_KEY));
+  }
+
+  /** Notes why an A2A call was refused (its HTTP status alone may not say: JSON-RPC errors are 200). */
+  refuse(context: ServerCallContext, reason: RefusalReason): void {
+    const record = this.recordOfCall(context);
+    if (record) record.refusal = reason;
+  }
+
+  /** Server-sent event streams open now. */
+  openStreams(): number {
+    let n = 0;
+    for (const res of this.inFlight) {
+      const type = res.getHeader('content-type');
+      if (typeof type === 'string' && type.startsWith('text/event-stream')) n += 1;
+    }
+    return n;
+  }
+
+  middleware(): RequestHandler {
+    return (req, res, next) => {
+      const started = process.hrtime.bigint();
+      const trace = traceContextFor(req.header('traceparent'));
+      req.headers.traceparent = traceparentOf(trace);
+      res.setHeader('traceresponse', traceparentOf(trace));
+      const record: RequestRecord = { trace, taskId: undefined, refusal: undefined };
+      this.records.set(req.headers, record);
+      this.inFlight.add(res);
+      let done = false;
+      const end = (): void => {
+        if (done) return;
+        done = true;
+        this.inFlight.delete(res);
+        this.write(req, res, record, Number(process.hrtime.bigint() - started) / 1e9);
+      };
+      res.on('finish', end);
+      res.on('close', end);
+      next();
+    };
+  }
+
+  private write(req: Request, res: Response, record: RequestRecord, seconds: number): void {
+    const shape = describeRequest(req.method, req.path, req.body, req.header('a2a-version'));
+    const status = res.statusCode;
+    const locals = res.locals as { refusal?: RefusalReason };
+    const refusal = record.refusal ?? locals.refusal ?? refusalOfStatus(status);
+    const aborted = !res.writableFinished;
+    const metrics = this.deps.metrics;
+    if (metrics) {
+      const method = METHODS.has(req.method) ? req.method : 'other';
+      metrics.httpRequests.labels(method, shape.route, String(status)).inc();
+      metrics.httpDuration.labels(method, shape.route).observe(seconds);
+      if (shape.a2aMethod) metrics.a2aRequests.labels(shape.a2aMethod, shape.a2aVersion ?? 'other').inc();
+      if (refusal) metrics.refused(refusal);
+    }
+    const quiet = QUIET_ROUTES.has(shape.route) && status < 400;
+    this.deps.logger[quiet ? 'debug' : 'info'](
+      {
+        method: req.method,
+        route: shape.route,
+        ...(shape.a2aMethod ? { a2aMethod: shape.a2aMethod, a2aVersion: shape.a2aVersion } : {}),
+        ...((record.taskId ?? shape.taskId) ? { taskId: record.taskId ?? shape.taskId } : {}),
+        status,
+        durationMs: Math.round(seconds * 10_000) / 10,
+        keyId: this.deps.keyOf(req),
+        traceId: record.trace.traceId,
+        ...(refusal ? { refusal } : {}),
+        ...(aborted ? { aborted: true } : {}),
+      },
+      'request',
+    );
+  }
+}
