@@ -83,6 +83,8 @@ export class AccessLog {
   middleware(): RequestHandler {
     return (req, res, next) => {
       const started = process.hrtime.bigint();
+      // As the client asked: later handlers may rewrite the URL (the dashboard's static files do).
+      const path = req.path;
       const trace = traceContextFor(req.header('traceparent'));
       req.headers.traceparent = traceparentOf(trace);
       res.setHeader('traceresponse', traceparentOf(trace));
@@ -94,7 +96,7 @@ export class AccessLog {
         if (done) return;
         done = true;
         this.inFlight.delete(res);
-        this.write(req, res, record, Number(process.hrtime.bigint() - started) / 1e9);
+        this.write(req, path, res, record, Number(process.hrtime.bigint() - started) / 1e9);
       };
       res.on('finish', end);
       res.on('close', end);
@@ -102,8 +104,8 @@ export class AccessLog {
     };
   }
 
-  private write(req: Request, res: Response, record: RequestRecord, seconds: number): void {
-    const shape = describeRequest(req.method, req.path, req.body, req.header('a2a-version'));
+  private write(req: Request, path: string, res: Response, record: RequestRecord, seconds: number): void {
+    const shape = describeRequest(req.method, path, req.body, req.header('a2a-version'));
     const status = res.statusCode;
     const locals = res.locals as { refusal?: RefusalReason };
     const refusal = record.refusal ?? locals.refusal ?? refusalOfStatus(status);

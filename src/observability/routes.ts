@@ -13,6 +13,11 @@ const FIXED_ROUTES: ReadonlySet<string> = new Set([
   '/.well-known/agent.json',
   '/.well-known/jwks.json',
   '/v1/card',
+  '/ui',
+  '/dashboard',
+  '/api/tasks',
+  '/api/tasks/events',
+  '/api/backends',
 ]);
 
 /** The HTTP+JSON binding's routes, after an optional `/v1` (0.3) and an optional tenant segment. */
@@ -122,6 +127,9 @@ export function describeRequest(
   }
   if (FIXED_ROUTES.has(path)) {
     return { route: path, a2aMethod: undefined, a2aVersion: undefined, taskId: undefined };
+  }
+  if (path.startsWith('/ui/')) {
+    return { route: '/ui/{asset}', a2aMethod: undefined, a2aVersion: undefined, taskId: undefined };
   }
   const v1 = path.startsWith('/v1/');
   const rest = v1 ? path.slice(3) : path;

@@ -22,7 +22,8 @@ const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const SUFFIXES = ['_bucket', '_sum', '_count', '_total', '_created'];
 
 function parseValue(text: string, line: string): number {
-  if (text === 'NaN') return NaN;
+  // Prometheus reads values with Go's ParseFloat, which takes NaN in any case (prom-client writes `Nan`).
+  if (/^nan$/i.test(text)) return NaN;
   if (text === '+Inf') return Infinity;
   if (text === '-Inf') return -Infinity;
   const n = Number(text);
