@@ -67,6 +67,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# Files the package ships besides its build output (package.json "files"): the dashboard's static assets.
+COPY --from=build /app/src/dashboard/static ./src/dashboard/static
 COPY .env.example ./
 
 USER a2a

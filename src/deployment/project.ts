@@ -3,7 +3,7 @@
  * listens on, its health endpoint, and the services its description names. The deployment templates are written
  * from this.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type ProjectKind = 'node' | 'python' | 'go';
@@ -24,6 +24,8 @@ export interface NodeFacts {
   prepare: boolean;
   /** Dependencies with a native add-on, rebuilt after an install with --ignore-scripts. */
   native: string[];
+  /** What the package ships besides its build output (package.json `files`), copied into the runtime image. */
+  runtimeFiles: string[];
 }
 
 export interface PythonFacts {
@@ -174,6 +176,19 @@ function nodeStart(script: string | undefined, main: string): string[] {
   return ['node', main];
 }
 
+/** package.json `files` less the build output and the docs: what must be in the image beside the build. */
+async function shippedFiles(dir: string, files: unknown, outDir: string): Promise<string[]> {
+  if (!Array.isArray(files)) return [];
+  const out: string[] = [];
+  for (const f of files) {
+    if (typeof f !== 'string' || /[*!]/.test(f)) continue;
+    const path = f.replace(/^\.\//, '').replace(/\/$/, '');
+    if (path === outDir || /^(README|LICENSE|CHANGELOG)/i.test(path)) continue;
+    if ((await stat(join(dir, path)).catch(() => undefined)) !== undefined) out.push(path);
+  }
+  return out;
+}
+
 type NodeParts = Omit<Project, 'services' | 'note' | 'port' | 'health'> & {
   code: { port?: number; health?: string; code: string };
 };
@@ -211,6 +226,7 @@ async function nodeProject(dir: string, pkgText: string): Promise<NodeParts> {
       outDir: outDir === 'dist-check' ? 'dist' : outDir,
       prepare: typeof scripts.prepare === 'string',
       native: NATIVE.filter((n) => n in deps),
+      runtimeFiles: await shippedFiles(dir, pkg.files, outDir),
     },
     code: await readCode(dir, /\.(m?[jt]s|cjs)$/),
   };

@@ -46,6 +46,7 @@ function nodeDockerfile(p: Project): string {
     outDir: 'dist',
     prepare: false,
     native: [],
+    runtimeFiles: [],
   };
   const base = `node:${n.nodeMajor}-bookworm-slim`;
   const install = n.lockfile ? 'npm ci' : 'npm install';
@@ -70,7 +71,7 @@ ${apt(runtimePkgs)}ENV NODE_ENV=production \\
 WORKDIR /app
 ${
   n.build
-    ? `COPY --from=build /app/package.json ./package.json\nCOPY --from=build /app/node_modules ./node_modules\nCOPY --from=build /app/${n.outDir} ./${n.outDir}\n`
+    ? `COPY --from=build /app/package.json ./package.json\nCOPY --from=build /app/node_modules ./node_modules\nCOPY --from=build /app/${n.outDir} ./${n.outDir}\n${n.runtimeFiles.map((f) => `COPY --from=build /app/${f} ./${f}\n`).join('')}`
     : 'COPY --from=build /app ./\n'
 }USER node
 EXPOSE ${p.port}

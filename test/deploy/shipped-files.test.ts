@@ -57,7 +57,11 @@ describe('Dockerfile', () => {
     const copies = runtime.filter((i) => i.keyword === 'COPY').map((i) => i.args);
     assert.ok(copies.includes('--from=build /app/node_modules ./node_modules'));
     assert.ok(copies.includes('--from=build /app/dist ./dist'));
-    assert.ok(!copies.some((c) => /\bsrc\b/.test(c)), 'no sources in the runtime image');
+    // No sources in the runtime image: of src/, only the dashboard's static files the package ships.
+    assert.deepEqual(
+      copies.filter((c) => /\bsrc\b/.test(c)),
+      ['--from=build /app/src/dashboard/static ./src/dashboard/static'],
+    );
   });
 
   test('non-root user, git and an init process, volumes for data and workspaces, a health check on /health', () => {
