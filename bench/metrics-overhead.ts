@@ -2,7 +2,7 @@
  * What metrics cost on the hot path: GetTask (JSON-RPC `tasks/get` of one finished task) throughput and latency
  * with METRICS_ENABLED on and off. The gateway runs as its own process (so the load generator does not share its
  * event loop), with the rate limit raised to 100 000 000 a minute (it stays in the path, it never refuses) and
- * LOG_LEVEL=warn (the access-log line is written either way; this measures the metrics alone). Runs alternate
+ * LOG_LEVEL=info (the access-log line is written in both runs, so the difference is the metrics). Runs alternate
  * off/on to spread machine noise over both. Loopback only, bounded in time.
  *
  *   node --import tsx bench/metrics-overhead.ts [--seconds 10] [--connections 16] [--rounds 2]
@@ -43,7 +43,7 @@ async function measure(metrics: boolean): Promise<Run> {
     DATA_DIR: dir.dir,
     WORKSPACE_ROOTS: dir.dir,
     A2A_GATEWAY_CONFIG: configFile,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info',
     METRICS_ENABLED: String(metrics),
     RATE_LIMIT_PER_MINUTE: '100000000',
   });
