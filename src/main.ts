@@ -33,7 +33,8 @@ import { GatewayExecutor } from './service/executor.js';
 import { InputRequests } from './service/input-required.js';
 import { QuestionBoard } from './service/questions.js';
 import { TaskPlanner } from './service/planner.js';
-import { Scheduler } from './service/scheduler.js';
+import { InProcessQueue } from './queue/in-process-queue.js';
+import type { TaskQueue } from './queue/task-queue.js';
 import { BUILTIN_SKILLS } from './skills/catalog.js';
 import { MemoryTaskStore } from './stores/memory-store.js';
 import { SqliteTaskStore } from './stores/sqlite-store.js';
@@ -76,7 +77,8 @@ export interface Gateway {
   readonly config: GatewayConfig;
   readonly logger: Logger;
   readonly store: GatewayTaskStore;
-  readonly scheduler: Scheduler;
+  /** The task queue (the in-process one here). */
+  readonly scheduler: TaskQueue;
   /** Where tasks work (tests look for leftovers). */
   readonly workspaces: Workspaces;
   /** The Express app (for tests that walk its routes). */
@@ -171,7 +173,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   const planner = new TaskPlanner({ config, skills: BUILTIN_SKILLS });
   const conversations = new Conversations(config.dataDir, store);
-  const scheduler = new Scheduler({
+  const scheduler = new InProcessQueue({
     maxConcurrent: config.maxConcurrentTasks,
     maxQueued: config.maxQueuedTasks,
   });
@@ -436,19 +438,17 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     stopping ??= (async () => {
       shuttingDown = true;
       clearInterval(purgeTimer);
-      scheduler.close();
       const { running, queued } = scheduler.stats();
       logger.info(
         { running, queued, timeoutMs: config.shutdownTimeoutMs },
-        'shutting down: draining running tasks',
+        'shutting down: draining running tasks (waiting ones are kept for the next start)',
       );
-      scheduler.abortQueued('shutdown', SHUTDOWN_REASON);
-      const drained = await scheduler.waitForIdle(config.shutdownTimeoutMs);
-      if (!drained) {
-        logger.warn({ running: scheduler.stats().running }, 'drain time is up: stopping the remaining tasks');
-        scheduler.abortAll('shutdown', SHUTDOWN_REASON);
-        await scheduler.waitForIdle(config.killGraceMs + 2000);
-      }
+      const { aborted } = await scheduler.drain(
+        config.shutdownTimeoutMs,
+        config.killGraceMs + 2000,
+        SHUTDOWN_REASON,
+      );
+      if (aborted > 0) logger.warn({ aborted }, 'drain time was up: stopped the remaining tasks');
       // The SDK persists the terminal events just after each executor settles; give it a bounded moment.
       const deadline = Date.now() + 3000;
       while (executor.activeCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

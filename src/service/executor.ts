@@ -25,7 +25,12 @@ import type { Conversations } from './conversations.js';
 import type { InputRequests } from './input-required.js';
 import type { TaskPlan, TaskPlanner } from './planner.js';
 import { ProgressReporter, type RunRecord } from './progress.js';
-import { QueueFullError, SchedulerClosedError, type Reservation, type Scheduler } from './scheduler.js';
+import {
+  QueueFullError,
+  SchedulerClosedError,
+  type Reservation,
+  type TaskQueue,
+} from '../queue/task-queue.js';
 import { takeAdmitted } from './admission.js';
 import type { TaskJob } from '../queue/job.js';
 import type { JobStore } from '../queue/job-store.js';
@@ -44,7 +49,8 @@ import { WorkspaceError, type Changes } from '../workspace/index.js';
 
 export interface ExecutorDeps {
   planner: TaskPlanner;
-  scheduler: Scheduler;
+  /** Where tasks wait for a slot and run. */
+  scheduler: TaskQueue;
   backends: ReadonlyMap<string, Backend>;
   store: GatewayTaskStore;
   logger: Logger;

@@ -19,7 +19,7 @@ import type { Logger } from '../observability/logger.js';
 import type { AccessLog } from '../observability/access-log.js';
 import type { HealthReporter } from '../observability/health.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
-import type { Scheduler } from '../service/scheduler.js';
+import type { TaskQueue } from '../queue/task-queue.js';
 import type { GatewayTaskStore } from '../stores/types.js';
 import { bodyReader, clientFaultStatus, negotiateVersion, restError, wellFormedPath } from './body.js';
 import { requestShape } from './request-shape.js';
@@ -35,7 +35,7 @@ import { dashboardApi, type DashboardApiDeps } from './dashboard-api.js';
 export interface AppDeps {
   requestHandler: A2ARequestHandler;
   store: GatewayTaskStore;
-  scheduler: Scheduler;
+  scheduler: TaskQueue;
   logger: Logger;
   health: HealthReporter;
   /** One line per request, trace context, HTTP metrics. */

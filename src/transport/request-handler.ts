@@ -16,8 +16,8 @@ import {
   QueueFullError,
   SchedulerClosedError,
   type Reservation,
-  type Scheduler,
-} from '../service/scheduler.js';
+  type TaskQueue,
+} from '../queue/task-queue.js';
 import { AdmittedSend, holdAdmitted, releaseUntaken } from '../service/admission.js';
 import type { RefusalReason } from '../observability/metrics.js';
 
@@ -26,7 +26,7 @@ export const TRANSPORT_STATE_KEY = 'a2a-gateway.transport';
 
 export interface AdmissionDeps {
   planner: TaskPlanner;
-  scheduler: Scheduler;
+  scheduler: TaskQueue;
   isShuttingDown: () => boolean;
   /** Queued plus running tasks of one owner. */
   activeTasksOf: (owner: string) => number;
