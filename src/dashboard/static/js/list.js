@@ -192,7 +192,7 @@ function rowOf(r, now) {
     h('td', {}, h('span', { class: `state state-${r.state}` }, r.state)),
     h('td', {}, r.skill ?? '–'),
     h('td', {}, r.backend ?? '–'),
-    h('td', { class: 'mono workdir', title: r.workdir ?? '' }, r.workdir ?? 'scratch'),
+    h('td', { class: 'mono workdir', title: r.workdir ?? '' }, r.workdir ?? (r.createdAt ? 'scratch' : '–')),
     h('td', {}, age(r.createdAt ?? r.updatedAt, now)),
     h('td', {}, took === undefined ? '–' : `${duration(took)}${running ? '…' : ''}`),
     h('td', {}, cost(r.costUsd)),

@@ -86,7 +86,7 @@ export async function showTask(main, id, signal) {
       details,
       item('Skill', m.skill),
       item('Backend', m.fallbackFrom ? `${m.backend} (for ${m.fallbackFrom})` : m.backend),
-      item('Workdir', m.workdir ?? 'scratch directory', 'mono'),
+      item('Workdir', m.workdir ?? (m.createdAt ? 'scratch directory' : undefined), 'mono'),
       item('Created', m.createdAt ? `${localTime(m.createdAt)} (${age(m.createdAt)})` : undefined),
       item('Duration', took === undefined ? undefined : `${duration(took)}${running ? ' so far' : ''}`),
       item('Cost', cost(usage.costUsd)),
