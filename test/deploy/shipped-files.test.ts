@@ -350,10 +350,14 @@ describe('Kubernetes manifests', () => {
     const policy = docs.find((d) => d.value.kind === 'NetworkPolicy')!.value as any;
     assert.deepEqual(policy.spec.policyTypes, ['Ingress', 'Egress']);
     assert.deepEqual(
-      policy.spec.ingress[0].from.map(
-        (f: any) => f.namespaceSelector.matchLabels['kubernetes.io/metadata.name'],
-      ),
-      ['ingress-nginx', 'monitoring'],
+      policy.spec.ingress.map((r: any) => [
+        r.from[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name'],
+        r.ports[0].port,
+      ]),
+      [
+        ['ingress-nginx', 8000],
+        ['monitoring', 9464],
+      ],
     );
   });
 });
