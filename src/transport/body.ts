@@ -26,6 +26,26 @@ function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${Math.round((n / 1024 / 1024) * 10) / 10} MB` : `${Math.round(n / 1024)} kB`;
 }
 
+/** Deepest nesting of objects and lists a request body may have. */
+export const MAX_NESTING = 64;
+
+/** How deep `value` nests objects and lists (0 for a scalar), counted without recursion; stops past the limit. */
+export function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    const here = depth + 1;
+    if (here > deepest) deepest = here;
+    if (deepest > MAX_NESTING) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, here]);
+    }
+  }
+  return deepest;
+}
+
 /**
  * Reads every request body once, with the configured limit (the SDK's own parser stops at 100 kB and answers
  * oversize bodies with an HTML page). The SDK's parsers then see the stream consumed and skip. JSON-RPC bodies
@@ -69,6 +89,7 @@ export function bodyReader(limitBytes: number): RequestHandler[] {
     try {
       req.body = JSON.parse(text) as unknown;
     } catch (strictErr) {
+      req.body = undefined;
       if (isJsonRpcPath(req)) {
         try {
           req.body = JSON5.parse<unknown>(text);
@@ -90,6 +111,14 @@ export function bodyReader(limitBytes: number): RequestHandler[] {
         );
         return;
       }
+    }
+    // Code further on walks requests recursively (validation, copies, the store): a body nested thousands deep
+    // would end in a stack overflow, answered as an internal error. No real request nests this deep.
+    if (nestingDepth(req.body) > MAX_NESTING) {
+      const message = `the body nests objects and lists deeper than ${MAX_NESTING} levels`;
+      if (isJsonRpcPath(req)) jsonRpcError(res, 200, -32600, `Invalid Request: ${message}`);
+      else restError(res, 400, 'INVALID_ARGUMENT', message);
+      return;
     }
     next();
   };

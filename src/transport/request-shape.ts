@@ -39,7 +39,15 @@ export function messageShapeProblem(message: unknown, prefix: string): string | 
   for (const [i, part] of parts.entries()) {
     if (!isObject(part))
       return `${prefix}.parts.${i}: expected an object (a part), got ${describeValue(part)}`;
+    for (const key of ['kind', 'type'] as const) {
+      if (part[key] !== undefined && typeof part[key] !== 'string') {
+        return `${prefix}.parts.${i}.${key}: expected a string (text, data or file), got ${describeValue(part[key])}`;
+      }
+    }
     const tag = part.kind ?? part.type;
+    if (tag === 'file' && 'file' in part && !isObject(part.file)) {
+      return `${prefix}.parts.${i}.file: expected an object with uri or bytes, got ${describeValue(part.file)}`;
+    }
     const isText = tag === 'text' || (tag === undefined && 'text' in part);
     if (isText && typeof part.text !== 'string') {
       return `${prefix}.parts.${i}.text: expected a string, got ${describeValue(part.text)}`;
@@ -49,8 +57,11 @@ export function messageShapeProblem(message: unknown, prefix: string): string | 
 }
 
 /** The first problem with a JSON-RPC request's params, or undefined. */
-export function jsonRpcParamsProblem(params: unknown): string | undefined {
+export function jsonRpcParamsProblem(method: unknown, params: unknown): string | undefined {
   if (!isObject(params)) return undefined;
+  if (method === 'tasks/pushNotificationConfig/set' && !isObject(params.pushNotificationConfig)) {
+    return `params.pushNotificationConfig: expected an object with a url, got ${describeValue(params.pushNotificationConfig)}`;
+  }
   return (
     nonString(params, ['id', 'taskId', 'pushNotificationConfigId', 'tenant'], 'params.') ??
     messageShapeProblem(params.message, 'params.message')
@@ -59,15 +70,27 @@ export function jsonRpcParamsProblem(params: unknown): string | undefined {
 
 const MESSAGE_PATH = /(?:^|\/)message:(?:send|stream)$/;
 
-/** JSON-RPC and REST requests with a mistyped id or text field are refused with an error naming the field. */
+/**
+ * JSON-RPC and REST requests with a mistyped id or text field are refused with an error naming the field; a
+ * JSON-RPC request whose own id is not a string, a number or null is an invalid request (answered with id null).
+ */
 export const requestShape: RequestHandler = (req, res, next) => {
   const body: unknown = req.body;
+  if (req.method === 'POST' && req.path !== '/' && body !== undefined && !isObject(body)) {
+    restError(res, 400, 'INVALID_ARGUMENT', `the body must be a JSON object, got ${describeValue(body)}`);
+    return;
+  }
   if (req.method !== 'POST' || !isObject(body)) {
     next();
     return;
   }
   if (req.path === '/') {
-    const problem = jsonRpcParamsProblem(body.params);
+    if ('id' in body && body.id !== null && typeof body.id !== 'string' && typeof body.id !== 'number') {
+      // An id the answer cannot carry: the request is invalid as a whole (JSON-RPC 2.0, section 4).
+      jsonRpcError(res, 200, -32600, 'Invalid Request: id must be a string, a number or null', null);
+      return;
+    }
+    const problem = jsonRpcParamsProblem(body.method, body.params);
     if (problem) {
       const id = typeof body.id === 'string' || typeof body.id === 'number' ? body.id : null;
       jsonRpcError(res, 200, -32602, `Invalid params: ${problem}`, id);

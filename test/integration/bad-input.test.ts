@@ -172,6 +172,42 @@ describe('mistyped fields get errors naming the field', () => {
     assert.equal(named.body.result?.status?.state, 'completed', JSON.stringify(named.body));
   });
 
+  test('what the fuzz suite found: odd ids, deep nesting, push config without a config, file parts, REST bodies', async () => {
+    const objectId = await rpc(
+      gw.url,
+      { jsonrpc: '2.0', id: { a: 1 }, method: 'tasks/get', params: { id: 'x' } },
+      as,
+    );
+    assert.equal(objectId.body.error?.code, -32600);
+    assert.equal(objectId.body.id, null);
+    let deep: unknown = 'x';
+    for (let i = 0; i < 3000; i++) deep = { a: deep };
+    const nested = await rpc(gw.url, send03([{ kind: 'text', text: 'x', metadata: deep }]), as);
+    assert.equal(nested.body.error?.code, -32600, JSON.stringify(nested.body).slice(0, 300));
+    const push = await rpc(
+      gw.url,
+      {
+        jsonrpc: '2.0',
+        id: 3,
+        method: 'tasks/pushNotificationConfig/set',
+        params: { taskId: 'x', config: {} },
+      },
+      as,
+    );
+    assert.equal(push.body.error?.code, -32602);
+    assert.match(push.body.error.message, /params\.pushNotificationConfig/);
+    const file = await rpc(gw.url, send03([{ kind: 'file', file: 5 }]), as);
+    assert.equal(file.body.error?.code, -32602);
+    assert.match(file.body.error.message, /parts\.0\.file/);
+    const rest = await fetch(`${gw.url}/tasks/x/pushNotificationConfigs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'a2a-version': '1.0', ...as },
+      body: '"toString"',
+    });
+    assert.equal(rest.status, 400);
+    await stillServing();
+  });
+
   test('a JSON-RPC 401 echoes the request id when the body could be read', async () => {
     const numeric = await rpc(gw.url, { jsonrpc: '2.0', id: 77, method: 'tasks/get', params: { id: 'x' } });
     assert.equal(numeric.status, 401);
