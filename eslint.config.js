@@ -85,6 +85,31 @@ export default tseslint.config(
     },
   },
   {
+    // The client commands load none of the server stack (and serve none of the client's): each starts fast.
+    files: ['src/cli/client/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            '**/main.js',
+            '**/server-commands.js',
+            '**/transport/**',
+            '**/service/**',
+            '**/stores/**',
+            '**/agents/**',
+            '**/runner/**',
+            '**/config/**',
+            '**/workspace/**',
+            '**/observability/**',
+            '@a2a-js/sdk/server*',
+            'express',
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/**'],
     ignores: ['src/transport/**', 'src/main.ts', 'src/cli/**'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/transport/**'] }] },

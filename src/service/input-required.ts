@@ -69,6 +69,9 @@ export class InputRequests {
       this.calls.set(bus, ctx.context);
       return false;
     }
+    // Every execution opens with the task (the SDK refuses a stream that starts with a status update), so a
+    // streamed reply works as well as a blocking one.
+    if (ctx.task) bus.publish(AgentEvent.task(ctx.task));
     if (!pending) {
       // Answered or given up a moment ago: the run is on its way to its next stop; report that.
       await this.untilStop(bus, taskId);

@@ -123,6 +123,8 @@ export class ProgressReporter {
     const clean = this.opts.redact ? this.opts.redact(text) : text;
     const cut = clean.length > this.maxChars ? `${clean.slice(0, this.maxChars)}…` : clean;
     const { taskId, contextId } = this.opts;
+    // Usage so far rides along, so a client can show the cost while the task runs.
+    if (this.record.usage) metadata = { ...metadata, usage: { ...this.record.usage } };
     this.opts.publish(
       statusUpdate(
         taskId,
