@@ -75,6 +75,15 @@ export function toCliError(err: unknown, url: string): CliError {
   if (isNetworkError(err)) return unreachable(url, err);
   const reason = (err as { reason?: unknown }).reason;
   const message = err instanceof Error ? err.message : String(err);
+  // The gateway's own refusals (a JSON-RPC error in the body, or a REST status), which the SDK has no class for.
+  const envelope = (err as { envelopeCode?: unknown }).envelopeCode;
+  const status = (err as { statusCode?: unknown }).statusCode;
+  if (envelope === -32040 || status === 401) {
+    return new CliError('unauthenticated', `the gateway refused the key: ${message}`, EXIT.unauthenticated);
+  }
+  if (envelope === -32043 || envelope === -32000 || status === 403 || status === 429) {
+    return new CliError('refused', `the gateway refused the request: ${message}`, EXIT.refused);
+  }
   if (typeof reason === 'string') {
     switch (reason) {
       case 'INVALID_PARAMS':

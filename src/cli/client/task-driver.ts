@@ -231,8 +231,9 @@ export class TaskDriver {
     const { out, view, prompter } = this.opts;
     const given = this.opts.answers.shift();
     if (given !== undefined) {
-      out.note(`${q.question ?? q.text} → ${given}`);
-      return { kind: 'answer', text: given };
+      const text = chooseOption(given, q.options) ?? given;
+      out.note(`${q.question ?? q.text} → ${text}`);
+      return { kind: 'answer', text };
     }
     if (!this.opts.ask) return { kind: 'none' };
     view.pause();
