@@ -70,8 +70,20 @@ export class InputRequests {
       return false;
     }
     // Every execution opens with the task (the SDK refuses a stream that starts with a status update), so a
-    // streamed reply works as well as a blocking one.
-    if (ctx.task) bus.publish(AgentEvent.task(ctx.task));
+    // streamed reply works as well as a blocking one. It shows the task working on the reply: the question
+    // again would end resubscribers' streams, which stop at input-required.
+    if (ctx.task) {
+      bus.publish(
+        AgentEvent.task({
+          ...ctx.task,
+          status: {
+            state: TaskState.TASK_STATE_WORKING,
+            message: undefined,
+            timestamp: new Date().toISOString(),
+          },
+        }),
+      );
+    }
     if (!pending) {
       // Answered or given up a moment ago: the run is on its way to its next stop; report that.
       await this.untilStop(bus, taskId);

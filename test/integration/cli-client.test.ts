@@ -37,6 +37,12 @@ backends:
       - { event: { type: tool_call, name: Step, summary: "second" } }
       - { sleepMs: 1200 }
       - { event: { type: tool_call, name: Step, summary: "third" } }
+  long:
+    type: fake
+    summary: never gets here
+    steps:
+      - { event: { type: tool_call, name: Step, summary: "first" } }
+      - { sleepMs: 30000 }
   asker: { type: claude, command: ${ASKER} }
 skills:
   code: { backend: quick }
@@ -222,7 +228,7 @@ describe('a2a-gateway client commands against a gateway', () => {
     assert.equal(failed.code, 1, failed.stderr);
     assert.match(failed.stderr, /failed: .*the model is unreachable/);
 
-    const cli = new Cli(['send', '--skill', 'code', '--backend', 'slow', 'go'], env);
+    const cli = new Cli(['send', '--skill', 'code', '--backend', 'long', 'go'], env);
     cli.child.stdin.end();
     const [, id] = await cli.waitFor(/task ([0-9a-f-]{36})/);
     await cli.waitFor(/→ Step: first/);
