@@ -45,7 +45,7 @@ export function messageShapeProblem(message: unknown, prefix: string): string | 
       }
     }
     const tag = part.kind ?? part.type;
-    if (tag === 'file' && 'file' in part && !isObject(part.file)) {
+    if (tag === 'file' && !isObject(part.file)) {
       return `${prefix}.parts.${i}.file: expected an object with uri or bytes, got ${describeValue(part.file)}`;
     }
     const isText = tag === 'text' || (tag === undefined && 'text' in part);

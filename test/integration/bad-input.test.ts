@@ -199,6 +199,17 @@ describe('mistyped fields get errors naming the field', () => {
     const file = await rpc(gw.url, send03([{ kind: 'file', file: 5 }]), as);
     assert.equal(file.body.error?.code, -32602);
     assert.match(file.body.error.message, /parts\.0\.file/);
+    const noFile = await rpc(
+      gw.url,
+      {
+        jsonrpc: '2.0',
+        id: 4,
+        method: 'tasks/send',
+        params: { message: { role: 'user', parts: [{ kind: 'file' }] } },
+      },
+      as,
+    );
+    assert.equal(noFile.body.error?.code, -32602, JSON.stringify(noFile.body));
     const rest = await fetch(`${gw.url}/tasks/x/pushNotificationConfigs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'a2a-version': '1.0', ...as },
