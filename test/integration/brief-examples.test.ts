@@ -31,7 +31,11 @@ const SKILLS = [
  * also writes the file the skill must produce (the gateway checks it before the task may succeed).
  */
 const WRITES: Record<string, Record<string, string>> = {
-  generate_dockerfile: { Dockerfile: 'FROM python:3.12-slim\nCMD ["python", "app.py"]\n' },
+  // A Dockerfile the gateway's lint accepts (a generated one that runs as root fails the task, DL3002).
+  generate_dockerfile: {
+    Dockerfile:
+      'FROM python:3.12-slim\nWORKDIR /app\nRUN useradd --create-home app\nUSER app\nCMD ["python", "app.py"]\n',
+  },
   generate_docker_compose: { 'compose.yaml': 'services:\n  app:\n    build: .\n' },
   generate_k8s_manifests: { 'k8s/app.yaml': 'apiVersion: v1\nkind: Service\nmetadata: {name: app}\n' },
 };
