@@ -174,7 +174,8 @@ export class Workspaces {
     // behind (the cleanup would run with the aborted signal too). Creating a worktree takes well under a second.
     const baseRef = req.baseRef ?? (continues ? conversationRef : 'HEAD');
     const wt: Pick<Worktree, 'path' | 'baseCommit'> = branch
-      ? await createWorktree({ repo: repoRoot, branch, path, baseRef }, this.opts.git)
+      ? // The branch is named after this task: one that exists is from an attempt a crash cut off.
+        await createWorktree({ repo: repoRoot, branch, path, baseRef, replaceLeftover: true }, this.opts.git)
       : await addDetachedWorktree(repoRoot, path, baseRef, this.opts.git);
     await this.remember(repoRoot);
     let keptBranch = false;

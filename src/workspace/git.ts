@@ -127,6 +127,11 @@ export interface CreateWorktreeOptions {
   path: string;
   /** The commit to start from: a branch, tag or sha; the repository's HEAD when absent. */
   baseRef?: string;
+  /**
+   * The branch may be left over from an earlier attempt of the same task (a gateway killed after creating it, the
+   * task run again at start-up): delete it first, unless a worktree has it checked out.
+   */
+  replaceLeftover?: boolean;
 }
 
 /** A task's worktree as created. */
@@ -156,7 +161,15 @@ export async function createWorktree(opts: CreateWorktreeOptions, ctx: GitContex
   const baseCommit = await resolveCommit(root, opts.baseRef ?? 'HEAD', ctx);
   const path = await prepareWorktreePath(root, opts.path, ctx);
   if (await branchExists(root, opts.branch, ctx)) {
-    throw new WorkspaceError('branch_exists', `branch "${opts.branch}" already exists in ${root}`);
+    // `git branch -D` refuses a branch some worktree has checked out, so a live one is never taken away.
+    const removed =
+      opts.replaceLeftover === true &&
+      (await withLockRetry(() => runGit(ctx, root, ['branch', '-D', '--', opts.branch])).then(
+        () => true,
+        () => false,
+      ));
+    if (!removed)
+      throw new WorkspaceError('branch_exists', `branch "${opts.branch}" already exists in ${root}`);
   }
 
   const ref = `refs/heads/${opts.branch}`;
