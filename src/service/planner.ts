@@ -51,8 +51,10 @@ export interface PlannerDeps {
 }
 
 /** The media type without parameters (`text/plain; charset=utf-8` is `text/plain`), or '' when none is given. */
-function bareMediaType(mediaType: string | undefined): string {
-  return (mediaType ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
+function bareMediaType(mediaType: unknown): string {
+  // The SDK passes a 0.3 part's mimeType through as it came: anything but a string names no media type.
+  if (typeof mediaType !== 'string') return '';
+  return mediaType.split(';', 1)[0]?.trim().toLowerCase() ?? '';
 }
 
 /**

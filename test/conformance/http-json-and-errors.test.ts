@@ -138,6 +138,22 @@ skills:
       { 'content-type': 'application/json' },
     );
     assert.equal(v03.error?.code, -32005, JSON.stringify(v03));
+    // A mimeType that is not a string (found by the fuzz suite: it was -32603) names no media type: still a file.
+    const oddType = await rpc(
+      gw.url,
+      'message/send',
+      {
+        message: {
+          kind: 'message',
+          messageId: 'm-03-odd-type',
+          role: 'user',
+          parts: [{ kind: 'file', file: { uri: 'https://example.com/x', mimeType: {} } }],
+          metadata: { skill: 'code' },
+        },
+      },
+      { 'content-type': 'application/json' },
+    );
+    assert.equal(oddType.error?.code, -32005, JSON.stringify(oddType));
 
     // Plain and JSON text parts with their media types named are still input.
     const ok = await rpc(gw.url, 'SendMessage', {
