@@ -259,7 +259,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       pushNotifications: true,
       authRequired: authenticator.enabled,
     });
-  const baseCard = cardFor(config.publicUrl ?? `http://${config.host}:${config.port}`);
+  // The base URL the card names when no request says otherwise (PUBLIC_URL, else where the gateway listens).
+  const defaultBaseUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
+  const baseCard = cardFor(defaultBaseUrl);
   // The extended card shows an authenticated caller the skills its key may use.
   const extendedCard = (ctx: ServerCallContext) => {
     const principal = principalOf(ctx.user);
@@ -402,7 +404,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       { host: config.host, port: config.grpc.port, maxMessageBytes: config.bodyLimitBytes },
     );
     grpcPort = grpcBinding.port;
-    const bound = grpcAddressFor(config.publicUrl ?? `http://${config.host}:${config.port}`);
+    const bound = grpcAddressFor(defaultBaseUrl);
     for (const i of baseCard.supportedInterfaces) if (i.protocolBinding === 'GRPC' && bound) i.url = bound;
   };
 
