@@ -56,6 +56,30 @@ export function messageShapeProblem(message: unknown, prefix: string): string | 
   return undefined;
 }
 
+/**
+ * The first problem with a push notification config's fields, or undefined: the SDK's 0.3 to 1.0 conversion calls
+ * `schemes.join` and `.trim()` on what it takes for strings and lists, so a mistyped field would come back -32603.
+ */
+export function pushConfigShapeProblem(config: unknown, prefix: string): string | undefined {
+  if (config === undefined || config === null) return undefined;
+  if (!isObject(config)) return `${prefix}: expected an object with a url, got ${describeValue(config)}`;
+  const fields = nonString(config, ['url', 'token', 'id', 'taskId', 'tenant'], `${prefix}.`);
+  if (fields) return fields;
+  const auth = config.authentication;
+  if (auth === undefined || auth === null) return undefined;
+  if (!isObject(auth))
+    return `${prefix}.authentication: expected an object with schemes and credentials, got ${describeValue(auth)}`;
+  const schemes = auth.schemes;
+  if (schemes !== undefined && schemes !== null) {
+    if (!Array.isArray(schemes))
+      return `${prefix}.authentication.schemes: expected a list of scheme names, got ${describeValue(schemes)}`;
+    const bad = schemes.findIndex((s) => typeof s !== 'string');
+    if (bad >= 0)
+      return `${prefix}.authentication.schemes.${bad}: expected a string, got ${describeValue(schemes[bad])}`;
+  }
+  return nonString(auth, ['scheme', 'credentials'], `${prefix}.authentication.`);
+}
+
 /** The first problem with a JSON-RPC request's params, or undefined. */
 export function jsonRpcParamsProblem(method: unknown, params: unknown): string | undefined {
   if (!isObject(params)) return undefined;
@@ -64,10 +88,20 @@ export function jsonRpcParamsProblem(method: unknown, params: unknown): string |
   }
   return (
     nonString(params, ['id', 'taskId', 'pushNotificationConfigId', 'tenant'], 'params.') ??
-    messageShapeProblem(params.message, 'params.message')
+    pushConfigShapeProblem(params.pushNotificationConfig, 'params.pushNotificationConfig') ??
+    (method === 'CreateTaskPushNotificationConfig' ? pushConfigShapeProblem(params, 'params') : undefined) ??
+    messageShapeProblem(params.message, 'params.message') ??
+    configurationShapeProblem(params.configuration, 'params.configuration')
   );
 }
 
+/** A send's configuration carries a push config of its own (`configuration.pushNotificationConfig`). */
+function configurationShapeProblem(configuration: unknown, prefix: string): string | undefined {
+  if (!isObject(configuration)) return undefined;
+  return pushConfigShapeProblem(configuration.pushNotificationConfig, `${prefix}.pushNotificationConfig`);
+}
+
+const PUSH_CONFIGS_PATH = /\/pushNotificationConfigs$/;
 const MESSAGE_PATH = /(?:^|\/)message:(?:send|stream)$/;
 
 /**
@@ -97,7 +131,18 @@ export const requestShape: RequestHandler = (req, res, next) => {
       return;
     }
   } else if (MESSAGE_PATH.test(req.path)) {
-    const problem = messageShapeProblem(body.message, 'message');
+    const problem =
+      messageShapeProblem(body.message, 'message') ??
+      configurationShapeProblem(body.configuration, 'configuration');
+    if (problem) {
+      restError(res, 400, 'INVALID_ARGUMENT', problem);
+      return;
+    }
+  } else if (PUSH_CONFIGS_PATH.test(req.path)) {
+    // 0.3 wraps the config ({ pushNotificationConfig }); 1.0 sends its fields at the top.
+    const problem = isObject(body.pushNotificationConfig)
+      ? pushConfigShapeProblem(body.pushNotificationConfig, 'pushNotificationConfig')
+      : pushConfigShapeProblem(body, 'body');
     if (problem) {
       restError(res, 400, 'INVALID_ARGUMENT', problem);
       return;

@@ -210,6 +210,41 @@ describe('mistyped fields get errors naming the field', () => {
       as,
     );
     assert.equal(noFile.body.error?.code, -32602, JSON.stringify(noFile.body));
+    // A 0.3 push config whose authentication.schemes is a string, not a list (fuzz seed 1114992766): the SDK's
+    // conversion called schemes.join on it and answered -32603.
+    const pushConfig = (authentication: unknown) => ({ url: 'https://hooks.example/x', authentication });
+    for (const [label, params, field] of [
+      [
+        'set, schemes a string',
+        { id: 'x', pushNotificationConfig: pushConfig({ schemes: 'Bearer' }) },
+        /params\.pushNotificationConfig\.authentication\.schemes: expected a list/,
+      ],
+      [
+        'set, a scheme a number',
+        { id: 'x', pushNotificationConfig: pushConfig({ schemes: ['Bearer', 7] }) },
+        /authentication\.schemes\.1: expected a string/,
+      ],
+      [
+        'send, configuration push token a number',
+        {
+          message: { role: 'user', messageId: 'm-push', parts: [{ kind: 'text', text: 'x' }] },
+          configuration: { pushNotificationConfig: { url: 'https://hooks.example/x', token: 5 } },
+        },
+        /params\.configuration\.pushNotificationConfig\.token: expected a string/,
+      ],
+    ] as const) {
+      const method = label.startsWith('set') ? 'tasks/pushNotificationConfig/set' : 'message/send';
+      const res = await rpc(gw.url, { jsonrpc: '2.0', id: 5, method, params }, as);
+      assert.equal(res.body.error?.code, -32602, `${label}: ${JSON.stringify(res.body)}`);
+      assert.match(res.body.error.message, field, label);
+    }
+    const restSchemes = await fetch(`${gw.url}/v1/tasks/x/pushNotificationConfigs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...as },
+      body: JSON.stringify({ pushNotificationConfig: pushConfig({ schemes: 'Bearer' }) }),
+    });
+    assert.equal(restSchemes.status, 400);
+    assert.match(JSON.stringify(await restSchemes.json()), /authentication\.schemes: expected a list/);
     const rest = await fetch(`${gw.url}/tasks/x/pushNotificationConfigs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'a2a-version': '1.0', ...as },
