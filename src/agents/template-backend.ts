@@ -1,5 +1,5 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { detectProject, type Project } from '../deployment/project.js';
 import {
   composeEnvExample,
@@ -57,6 +57,13 @@ async function filesFor(
   }
 }
 
+/** The last segment of the workdir the caller named ("." and ".." name no folder of their own). */
+function callerFolderName(workdir: unknown): string | undefined {
+  if (typeof workdir !== 'string') return undefined;
+  const last = basename(workdir.trim().replace(/\/+$/, ''));
+  return last === '' || last === '.' || last === '..' ? undefined : last;
+}
+
 /**
  * The built-in template backend: no model, no CLI. For the deployment-file skills it reads the project (Node,
  * Python, Go: build and start commands, port, health route, the services the description names) and writes sound
@@ -78,7 +85,13 @@ export class TemplateBackend implements Backend {
     const listed = Array.isArray(input.services)
       ? input.services.filter((s): s is string => typeof s === 'string')
       : [];
-    const project = await detectProject(spec.workdir, description, declared, listed);
+    const project = await detectProject(
+      spec.workdir,
+      description,
+      declared,
+      listed,
+      callerFolderName(input.workdir) ?? basename(spec.workdir),
+    );
     if (!project) {
       return {
         status: 'failed',

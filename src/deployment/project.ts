@@ -193,7 +193,7 @@ type NodeParts = Omit<Project, 'services' | 'note' | 'port' | 'health'> & {
   code: { port?: number; health?: string; code: string };
 };
 
-async function nodeProject(dir: string, pkgText: string): Promise<NodeParts> {
+async function nodeProject(dir: string, pkgText: string, folderName: string): Promise<NodeParts> {
   let pkg: Record<string, unknown> = {};
   try {
     pkg = JSON.parse(pkgText) as Record<string, unknown>;
@@ -213,8 +213,7 @@ async function nodeProject(dir: string, pkgText: string): Promise<NodeParts> {
     (await text(join(dir, 'tsconfig.build.json'))) ?? (await text(join(dir, 'tsconfig.json'))) ?? '';
   const outDir = /"outDir"\s*:\s*"\.?\/?([\w./-]+?)\/?"/.exec(tsconfig)?.[1] ?? 'dist';
   const main = typeof pkg.main === 'string' ? pkg.main : 'index.js';
-  const rawName =
-    typeof pkg.name === 'string' ? pkg.name.replace(/^@[^/]+\//, '') : (dir.split('/').pop() ?? 'app');
+  const rawName = typeof pkg.name === 'string' ? pkg.name.replace(/^@[^/]+\//, '') : folderName;
   return {
     kind: 'node',
     name: serviceName(rawName),
@@ -253,13 +252,15 @@ function pythonStart(
 
 /**
  * Reads the project in `dir`. `declared` (the caller's project_type) wins when it names a known kind; otherwise
- * the files decide. Undefined when neither says what the project is.
+ * the files decide. Undefined when neither says what the project is. `folderName` is the project folder's name as
+ * the caller knows it: a task reads a worktree or a copy whose own folder is named after the task, not the project.
  */
 export async function detectProject(
   dir: string,
   description: string,
   declared?: string,
   listedServices: readonly string[] = [],
+  folderName: string = dir.split('/').pop() ?? 'app',
 ): Promise<Project | undefined> {
   const declaredKind = PROJECT_KINDS.find(
     (k) =>
@@ -286,13 +287,13 @@ export async function detectProject(
       : !found
         ? `no ${kind} project files were found: the files follow project_type "${declared}" and the usual defaults`
         : undefined;
-  const folder = serviceName(dir.split('/').pop() ?? 'app');
+  const folder = serviceName(folderName);
   const services = servicesNamed(description, listedServices);
   const portOf = (code: { port?: number }): number =>
     describedPort(description) ?? code.port ?? DEFAULT_PORT[kind];
 
   if (kind === 'node') {
-    const p = await nodeProject(dir, pkgText ?? '{}');
+    const p = await nodeProject(dir, pkgText ?? '{}', folderName);
     const { code, ...rest } = p;
     return {
       ...rest,

@@ -1,7 +1,7 @@
 // The checks a generation skill's files pass before the task may succeed, the review comments read out of an
 // answer, and the template backend's project detection and output.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,6 +206,42 @@ describe('template backend', () => {
       }
     });
   }
+
+  test("the services are named after the caller's folder, not the task's copy or worktree of it", async () => {
+    // The workspace of a task on a non-git folder is a copy named after the task (a2a-tpl-XXXX here).
+    const p = project({ 'requirements.txt': 'flask\n', 'app.py': '' });
+    try {
+      for (const [workdir, expected] of [
+        ['shop-api', 'shop-api'],
+        ['/srv/projects/Billing_Service/', 'billing-service'],
+        ['.', p.dir.split('/').pop()!.toLowerCase()],
+      ] as const) {
+        const events: AgentEvent[] = [];
+        const outcome = await new TemplateBackend('template').run({
+          spec: {
+            taskId: 't',
+            contextId: 'c',
+            skill: 'generate_docker_compose',
+            prompt: '',
+            input: { project_description: 'an API with Redis', workdir },
+            workdir: p.dir,
+            timeoutMs: 1000,
+          },
+          home: p.dir,
+          firstTurn: true,
+          signal: new AbortController().signal,
+          emit: (e) => events.push(e),
+        });
+        assert.equal(outcome.status, 'completed', outcome.reason);
+        const compose = parseAllDocuments(
+          readFileSync(join(p.dir, 'docker-compose.yml'), 'utf8'),
+        )[0]!.toJSON();
+        assert.ok(expected in compose.services, `${workdir}: ${Object.keys(compose.services).join(', ')}`);
+      }
+    } finally {
+      p.done();
+    }
+  });
 
   test('an unknown project and a skill it cannot do fail with the reason', async () => {
     const p = project({});
