@@ -5,6 +5,7 @@ import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import { RedisStore } from 'rate-limit-redis';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
+import type { RefusalReason } from '../observability/metrics.js';
 import { ANONYMOUS, GatewayUser, type Authenticator, type AuthResult, type Principal } from './auth.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import { jsonRpcError, restError } from './body.js';
@@ -94,6 +95,8 @@ export function requireAuth(auth: Authenticator, logger: Logger, throttle?: Auth
         'request refused: too many failed authentications',
       );
       const message = `too many failed authentications from this address; retry in ${wait} s`;
+      // An authentication refusal, not the request rate limiter's 429 (what the status alone would say).
+      (res.locals as { refusal?: RefusalReason }).refusal = 'auth';
       res.setHeader('Retry-After', String(wait));
       if (req.path === '/' && req.method === 'POST') {
         const id = await jsonRpcIdOf(req, res);

@@ -204,6 +204,14 @@ describe('failed authentication is throttled per client address', () => {
       'the throttle window to end',
     );
     assert.equal(status, 200);
+    // Counted as authentication refusals (5 x 401, 3 x 429 and more while waiting), none as the request rate limiter's.
+    const metrics = await (await fetch(`${gw.url}/metrics`, { headers: { 'x-api-key': KEY } })).text();
+    const refusals = (reason: string) =>
+      Number(
+        new RegExp(`^a2a_gateway_refusals_total\\{reason="${reason}"\\} (\\d+)`, 'm').exec(metrics)?.[1],
+      );
+    assert.equal(refusals('rate_limit'), 0, metrics.match(/^a2a_gateway_refusals_total.*$/gm)?.join('\n'));
+    assert.ok(refusals('auth') >= 8, `auth refusals ${refusals('auth')}`);
   });
 });
 
