@@ -164,7 +164,11 @@ export async function spawnGateway(
     }),
   );
   const url = await new Promise<string>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`gateway did not start within 30 s:\n${out}`)), 30_000);
+    const timer = setTimeout(() => {
+      // A gateway that never listened is not left running for the rest of the file.
+      child.kill('SIGKILL');
+      rej(new Error(`gateway did not start within 30 s:\n${out}`));
+    }, 30_000);
     const onData = (chunk: Buffer): void => {
       out += chunk.toString('utf8');
       const m = /"url":"(http:\/\/[^"]+)"[^\n]*a2a-gateway listening/.exec(out);
