@@ -1,0 +1,448 @@
+import { randomUUID } from 'node:crypto';
+import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { RunAbort } from '../agents/types.js';
+import type { Logger } from '../observability/logger.js';
+import type { TaskJob } from './job.js';
+import { RedisUnavailableError, assertRedisReady } from './redis-errors.js';
+import {
+  QueueFullError,
+  SchedulerClosedError,
+  type QueueStats,
+  type Reservation,
+  type SubmitOptions,
+  type TaskQueue,
+} from './task-queue.js';
+
+/** What a BullMQ job carries: enough for any worker node to run the task and bound it. */
+export interface QueuedTask {
+  taskId: string;
+  timeoutMs: number;
+  /** The node that submitted it (its submit() waits for the outcome). */
+  origin: string;
+  /** The serialized run, for worker nodes that did not submit it (absent: only the submitting node can run it). */
+  job?: TaskJob;
+}
+
+/** Runs a task this node did not submit (a worker node); the promise settles when the run has ended. */
+export type RemoteRunner = (task: QueuedTask, signal: AbortSignal) => Promise<void>;
+
+export interface BullMqQueueDeps {
+  logger: Logger;
+  /** How a worker node runs a job another node submitted; without it this node runs only its own jobs. */
+  runRemote?: RemoteRunner;
+}
+
+export interface BullMqQueueOptions {
+  /** Redis URL (with its database number). */
+  url: string;
+  /** Prefix of every key the queue writes (REDIS_KEY_PREFIX + "bull"). */
+  prefix: string;
+  queueName?: string;
+  /** Jobs this node's worker runs at once (MAX_CONCURRENT_TASKS); 0: an API node that runs none. */
+  maxConcurrent: number;
+  /** Jobs that may wait in Redis before a send is refused (MAX_QUEUED_TASKS, over the whole cluster). */
+  maxQueued: number;
+  /**
+   * A worker that stops renewing its lock for this long (killed, frozen, cut off) has its task ended `failed`
+   * with the reason; no task stays `working`.
+   */
+  stallTimeoutMs: number;
+  /** This node's name in logs and job data (default: a random id). */
+  nodeId?: string;
+}
+
+interface LocalEntry {
+  run: (signal: AbortSignal) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+  onStart?: () => void;
+  started: boolean;
+}
+
+const STALLED_REASON = 'job stalled more than allowable limit';
+const ABORT_PREFIX = 'run-abort:';
+
+/**
+ * The task queue on Redis with BullMQ: every node's sends go into one BullMQ queue and every worker node takes
+ * jobs from it, `maxConcurrent` at a time. A job submitted here with a closure runs here when this node's worker
+ * takes it; a job another worker takes runs through {@link BullMqQueueDeps.runRemote} there, and its outcome
+ * reaches this node's submit() through BullMQ's queue events (a blocking stream read, no polling). A cancel is a
+ * mark in Redis (seen by a worker that starts the job later) plus a pub/sub message (seen by the worker running
+ * it). A worker that dies is found by BullMQ's stalled-job check within {@link BullMqQueueOptions.stallTimeoutMs}
+ * and its task fails with that reason.
+ */
+export class BullMqQueue implements TaskQueue {
+  readonly nodeId: string;
+  private readonly client: Redis;
+  private readonly subscriber: Redis;
+  private readonly queue: Queue<QueuedTask>;
+  private readonly events: QueueEvents;
+  private readonly worker: Worker<QueuedTask> | undefined;
+  private readonly local = new Map<string, LocalEntry>();
+  /** Jobs this node submitted and is waiting on, run here or elsewhere. */
+  private readonly waiting = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  /** Runs on this node's worker, by task id: a cancel or a drain aborts them. */
+  private readonly running = new Map<string, AbortController>();
+  private counts = { active: 0, waiting: 0 };
+  private countsDirty = false;
+  private reserved = 0;
+  private accepting = true;
+  private closed = false;
+  private recentDurationsMs: number[] = [];
+  private readonly cancelChannel: string;
+
+  constructor(
+    private readonly deps: BullMqQueueDeps,
+    private readonly opts: BullMqQueueOptions,
+  ) {
+    this.nodeId = opts.nodeId ?? randomUUID();
+    const name = opts.queueName ?? 'tasks';
+    this.cancelChannel = `${opts.prefix}:${name}:cancel`;
+    const log = deps.logger.child({ component: 'queue', node: this.nodeId });
+    // Commands fail fast while Redis is away (no offline queue): a send is refused, never left hanging.
+    this.client = new Redis(opts.url, { maxRetriesPerRequest: null, enableOfflineQueue: false });
+    this.client.on('error', (err: Error) => log.debug({ err: err.message }, 'queue connection error'));
+    this.subscriber = new Redis(opts.url, { maxRetriesPerRequest: null });
+    this.subscriber.on('error', (err: Error) => log.debug({ err: err.message }, 'queue subscriber error'));
+    const connection = { url: opts.url, maxRetriesPerRequest: null };
+    this.queue = new Queue<QueuedTask>(name, { connection: this.client, prefix: opts.prefix });
+    this.queue.on('error', (err: Error) => log.debug({ err: err.message }, 'queue error'));
+    this.events = new QueueEvents(name, { connection, prefix: opts.prefix });
+    this.events.on('error', (err: Error) => log.debug({ err: err.message }, 'queue events error'));
+    this.events.on('completed', ({ jobId }) => this.settleWaiting(jobId, undefined));
+    this.events.on('failed', ({ jobId, failedReason }) => this.settleWaiting(jobId, failedReason));
+    for (const e of ['added', 'active', 'completed', 'failed', 'removed'] as const) {
+      this.events.on(e, () => this.refreshCounts());
+    }
+    void this.subscriber.subscribe(this.cancelChannel).catch((err: unknown) => {
+      log.warn({ err }, 'could not subscribe to cancels');
+    });
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== this.cancelChannel) return;
+      const cancel = parseCancel(message);
+      if (cancel) this.running.get(cancel.taskId)?.abort(new RunAbort('canceled', cancel.reason));
+    });
+    if (opts.maxConcurrent > 0) {
+      // Locks last half the stall time and are checked every quarter of it: a dead worker's job is found
+      // stalled after at most about stallTimeoutMs, and fails at once (maxStalledCount 0) with the reason.
+      this.worker = new Worker<QueuedTask>(name, (job, _token, signal) => this.process(job, signal), {
+        connection,
+        prefix: opts.prefix,
+        name: this.nodeId,
+        concurrency: opts.maxConcurrent,
+        lockDuration: Math.max(1000, Math.floor(opts.stallTimeoutMs / 2)),
+        stalledInterval: Math.max(500, Math.floor(opts.stallTimeoutMs / 4)),
+        maxStalledCount: 0,
+        removeOnComplete: { count: 0 },
+        removeOnFail: { age: 24 * 3600, count: 1000 },
+        drainDelay: 5,
+      });
+      this.worker.on('error', (err: Error) => log.debug({ err: err.message }, 'worker error'));
+    }
+  }
+
+  /** Resolves when the queue's connections are up (tests and start-up wait on it). */
+  async ready(): Promise<void> {
+    await Promise.all([
+      this.queue.waitUntilReady(),
+      this.events.waitUntilReady(),
+      this.worker?.waitUntilReady(),
+    ]);
+    await this.refreshCountsNow();
+  }
+
+  stats(): QueueStats {
+    return {
+      running: this.counts.active,
+      queued: this.counts.waiting,
+      reserved: this.reserved,
+      maxConcurrent: this.opts.maxConcurrent,
+      maxQueued: this.opts.maxQueued,
+    };
+  }
+
+  isFull(): boolean {
+    return this.counts.waiting + this.reserved >= this.opts.maxQueued;
+  }
+
+  retryAfterSec(): number {
+    const d = this.recentDurationsMs;
+    const avgMs = d.length > 0 ? d.reduce((a, b) => a + b, 0) / d.length : 5000;
+    return Math.min(300, Math.max(1, Math.ceil(avgMs / 1000 / Math.max(1, this.opts.maxConcurrent))));
+  }
+
+  reserve(): Reservation {
+    if (!this.accepting) throw new SchedulerClosedError();
+    assertRedisReady(this.client);
+    if (this.isFull()) throw this.fullError();
+    this.reserved += 1;
+    let held = true;
+    return {
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.reserved -= 1;
+      },
+    };
+  }
+
+  submit<T>(
+    taskId: string,
+    timeoutMs: number,
+    job: (signal: AbortSignal) => Promise<T>,
+    opts: SubmitOptions = {},
+  ): Promise<T> {
+    return this.enqueue(taskId, timeoutMs, job, undefined, opts) as Promise<T>;
+  }
+
+  /** Queues a serialized run that any worker node can take (a split API node's sends). */
+  submitJob(job: TaskJob, opts: SubmitOptions = {}): Promise<void> {
+    return this.enqueue(job.taskId, job.timeoutMs, undefined, job, opts) as Promise<void>;
+  }
+
+  private async enqueue(
+    taskId: string,
+    timeoutMs: number,
+    run: ((signal: AbortSignal) => Promise<unknown>) | undefined,
+    job: TaskJob | undefined,
+    opts: SubmitOptions,
+  ): Promise<unknown> {
+    opts.reservation?.release();
+    if (!this.accepting) throw new SchedulerClosedError();
+    if (this.local.has(taskId) || this.waiting.has(taskId))
+      throw new Error(`task ${taskId} is already scheduled`);
+    assertRedisReady(this.client);
+    if (!opts.reservation && !opts.owed && this.isFull()) throw this.fullError();
+    const outcome = new Promise<unknown>((resolve, reject) => {
+      this.waiting.set(taskId, { resolve, reject });
+      if (run) {
+        this.local.set(taskId, {
+          run,
+          resolve,
+          reject,
+          started: false,
+          ...(opts.onStart ? { onStart: opts.onStart } : {}),
+        });
+      }
+    });
+    const data: QueuedTask = { taskId, timeoutMs, origin: this.nodeId, ...(job ? { job } : {}) };
+    try {
+      await this.queue.add('task', data, { jobId: taskId });
+      this.counts.waiting += 1;
+    } catch (err) {
+      this.forget(taskId);
+      throw new RedisUnavailableError(`could not queue the task: ${(err as Error).message}`);
+    }
+    try {
+      return await outcome;
+    } finally {
+      this.forget(taskId);
+    }
+  }
+
+  private forget(taskId: string): void {
+    this.local.delete(taskId);
+    this.waiting.delete(taskId);
+  }
+
+  cancel(taskId: string, message = 'canceled by request'): boolean {
+    const known = this.waiting.has(taskId) || this.running.has(taskId);
+    this.running.get(taskId)?.abort(new RunAbort('canceled', message));
+    void this.cancelEverywhere(taskId, message).catch((err: unknown) =>
+      this.deps.logger.warn({ err, taskId }, 'could not pass the cancel on to the workers'),
+    );
+    return known;
+  }
+
+  /**
+   * Marks the task canceled (a worker that takes it later sees the mark before it runs), takes it out of the
+   * queue if it still waits, and tells every worker (the one running it aborts it).
+   */
+  private async cancelEverywhere(taskId: string, reason: string): Promise<void> {
+    await this.client.set(this.cancelKey(taskId), reason, 'PX', 24 * 3600_000);
+    const removed = await this.queue.remove(taskId).catch(() => 0);
+    if (removed === 1) {
+      const entry = this.waiting.get(taskId);
+      this.forget(taskId);
+      entry?.reject(new RunAbort('canceled', reason));
+      this.refreshCounts();
+      return;
+    }
+    await this.client.publish(this.cancelChannel, JSON.stringify({ taskId, reason }));
+  }
+
+  private cancelKey(taskId: string): string {
+    return `${this.opts.prefix}:${this.opts.queueName ?? 'tasks'}:canceled:${taskId}`;
+  }
+
+  /** One job on this node's worker: its own closure if it submitted it, the remote runner otherwise. */
+  private async process(job: Job<QueuedTask>, bullSignal: AbortSignal | undefined): Promise<null> {
+    const task = job.data;
+    const controller = new AbortController();
+    this.running.set(task.taskId, controller);
+    const onBullAbort = (): void => controller.abort(new RunAbort('canceled', 'canceled by request'));
+    bullSignal?.addEventListener('abort', onBullAbort, { once: true });
+    const timer = setTimeout(() => {
+      controller.abort(new RunAbort('timeout', `timed out after ${formatSeconds(task.timeoutMs)} s`));
+    }, task.timeoutMs);
+    const started = Date.now();
+    const entry = this.local.get(task.taskId);
+    try {
+      // Registered as running before the mark is read: a cancel after this read reaches it by pub/sub.
+      const canceled = await this.client.get(this.cancelKey(task.taskId));
+      if (canceled !== null) controller.abort(new RunAbort('canceled', canceled));
+      if (entry) {
+        entry.started = true;
+        entry.onStart?.();
+        if (controller.signal.aborted) throw controller.signal.reason as Error;
+        try {
+          entry.resolve(await entry.run(controller.signal));
+        } catch (err) {
+          entry.reject(err instanceof Error ? err : new Error(String(err)));
+        }
+        return null;
+      }
+      if (!this.deps.runRemote || !task.job) {
+        throw new Error(
+          `no node can run task ${task.taskId}: it was submitted with a closure by ${task.origin}`,
+        );
+      }
+      if (controller.signal.aborted) throw controller.signal.reason as Error;
+      await this.deps.runRemote(task, controller.signal);
+      return null;
+    } catch (err) {
+      if (entry) {
+        entry.reject(err instanceof Error ? err : new Error(String(err)));
+        return null;
+      }
+      // The submitting node learns the outcome from the job's failed reason: an abort keeps its kind.
+      if (err instanceof RunAbort)
+        throw new Error(`${ABORT_PREFIX}${err.kind}:${err.message}`, { cause: err });
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      bullSignal?.removeEventListener('abort', onBullAbort);
+      this.running.delete(task.taskId);
+      this.noteDuration(Date.now() - started);
+    }
+  }
+
+  /** A job this node waits on has ended (here or on another worker). */
+  private settleWaiting(jobId: string, failedReason: string | undefined): void {
+    const waiter = this.waiting.get(jobId);
+    // A job this node ran settles its own submit (with the closure's result), not through events.
+    if (!waiter || this.local.get(jobId)?.started) return;
+    if (failedReason === undefined) {
+      waiter.resolve(undefined);
+      return;
+    }
+    waiter.reject(errorOfFailedReason(failedReason, this.opts.stallTimeoutMs));
+  }
+
+  /** Re-reads the cluster's counts after a queue event; at most one read in flight, one more queued behind it. */
+  private refreshCounts(): void {
+    if (this.countsDirty || this.closed) return;
+    this.countsDirty = true;
+    setImmediate(() => {
+      this.countsDirty = false;
+      void this.refreshCountsNow().catch(() => undefined);
+    });
+  }
+
+  private async refreshCountsNow(): Promise<void> {
+    if (this.client.status !== 'ready') return;
+    const c = await this.queue.getJobCounts('active', 'waiting', 'prioritized', 'delayed');
+    this.counts = {
+      active: c.active ?? 0,
+      waiting: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0),
+    };
+  }
+
+  private fullError(): QueueFullError {
+    const retry = this.retryAfterSec();
+    return new QueueFullError(
+      retry,
+      `the task queue is full (${this.counts.active} running, ${this.counts.waiting + this.reserved} waiting); retry in ${retry} s`,
+    );
+  }
+
+  /**
+   * Stops taking work; this node's jobs that have not started are taken out of Redis and given back (a `shutdown`
+   * RunAbort); running ones get `timeoutMs` to finish, then are aborted with `reason` and get `graceMs` more.
+   */
+  async drain(timeoutMs: number, graceMs: number, reason: string): Promise<{ aborted: number }> {
+    this.accepting = false;
+    for (const [taskId, entry] of this.local) {
+      if (entry.started) continue;
+      const removed = await this.queue.remove(taskId).catch(() => 0);
+      if (removed === 1 || this.client.status !== 'ready') {
+        this.forget(taskId);
+        entry.reject(new RunAbort('shutdown', reason));
+      }
+    }
+    const closing = this.worker?.close() ?? Promise.resolve();
+    let aborted = 0;
+    if (!(await settlesWithin(closing, timeoutMs))) {
+      aborted = this.running.size;
+      for (const c of this.running.values()) c.abort(new RunAbort('shutdown', reason));
+      await settlesWithin(closing, graceMs);
+    }
+    await this.close();
+    return { aborted };
+  }
+
+  /** Closes every connection (after {@link drain}, or in tests). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.accepting = false;
+    await Promise.allSettled([this.worker?.close(true), this.events.close(), this.queue.close()]);
+    this.subscriber.disconnect();
+    this.client.disconnect();
+  }
+
+  private noteDuration(ms: number): void {
+    this.recentDurationsMs.push(ms);
+    if (this.recentDurationsMs.length > 20) this.recentDurationsMs.shift();
+  }
+}
+
+function parseCancel(message: string): { taskId: string; reason: string } | undefined {
+  try {
+    const value = JSON.parse(message) as { taskId?: unknown; reason?: unknown };
+    if (typeof value.taskId !== 'string') return undefined;
+    return { taskId: value.taskId, reason: typeof value.reason === 'string' ? value.reason : 'canceled' };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The error a submitter sees for a job that failed on a worker (an abort keeps its kind). */
+function errorOfFailedReason(reason: string, stallTimeoutMs: number): Error {
+  if (reason === STALLED_REASON) {
+    return new Error(
+      `the worker running the task stopped answering (no sign of life for ${formatSeconds(stallTimeoutMs)} s)`,
+    );
+  }
+  const abort = /^run-abort:(canceled|timeout|shutdown):(.*)$/s.exec(reason);
+  if (abort) return new RunAbort(abort[1] as RunAbort['kind'], abort[2] ?? '');
+  return new Error(reason);
+}
+
+function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function formatSeconds(ms: number): string {
+  const s = ms / 1000;
+  return Number.isInteger(s) ? String(s) : s.toFixed(1);
+}
+
+export { RedisUnavailableError };
