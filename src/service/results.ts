@@ -211,6 +211,9 @@ export function parseReviewComments(answer: string): { comments: ReviewComment[]
         line: typeof c.line === 'number' && Number.isInteger(c.line) && c.line > 0 ? c.line : null,
         severity: severity as ReviewComment['severity'],
         text: c.text.trim(),
+        ...(typeof c.suggestion === 'string' && c.suggestion.trim() !== ''
+          ? { suggestion: c.suggestion.trim() }
+          : {}),
       });
     }
     return { comments };

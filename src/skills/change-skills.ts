@@ -1,7 +1,15 @@
 /** The skills that change code: fix_bug, refactor_code, write_unit_tests, improve_code_quality and code. */
 import { z } from 'zod';
 import { CHANGE_OUTPUT_MODES, defineSkill } from './define.js';
-import { files, instructions, testCommand, workdir, workspaceOptions } from './fields.js';
+import {
+  files,
+  finding,
+  instructions,
+  testCommand,
+  verifyOptions,
+  workdir,
+  workspaceOptions,
+} from './fields.js';
 import { fenced, preamble, quoted, sections, steps } from './prompt-text.js';
 
 function filesLine(label: string, paths: readonly string[] | undefined): string | undefined {
@@ -14,20 +22,33 @@ function testStep(command: string | undefined, fallback: string): string {
     : fallback;
 }
 
-const fixBugInput = z.strictObject({
-  bug_description: instructions(
-    'The bug to fix: what goes wrong, what should happen instead, and how to reproduce it (error messages and stack traces help).',
-  ),
-  workdir,
-  ...workspaceOptions,
-  files,
-  context_files: z
-    .array(z.string().trim().min(1))
-    .min(1)
-    .optional()
-    .describe('Files related to the bug: the same as files, under the name the original gateway used.'),
-  test_command: testCommand,
-});
+const fixBugInput = z
+  .strictObject({
+    bug_description: instructions(
+      'The bug to fix: what goes wrong, what should happen instead, and how to reproduce it (error messages and stack traces help). May be left out when finding names the problem.',
+    ).optional(),
+    finding,
+    workdir,
+    ...workspaceOptions,
+    files,
+    context_files: z
+      .array(z.string().trim().min(1))
+      .min(1)
+      .optional()
+      .describe('Files related to the bug: the same as files, under the name the original gateway used.'),
+    test_command: testCommand,
+    ...verifyOptions,
+  })
+  .superRefine((input, ctx) => {
+    if (input.bug_description === undefined && input.finding === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bug_description'],
+        message:
+          'a non-empty string (the bug to fix), or input.finding naming a finding of an earlier review',
+      });
+    }
+  });
 
 /** fix_bug: root-cause a described bug and fix it. Runs on droid by default, as in the brief. */
 export const fixBug = defineSkill({
@@ -51,7 +72,7 @@ export const fixBug = defineSkill({
     return sections(
       preamble('fix_bug', false),
       'Task: fix the bug the caller describes below.',
-      `Bug report:\n${fenced(input.bug_description)}`,
+      `Bug report:\n${fenced(input.bug_description ?? `The finding ${input.finding ?? ''} of an earlier review.`)}`,
       filesLine('Files the caller points to (start there; the cause may be elsewhere)', related),
       steps(
         'Read the relevant code and reproduce the bug, or locate it precisely if it cannot be reproduced here.',
@@ -76,6 +97,7 @@ const refactorInput = z.strictObject({
   ...workspaceOptions,
   files,
   test_command: testCommand,
+  ...verifyOptions,
 });
 
 /** refactor_code: restructure code without changing what it does. */
@@ -129,6 +151,7 @@ const unitTestsInput = z.strictObject({
       "Test framework to use: for example vitest, jest, pytest, go test. Omit it to use the project's own.",
     ),
   test_command: testCommand,
+  ...verifyOptions,
 });
 
 /** write_unit_tests: add tests for a target without changing the code under test. */
@@ -182,6 +205,7 @@ const qualityInput = z.strictObject({
   ...workspaceOptions,
   files,
   test_command: testCommand,
+  ...verifyOptions,
 });
 
 /** improve_code_quality: behaviour-preserving clean-up, optionally focused. */

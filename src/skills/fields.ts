@@ -3,6 +3,8 @@
  * which validation errors quote as what the field is for.
  */
 import { z } from 'zod';
+import { TestCommandError, parseTestCommand } from '../verify/command.js';
+import { MAX_FIX_ATTEMPTS, VERIFY_MODES } from '../verify/policy.js';
 
 /** The project directory; the planner resolves it against the allowed workspace roots. */
 export const workdir = z
@@ -21,15 +23,46 @@ export const files = z
   .optional()
   .describe('Files to focus on: paths relative to workdir. The agent starts there and may look further.');
 
-/** A command the agent runs to check its own work. */
+/**
+ * The command that runs the project's tests. The gateway runs it itself (before and after the agent), without a
+ * shell, so shell syntax is refused here, at the edge, with the reason.
+ */
 export const testCommand = z
   .string()
   .trim()
   .min(1)
+  .superRefine((value, ctx) => {
+    if (value === '') return; // min(1) says so already
+    try {
+      parseTestCommand(value);
+    } catch (err) {
+      if (!(err instanceof TestCommandError)) throw err;
+      ctx.addIssue({ code: 'custom', message: `a command that runs without a shell: ${err.detail}` });
+    }
+  })
   .optional()
   .describe(
-    'Command that runs the tests: for example "npm test" or "pytest -q". The agent runs it to check its work.',
+    'Command that runs the tests: for example "npm test" or "pytest -q". The gateway runs it (without a shell: no pipes, &&, ;, redirects or $()) before and after the agent, and the agent runs it to check its work.',
   );
+
+/** How the gateway's own test run decides the task: the fields that go with `test_command`. */
+export const verifyOptions = {
+  verify: z
+    .enum(VERIFY_MODES)
+    .optional()
+    .describe(
+      'What the test run decides: "required" (default when test_command is given) completes the task only when the tests pass after the change; "report" only reports them.',
+    ),
+  fixAttempts: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_FIX_ATTEMPTS)
+    .optional()
+    .describe(
+      'Extra agent turns to make failing tests pass: each gets the failing output. Default 1; 0 fails at once.',
+    ),
+} as const;
 
 /** What the project is, for the deployment-file skills. */
 export const projectDescription = z
@@ -84,4 +117,36 @@ export const workspaceOptions = {
     .describe(
       'Apply the change to workdir: only when its working tree is clean; otherwise the task fails with the reason and the change stays on the task branch. Default false.',
     ),
+  push: z
+    .boolean()
+    .optional()
+    .describe(
+      "Push the task branch to workdir's remote: never forced, with the gateway's configured credentials. Implies commit. Default false.",
+    ),
+  remote: z
+    .string()
+    .trim()
+    .regex(/^(?!-)[A-Za-z0-9._-]+$/, 'a git remote name such as origin (letters, digits, ".", "_", "-")')
+    .max(128)
+    .optional()
+    .describe("Remote to push to: a remote name of workdir's repository. Default origin."),
+  pull_request: z
+    .boolean()
+    .optional()
+    .describe(
+      'Open a pull request for the pushed branch with the gh CLI (title and body from the summary and the test report); its URL comes back as an artifact. Implies push. Default false.',
+    ),
 } as const;
+
+/** A finding of an earlier review to fix: `<taskId>#<findingId>`, as the review task's findings list them. */
+export const finding = z
+  .string()
+  .trim()
+  .regex(
+    /^[A-Za-z0-9._:-]+#f[0-9a-f]{8}(?:-[0-9]+)?$/,
+    'a finding reference "<taskId>#<findingId>" such as "3f2a…#f1a2b3c4d", from the findings of a review_pr or improve_code_quality task',
+  )
+  .optional()
+  .describe(
+    'A finding to fix: "<taskId>#<findingId>" from an earlier review_pr or improve_code_quality task\'s findings. The gateway builds the request from it.',
+  );

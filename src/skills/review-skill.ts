@@ -13,6 +13,8 @@ export interface ReviewComment {
   line: number | null;
   severity: (typeof REVIEW_SEVERITIES)[number];
   text: string;
+  /** What to do about it, when the reviewer said (a fix task quotes it). */
+  suggestion?: string;
 }
 
 // Refs end up in git commands the agent runs, so only characters git allows in ref names and revision expressions
@@ -133,7 +135,7 @@ export const reviewPr = defineSkill({
       ].join('\n'),
       [
         'Finish with a short summary (your overall verdict: approve, or request changes, and the main reasons), then, as the very last thing in your answer, one fenced json block holding a JSON array of comments, each of the form:',
-        '{"file": "path/relative/to/repo", "line": 42, "severity": "major", "text": "what is wrong and what to do instead"}',
+        '{"file": "path/relative/to/repo", "line": 42, "severity": "major", "text": "what is wrong and why it matters", "suggestion": "what to do instead"}',
         `severity is one of ${REVIEW_SEVERITIES.map((s) => `"${s}"`).join(', ')}; line is the line number in the new version of the file, or null for a comment on the whole file. Write [] if you have no comments.`,
       ].join('\n'),
     ),

@@ -210,7 +210,10 @@ describe('input errors', () => {
   test('a missing required field is named with what it expects', () => {
     const error = refuse('fix_bug', [data({ workdir: '/srv/repo' })]);
     assert.equal(error.field, 'bug_description');
-    assert.equal(error.expected, 'a non-empty string (the bug to fix)');
+    assert.equal(
+      error.expected,
+      'a non-empty string (the bug to fix), or input.finding naming a finding of an earlier review',
+    );
     assert.match(error.message, /^input\.bug_description: /);
     assert.match(error.message, /expected a non-empty string \(the bug to fix\)/);
   });
@@ -249,7 +252,7 @@ describe('input errors', () => {
     assert.match(error.message, /^input\.bug_desc: unknown field \(did you mean "bug_description"\?\)/);
     assert.match(
       error.message,
-      /accepted fields are bug_description, workdir, base_ref, commit, apply, files, context_files, test_command/,
+      /accepted fields are bug_description, finding, workdir, base_ref, commit, apply, push, remote, pull_request, files, context_files, test_command, verify, fixAttempts/,
     );
     // The typo is reported before the missing field it caused.
     assert.deepEqual(
@@ -358,9 +361,9 @@ describe('prompts', () => {
 
   test('short values are JSON-quoted on one line', () => {
     const prompt = skill('fix_bug').prompt(
-      accept('fix_bug', [data({ bug_description: 'x', test_command: 'npm test\nrm -rf /' })]),
+      accept('fix_bug', [data({ bug_description: 'x', test_command: 'npm test "x\nrm -rf /"' })]),
     );
-    assert.ok(prompt.includes('"npm test\\nrm -rf /"'));
+    assert.ok(prompt.includes('"npm test \\"x\\nrm -rf /\\""'));
     assert.ok(!prompt.includes('\nrm -rf /'));
   });
 
@@ -435,7 +438,8 @@ describe('JSON Schema for the agent card', () => {
   test('required fields follow the schemas', () => {
     const required = (id: string): unknown =>
       (skillInputJsonSchema(skill(id)) as { required?: string[] }).required;
-    assert.deepEqual(required('fix_bug'), ['bug_description']);
+    // bug_description, or a finding of an earlier review that the gateway turns into one.
+    assert.equal(required('fix_bug'), undefined);
     assert.deepEqual(required('generate_dockerfile'), ['project_description']);
     assert.equal(required('improve_code_quality'), undefined);
     assert.equal(required('review_pr'), undefined);
