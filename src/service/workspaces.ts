@@ -10,6 +10,7 @@ import {
   applyToWorkingTree,
   collectChanges,
   commitChanges,
+  copyWorktreeIncludes,
   createWorktree,
   deleteBranch,
   diffDirectories,
@@ -23,6 +24,7 @@ import {
   snapshotCopy,
   taskBranchName,
   treesEqual,
+  WORKTREE_INCLUDE_FILE,
   type Changes,
   type GitContext,
   type Worktree,
@@ -178,6 +180,7 @@ export class Workspaces {
         await createWorktree({ repo: repoRoot, branch, path, baseRef, replaceLeftover: true }, this.opts.git)
       : await addDetachedWorktree(repoRoot, path, baseRef, this.opts.git);
     await this.remember(repoRoot);
+    await this.copyIncludes(repoRoot, wt.path, req.taskId, git);
     let keptBranch = false;
     let disposed = false;
     const dispose = async (): Promise<void> => {
@@ -253,6 +256,24 @@ export class Workspaces {
   }
 
   /** A leftover at the conversation's fixed path (a crash, a previous turn on another repository) goes first. */
+  /**
+   * The ignored files the repository's `.worktreeinclude` lists (`.env`, local settings) go into the new worktree.
+   * A failure is logged, not fatal: the agent still gets the checkout.
+   */
+  private async copyIncludes(repoRoot: string, path: string, taskId: string, git: GitContext): Promise<void> {
+    try {
+      const { copied, skipped } = await copyWorktreeIncludes(repoRoot, path, git);
+      if (copied.length > 0 || skipped.length > 0) {
+        this.opts.logger.info(
+          { taskId, copied: copied.length, skipped: skipped.slice(0, 20) },
+          `copied ${copied.length} file(s) listed in ${WORKTREE_INCLUDE_FILE} into the task's worktree`,
+        );
+      }
+    } catch (err) {
+      this.opts.logger.warn({ err, taskId }, `copying the files ${WORKTREE_INCLUDE_FILE} lists failed`);
+    }
+  }
+
   private async clearPath(repoRoot: string, path: string): Promise<void> {
     if (!(await exists(path))) return;
     try {

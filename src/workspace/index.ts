@@ -31,3 +31,10 @@ export {
 } from './changes.js';
 export { applyPatch, applyToWorkingTree, type ApplyRefusal, type ApplyResult } from './apply.js';
 export { snapshotCopy, treesEqual, type SnapshotLimits, type SnapshotResult } from './snapshot.js';
+export {
+  DEFAULT_INCLUDE_LIMITS,
+  WORKTREE_INCLUDE_FILE,
+  copyWorktreeIncludes,
+  type IncludeLimits,
+  type IncludeResult,
+} from './worktree-include.js';

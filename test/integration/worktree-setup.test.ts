@@ -1,0 +1,117 @@
+// Setting up a task's worktree, through the gateway against real git: the ignored files a repository lists in
+// .worktreeinclude (.env, local settings) are in the agent's checkout; tracked, unlisted, unignored and symlinked
+// files are not copied; and none of them shows in the task's diff.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { FAKE_CLI_DIR, sendTask, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+
+const EDIT = join(FAKE_CLI_DIR, 'edit-files.mjs');
+
+const CONFIG = `
+backends:
+  editor:
+    type: command
+    command: ${EDIT}
+    args: ["{input.instructions}"]
+skills:
+  code: { backend: editor }
+`;
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@t',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@t',
+    },
+  });
+}
+
+describe('.worktreeinclude: ignored files a new worktree needs', () => {
+  let gw: TestGateway;
+  let root: string;
+  let repo: string;
+  let outside: string;
+  const dirs: { cleanup: () => void }[] = [];
+
+  before(async () => {
+    const made = [tempDir('a2a-wtinc-'), tempDir('a2a-wtinc-outside-')] as const;
+    dirs.push(...made);
+    root = made[0].dir;
+    outside = made[1].dir;
+    writeFileSync(join(outside, 'secret'), 'from outside the repository\n');
+    repo = join(root, 'app');
+    mkdirSync(join(repo, 'config'), { recursive: true });
+    writeFileSync(join(repo, '.gitignore'), '.env\nconfig/local.json\n.env.link\nbuild/\n');
+    writeFileSync(
+      join(repo, '.worktreeinclude'),
+      '# set-up files\n.env\nconfig/local.json\n.env.link\nnotes.txt\n',
+    );
+    writeFileSync(join(repo, 'README.md'), '# app\n');
+    git(repo, 'init', '-q', '-b', 'main');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'initial');
+    // Ignored and listed: copied.
+    writeFileSync(join(repo, '.env'), 'APP_MODE=development\n');
+    writeFileSync(join(repo, 'config/local.json'), '{"db": "local"}\n');
+    // Ignored and listed, but a symlink leading out of the repository: not followed.
+    symlinkSync(join(outside, 'secret'), join(repo, '.env.link'));
+    // Listed but not ignored (the user's work in progress): not copied.
+    writeFileSync(join(repo, 'notes.txt'), 'draft\n');
+    // Ignored but not listed: not copied.
+    mkdirSync(join(repo, 'build'));
+    writeFileSync(join(repo, 'build/out.js'), 'built\n');
+    gw = await startTestGateway({ env: { WORKSPACE_ROOTS: root }, configYaml: CONFIG });
+  });
+  after(async () => {
+    await gw?.stop();
+    for (const d of dirs) d.cleanup();
+  });
+
+  test('the agent finds the listed ignored files; nothing else is copied; the diff holds only its own change', async () => {
+    const instructions = JSON.stringify({
+      write: { 'src/new.txt': 'made by the agent\n' },
+      show: ['.env', 'config/local.json', '.env.link', 'notes.txt', 'build/out.js', 'README.md'],
+    });
+    const res = await sendTask(gw.url, { skill: 'code', input: { workdir: repo, instructions } });
+    const task = res.body.result;
+    assert.equal(task?.status?.state, 'completed', JSON.stringify(res.body).slice(0, 600));
+    const result = (task.artifacts ?? []).find((a: any) => a.name === 'result');
+    const printed = JSON.parse(result.parts[0].text);
+    assert.notEqual(printed.cwd, repo, 'the agent ran in a worktree, not the repository');
+    assert.deepEqual(printed.shown, {
+      '.env': 'APP_MODE=development\n',
+      'config/local.json': '{"db": "local"}\n',
+      '.env.link': null,
+      'notes.txt': null,
+      'build/out.js': null,
+      'README.md': '# app\n',
+    });
+    const diff = (task.artifacts ?? []).find((a: any) => a.name === 'diff')?.parts[0]?.text ?? '';
+    assert.match(diff, /src\/new\.txt/);
+    assert.doesNotMatch(diff, /APP_MODE|local\.json|\.env/);
+  });
+
+  test('a repository without .worktreeinclude gets a plain checkout', async () => {
+    const plain = join(root, 'plain');
+    mkdirSync(plain);
+    writeFileSync(join(plain, '.gitignore'), '.env\n');
+    git(plain, 'init', '-q', '-b', 'main');
+    git(plain, 'add', '-A');
+    git(plain, 'commit', '-q', '-m', 'initial');
+    writeFileSync(join(plain, '.env'), 'X=1\n');
+    const instructions = JSON.stringify({ show: ['.env', '.gitignore'] });
+    const res = await sendTask(gw.url, { skill: 'code', input: { workdir: plain, instructions } });
+    const task = res.body.result;
+    assert.equal(task?.status?.state, 'completed', JSON.stringify(res.body).slice(0, 600));
+    const printed = JSON.parse((task.artifacts ?? []).find((a: any) => a.name === 'result').parts[0].text);
+    assert.deepEqual(printed.shown, { '.env': null, '.gitignore': '.env\n' });
+  });
+});
