@@ -9,8 +9,16 @@ export interface ProgressOptions {
   contextId: string;
   publish: (event: TaskStatusUpdateEvent) => void;
   logger: Logger;
-  /** Text arriving within this window is sent as one update (default 400 ms). */
+  /**
+   * Under a burst (text arriving less than `burstGapMs` after the text before it), text arriving within this
+   * window is sent as one update (default 400 ms).
+   */
   coalesceMs?: number;
+  /**
+   * Text arriving at least this long after the text before it (an idle stream) is sent at once, with whatever
+   * else arrives in the same turn of the event loop (default 50 ms).
+   */
+  burstGapMs?: number;
   /** Longest text of one update; longer text is cut (default 4000 characters). */
   maxUpdateChars?: number;
   /** Masks known secrets before text leaves the gateway. */
@@ -41,27 +49,41 @@ export class ProgressReporter {
     errors: [],
     toolCalls: 0,
   };
-  private buffer = '';
+  /** Text waiting to be sent, in pieces joined once at flush (appending to one string is quadratic on MBs). */
+  private pieces: string[] = [];
+  private endsWithNewline = false;
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private lastTextAt = Number.NEGATIVE_INFINITY;
   private closed = false;
   private readonly coalesceMs: number;
+  private readonly burstGapMs: number;
   private readonly maxChars: number;
 
   constructor(private readonly opts: ProgressOptions) {
     this.coalesceMs = opts.coalesceMs ?? 400;
+    this.burstGapMs = opts.burstGapMs ?? 50;
     this.maxChars = opts.maxUpdateChars ?? 4000;
+  }
+
+  private append(text: string, delta: boolean | undefined): void {
+    if (text === '') return;
+    if (!delta && this.pieces.length > 0 && !this.endsWithNewline) this.pieces.push('\n');
+    this.pieces.push(text);
+    this.endsWithNewline = text.endsWith('\n');
+    const now = performance.now();
+    const idle = now - this.lastTextAt >= this.burstGapMs;
+    this.lastTextAt = now;
+    if (this.timer || this.immediate) return;
+    if (idle) this.immediate = setImmediate(() => this.flush());
+    else this.timer = setTimeout(() => this.flush(), this.coalesceMs);
   }
 
   handle(event: AgentEvent): void {
     if (this.closed) return;
     switch (event.type) {
       case 'text':
-        this.buffer += event.delta
-          ? event.text
-          : this.buffer && !this.buffer.endsWith('\n')
-            ? `\n${event.text}`
-            : event.text;
-        this.timer ??= setTimeout(() => this.flush(), this.coalesceMs);
+        this.append(event.text, event.delta);
         break;
       case 'tool_call':
         this.flush();
@@ -107,9 +129,12 @@ export class ProgressReporter {
   /** Sends any buffered text now. */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
-    const text = this.buffer.trim();
-    this.buffer = '';
+    this.immediate = undefined;
+    const text = this.pieces.join('').trim();
+    this.pieces = [];
+    this.endsWithNewline = false;
     if (text) this.send(text, { event: 'text' });
   }
 

@@ -56,6 +56,12 @@ const MIGRATIONS: readonly string[] = [
     json TEXT NOT NULL
   );
   `,
+  `
+  -- ListTasks in list order without a sort or a scan: one key's tasks of one context (a filtered page was a scan
+  -- of all the key's tasks, 250 ms at 100,000), and everyone's tasks for an admin key (a sort of every row).
+  CREATE INDEX tasks_context_list ON tasks (tenant, owner, context_id, status_ts DESC, id DESC);
+  CREATE INDEX tasks_recent ON tasks (status_ts DESC, id DESC);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

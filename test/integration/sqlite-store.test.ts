@@ -84,8 +84,9 @@ void describe('sqlite store: the file', () => {
     await first.save(task, callContext('alice'));
     await first.close();
     const raw = new Database(file);
-    // Back to schema 1: without what migrations 2 (the event log) and 3 (message ids, jobs) added.
+    // Back to schema 1: without what migrations 2 (the event log), 3 (message ids, jobs) and 4 (list indexes) added.
     raw.exec('DROP TABLE task_events; DROP TABLE jobs; DROP INDEX tasks_message');
+    raw.exec('DROP INDEX tasks_context_list; DROP INDEX tasks_recent');
     raw.exec('ALTER TABLE tasks DROP COLUMN message_id');
     raw.pragma('user_version = 1');
     raw.close();

@@ -1,0 +1,47 @@
+/**
+ * Prints the functions with the most self time in a V8 CPU profile (from `--cpu-prof`, or BENCH_CPU_PROF=<dir>
+ * when running a benchmark), with the file they live in: the quick read of a flame graph.
+ *
+ *   node --import tsx bench/profile-top.ts <file.cpuprofile> [--top 25]
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { top: { type: 'string', default: '25' } },
+});
+const file = positionals[0];
+if (!file) throw new Error('usage: profile-top.ts <file.cpuprofile> [--top N]');
+const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const self = new Map<string, number>();
+let total = 0;
+profile.samples.forEach((id, i) => {
+  const node = byId.get(id);
+  const dt = profile.timeDeltas[i] ?? 0;
+  total += dt;
+  if (!node) return;
+  const { functionName, url, lineNumber } = node.callFrame;
+  const where = url.replace(/^.*\/node_modules\//, '').replace(/^file:\/\/.*?\/(src|bench)\//, '$1/');
+  const key = `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`;
+  self.set(key, (self.get(key) ?? 0) + dt);
+});
+const rows = [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top));
+process.stdout.write(`total ${(total / 1000).toFixed(0)} ms sampled\n`);
+for (const [key, us] of rows) {
+  process.stdout.write(
+    `${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${key}\n`,
+  );
+}
