@@ -38,7 +38,7 @@ import type { TaskQueue } from './queue/task-queue.js';
 import { BUILTIN_SKILLS } from './skills/catalog.js';
 import { MemoryTaskStore } from './stores/memory-store.js';
 import { SqliteTaskStore } from './stores/sqlite-store.js';
-import type { GatewayTaskStore, ScopeResolver } from './stores/types.js';
+import type { EmbeddedStore, GatewayTaskStore, ScopeResolver } from './stores/types.js';
 import { Authenticator, GatewayUser, mayUseSkill, principalOf } from './transport/auth.js';
 import { buildAgentCard } from './transport/agent-card.js';
 import { createApp } from './transport/app.js';
@@ -138,7 +138,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const principal = principalOf(ctx.user);
     return { tenant: ctx.tenant ?? '', owner: principal.id, admin: principal.admin };
   };
-  const store: GatewayTaskStore =
+  // One embedded store serves three ports: tasks, their event streams and conversation bindings.
+  const store: EmbeddedStore =
     config.store === 'memory'
       ? new MemoryTaskStore({ scope })
       : new SqliteTaskStore({ file: config.dbFile, scope });

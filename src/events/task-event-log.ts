@@ -2,13 +2,9 @@ import { TaskState, type StreamResponse, type Task, type TaskStatus } from '@a2a
 import type { AgentExecutionEvent } from '@a2a-js/sdk/server';
 import type { Logger } from '../observability/logger.js';
 import { isTerminal } from '../stores/states.js';
-import type { GatewayTaskStore } from '../stores/types.js';
+import type { LiveEvents, LoggedEvent, TaskEventStore } from '../stores/task-event-store.js';
 
-/** An event of a task with its place in the task's log (the SSE event id). */
-export interface LoggedEvent {
-  seq: number;
-  event: StreamResponse;
-}
+export type { LiveEvents, LoggedEvent } from '../stores/task-event-store.js';
 
 export interface TaskEventLogOptions {
   /** Most events kept per task; past it the oldest progress updates go (state changes and artifacts stay). */
@@ -26,12 +22,6 @@ interface Position {
   last: number | undefined;
   /** The status of the last logged event that carries one. */
   status: TaskStatus | undefined;
-  listeners: Set<(event: LoggedEvent) => void>;
-}
-
-/** A live subscription: events appended after it began, in seq order, until `close`. */
-export interface LiveEvents extends AsyncIterable<LoggedEvent> {
-  close(): void;
 }
 
 /** The status an event carries (a Task snapshot or a status update); artifacts carry none. */
@@ -92,7 +82,7 @@ export class TaskEventLog {
   private readonly maxTracked: number;
 
   constructor(
-    private readonly deps: { store: GatewayTaskStore; logger: Logger },
+    private readonly deps: { store: TaskEventStore; logger: Logger },
     private readonly opts: TaskEventLogOptions,
   ) {
     this.maxTracked = opts.maxTracked ?? 10_000;
@@ -155,44 +145,11 @@ export class TaskEventLog {
   }
 
   /**
-   * Events appended from now on, buffered until read. Subscribe before reading the log and skip seqs already
+   * Events appended once the promise resolves, buffered until read. Subscribe before reading the log and skip seqs already
    * read: nothing falls between the two. `signal` ends the subscription (a client that went away).
    */
-  subscribe(taskId: string, signal?: AbortSignal): LiveEvents {
-    const position = this.position(taskId);
-    const buffer: LoggedEvent[] = [];
-    let wake: (() => void) | undefined;
-    let closed = false;
-    const listener = (event: LoggedEvent): void => {
-      buffer.push(event);
-      wake?.();
-    };
-    const close = (): void => {
-      if (closed) return;
-      closed = true;
-      position.listeners.delete(listener);
-      signal?.removeEventListener('abort', close);
-      wake?.();
-      this.forget(taskId, position);
-    };
-    position.listeners.add(listener);
-    if (signal?.aborted) close();
-    else signal?.addEventListener('abort', close, { once: true });
-    return {
-      close,
-      async *[Symbol.asyncIterator]() {
-        for (;;) {
-          const next = buffer.shift();
-          if (next) {
-            yield next;
-            continue;
-          }
-          if (closed) return;
-          await new Promise<void>((resolve) => (wake = resolve));
-          wake = undefined;
-        }
-      },
-    };
+  subscribe(taskId: string, signal?: AbortSignal): Promise<LiveEvents> {
+    return this.deps.store.subscribeTaskEvents(taskId, signal);
   }
 
   /**
@@ -220,8 +177,8 @@ export class TaskEventLog {
           position.status?.state === TaskState.TASK_STATE_WORKING &&
           status.message?.metadata?.event !== 'needs_input';
         if (status) position.status = status;
+        // The store hands it to the task's live subscribers once it is stored.
         await this.deps.store.appendTaskEvent(taskId, { seq, droppable, event }, this.opts.limit);
-        for (const listener of position.listeners) listener({ seq, event });
         for (const watcher of this.watchers) watcher(taskId, { seq, event });
         return seq;
       })
@@ -256,7 +213,6 @@ export class TaskEventLog {
         pending: 0,
         last: undefined,
         status: undefined,
-        listeners: new Set(),
       };
       this.positions.set(taskId, position);
       if (this.positions.size > this.maxTracked) this.evictIdle();
@@ -267,12 +223,7 @@ export class TaskEventLog {
   /** A finished task's position is dropped once nothing waits on it; the store still has its events. */
   private forget(taskId: string, position: Position): void {
     const done = position.status !== undefined && isTerminal(position.status.state);
-    if (
-      done &&
-      position.pending === 0 &&
-      position.listeners.size === 0 &&
-      this.positions.get(taskId) === position
-    )
+    if (done && position.pending === 0 && this.positions.get(taskId) === position)
       this.positions.delete(taskId);
   }
 
@@ -280,7 +231,7 @@ export class TaskEventLog {
   private evictIdle(): void {
     for (const [taskId, position] of this.positions) {
       if (this.positions.size <= this.maxTracked / 2) return;
-      if (position.pending === 0 && position.listeners.size === 0) this.positions.delete(taskId);
+      if (position.pending === 0) this.positions.delete(taskId);
     }
   }
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { GatewayTaskStore } from '../stores/types.js';
+import type { ConversationStore } from '../stores/conversation-store.js';
 
 /** One earlier turn, kept for backends that continue a conversation by replaying it. */
 interface Turn {
@@ -28,7 +28,7 @@ export interface ConversationTurn {
   /** The workdir the context's earlier turns used, for a follow-up that names none. */
   previousWorkdir: string | undefined;
   /** Releases the context for its next turn. */
-  release: () => void;
+  release: () => Promise<void>;
 }
 
 function hashConversation(conversation: string): string {
@@ -50,11 +50,9 @@ export function conversationKey(owner: string, contextId: string): string {
  * a caller chooses, so it can never name a path.
  */
 export class Conversations {
-  private readonly locks = new Map<string, Promise<void>>();
-
   constructor(
     private readonly dataDir: string,
-    private readonly store: GatewayTaskStore,
+    private readonly store: ConversationStore,
   ) {}
 
   /**
@@ -86,30 +84,25 @@ export class Conversations {
   /** Waits for the context's previous turn to end, then opens this one. */
   async begin(owner: string, contextId: string, backend: string): Promise<ConversationTurn> {
     const conversation = this.id(owner, contextId);
-    const previous = this.locks.get(conversation) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const chain = previous.then(() => mine);
-    this.locks.set(conversation, chain);
-    await previous;
-    const home = this.homeDir(conversation);
-    const firstTurn = !existsSync(home);
-    await mkdir(home, { recursive: true, mode: 0o700 });
-    const now = new Date();
-    await utimes(home, now, now);
-    const session = await this.store.getContextSession(conversation);
-    return {
-      home,
-      firstTurn,
-      resumeSessionId: session && session.backend === backend ? session.sessionId : undefined,
-      previousWorkdir: session?.workdir,
-      release: () => {
-        release();
-        if (this.locks.get(conversation) === chain) this.locks.delete(conversation);
-      },
-    };
+    const lock = await this.store.lockConversation(conversation);
+    try {
+      const home = this.homeDir(conversation);
+      const firstTurn = !existsSync(home);
+      await mkdir(home, { recursive: true, mode: 0o700 });
+      const now = new Date();
+      await utimes(home, now, now);
+      const session = await this.store.getContextSession(conversation);
+      return {
+        home,
+        firstTurn,
+        resumeSessionId: session && session.backend === backend ? session.sessionId : undefined,
+        previousWorkdir: session?.workdir,
+        release: () => lock.release(),
+      };
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
   }
 
   /** Binds the context to the backend session a turn reported, and keeps the turn for replay. */

@@ -458,7 +458,9 @@ export class GatewayExecutor implements AgentExecutor {
       }
     } finally {
       progress.close();
-      turn.release();
+      await turn
+        .release()
+        .catch((err: unknown) => logger.warn({ err }, 'could not release the conversation'));
     }
     if (!outcome) {
       logger.info('the gateway stops before the task could start: it runs at the next start');

@@ -8,14 +8,18 @@ import {
   type Task,
 } from '@a2a-js/sdk';
 import type { ServerCallContext } from '@a2a-js/sdk/server';
+import { ConversationLocks } from './conversation-locks.js';
 import { TaskOwnershipError } from './errors.js';
+import { LiveFeed } from './live-feed.js';
 import { cloneTask } from './task-copy.js';
 import { compareForList, encodePageToken, isAfterCursor, parseListQuery, statusKey } from './listing.js';
 import { COMPLETED_STATES, OTHER_TERMINAL_STATES, isTerminal, stateOf, zeroStateCounts } from './states.js';
 import {
   anonymousScope,
   type ContextSession,
-  type GatewayTaskStore,
+  type ConversationLock,
+  type EmbeddedStore,
+  type LiveEvents,
   type RetentionCutoffs,
   type ScopeResolver,
   type StoreScope,
@@ -38,7 +42,7 @@ const DEFAULT_SCOPE: StoreScope = { tenant: '', owner: 'anonymous', admin: false
  * process exits. It follows the same contract as the durable stores, including scoping by (tenant, owner),
  * ordering and keyset paging, and hands out deep copies only.
  */
-export class MemoryTaskStore implements GatewayTaskStore {
+export class MemoryTaskStore implements EmbeddedStore {
   readonly kind = 'memory' as const;
   private readonly resolveScope: ScopeResolver;
   // One map keyed by task id (ids are global, as in the SQL and Redis stores); Map order is first-save
@@ -46,6 +50,8 @@ export class MemoryTaskStore implements GatewayTaskStore {
   private readonly tasks = new Map<string, Entry>();
   private readonly sessions = new Map<string, ContextSession>();
   private readonly events = new Map<string, TaskEventRecord[]>();
+  private readonly feed = new LiveFeed();
+  private readonly locks = new ConversationLocks();
   private closed = false;
 
   constructor(opts: { scope?: ScopeResolver } = {}) {
@@ -161,6 +167,7 @@ export class MemoryTaskStore implements GatewayTaskStore {
         excess--;
       } else i++;
     }
+    this.feed.publish(taskId, { seq: record.seq, event: record.event });
   }
 
   async readTaskEvents(taskId: string, afterSeq: number): Promise<TaskEventRecord[]> {
@@ -179,6 +186,14 @@ export class MemoryTaskStore implements GatewayTaskStore {
 
   async setContextSession(session: ContextSession): Promise<void> {
     this.sessions.set(session.contextId, structuredClone(session));
+  }
+
+  async subscribeTaskEvents(taskId: string, signal?: AbortSignal): Promise<LiveEvents> {
+    return this.feed.subscribe(taskId, signal);
+  }
+
+  lockConversation(conversation: string, signal?: AbortSignal): Promise<ConversationLock> {
+    return this.locks.lock(conversation, signal);
   }
 
   async ping(): Promise<boolean> {

@@ -11,8 +11,10 @@ import {
 } from '@a2a-js/sdk';
 import type { ServerCallContext } from '@a2a-js/sdk/server';
 import Database from 'better-sqlite3';
+import { ConversationLocks } from './conversation-locks.js';
 import { TaskOwnershipError, TaskUnreadableError } from './errors.js';
 import { encodePageToken, parseListQuery, statusKey } from './listing.js';
+import { LiveFeed } from './live-feed.js';
 import { migrate } from './sqlite-schema.js';
 import {
   COMPLETED_STATES,
@@ -24,7 +26,9 @@ import {
 import {
   anonymousScope,
   type ContextSession,
-  type GatewayTaskStore,
+  type ConversationLock,
+  type EmbeddedStore,
+  type LiveEvents,
   type RetentionCutoffs,
   type ScopeResolver,
   type StoreScope,
@@ -95,11 +99,13 @@ const OLDER_THAN = (param: string): string =>
  *
  * better-sqlite3 is synchronous; the methods are async only to fit the `TaskStore` contract.
  */
-export class SqliteTaskStore implements GatewayTaskStore {
+export class SqliteTaskStore implements EmbeddedStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly resolveScope: ScopeResolver;
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly feed = new LiveFeed();
+  private readonly locks = new ConversationLocks();
 
   constructor(opts: SqliteTaskStoreOptions) {
     const inMemory = opts.file === ':memory:' || opts.file === '';
@@ -235,10 +241,13 @@ export class SqliteTaskStore implements GatewayTaskStore {
       );
     };
     // Seqs start at 1, so a log cannot be over its bound before its seq is: most tasks never need the count.
-    if (record.seq <= limit) {
-      insert();
-      return;
-    }
+    if (record.seq <= limit) insert();
+    else this.trimmedInsert(taskId, insert, limit);
+    this.feed.publish(taskId, { seq: record.seq, event: record.event });
+  }
+
+  /** Inserts and then drops the oldest droppable events over `limit`, in one transaction. */
+  private trimmedInsert(taskId: string, insert: () => void, limit: number): void {
     this.db.transaction(() => {
       insert();
       const { n } = this.statement('SELECT COUNT(*) AS n FROM task_events WHERE task_id = ?').get(taskId) as {
@@ -303,6 +312,14 @@ export class SqliteTaskStore implements GatewayTaskStore {
       workdir: session.workdir ?? null,
       updatedAt: session.updatedAt,
     });
+  }
+
+  async subscribeTaskEvents(taskId: string, signal?: AbortSignal): Promise<LiveEvents> {
+    return this.feed.subscribe(taskId, signal);
+  }
+
+  lockConversation(conversation: string, signal?: AbortSignal): Promise<ConversationLock> {
+    return this.locks.lock(conversation, signal);
   }
 
   async ping(): Promise<boolean> {

@@ -56,7 +56,7 @@ async function* resubscribe(
   const request = { tenant: params.tenant, id: params.id };
   // Existence and ownership first (another key's task is "not found"), before anything is held open.
   await inner.getTask(request, context);
-  const live = deps.log.subscribe(params.id, stream?.signal);
+  const live = await deps.log.subscribe(params.id, stream?.signal);
   try {
     const task = await inner.getTask(request, context);
     const state = task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED;

@@ -31,7 +31,7 @@ import { checkWebhookUrl, validateAllowlist, type UrlGuardOptions } from '../../
 import { agentMessage, artifactUpdate, newTask, statusUpdate, textPart } from '../../src/service/a2a.js';
 import { SqliteTaskStore } from '../../src/stores/sqlite-store.js';
 import { PushReceiver, RecordingLogger, type ReceivedPush } from '../helpers/push-receiver.js';
-import { pushConfig, pushContext, runPushStoreContract } from '../helpers/push-store-contract.js';
+import { pushConfig, pushConfigStoreContract, pushContext } from '../contracts/push-config-store.js';
 import { nextId } from '../helpers/tasks.js';
 
 const LOCAL: UrlGuardOptions = { allow: ['127.0.0.1'] };
@@ -671,12 +671,12 @@ async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<vo
   }
 }
 
-runPushStoreContract('memory', ({ scope }) => {
+pushConfigStoreContract('memory', ({ scope }) => {
   const store = new MemoryPushConfigStore(scope ? { scope } : {});
   return Promise.resolve({ store, cleanup: () => store.close() });
 });
 
-runPushStoreContract('sqlite', async ({ scope }) => {
+pushConfigStoreContract('sqlite', async ({ scope }) => {
   const dir = await mkdtemp(join(tmpdir(), 'a2a-push-contract-'));
   const store = new SqlitePushConfigStore({ file: join(dir, 'push.db'), ...(scope ? { scope } : {}) });
   return {

@@ -11,15 +11,41 @@ import Database from 'better-sqlite3';
 import { TaskState } from '@a2a-js/sdk';
 import { SCHEMA_VERSION } from '../../src/stores/sqlite-schema.js';
 import { SqliteTaskStore } from '../../src/stores/sqlite-store.js';
-import { listRequest, runTaskStoreContract } from '../helpers/task-store-contract.js';
+import { SqliteJobStore } from '../../src/queue/sqlite-job-store.js';
+import type { ScopeResolver } from '../../src/stores/task-store.js';
+import { conversationStoreContract } from '../contracts/conversation-store.js';
+import { embeddedStoreChecks } from '../contracts/embedded-store.js';
+import { jobStoreContract } from '../contracts/job-store.js';
+import { taskEventStoreContract } from '../contracts/task-event-store.js';
+import { listRequest, taskStoreContract } from '../contracts/task-store.js';
 import { callContext, makeNumberedTask, makeRichTask, makeTask } from '../helpers/tasks.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const WRITER = join(REPO, 'test/fixtures/sqlite-writer.ts');
 
-runTaskStoreContract('sqlite', async ({ scope }) => {
+/** A fresh SQLite file in its own directory, removed by cleanup. */
+async function sqlite(opts: { scope?: ScopeResolver } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'a2a-sqlite-contract-'));
-  const store = new SqliteTaskStore({ file: join(dir, 'tasks.db'), ...(scope ? { scope } : {}) });
+  const store = new SqliteTaskStore({
+    file: join(dir, 'tasks.db'),
+    ...(opts.scope ? { scope: opts.scope } : {}),
+  });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+taskStoreContract('sqlite', sqlite);
+taskEventStoreContract('sqlite', () => sqlite());
+conversationStoreContract('sqlite', () => sqlite());
+embeddedStoreChecks('sqlite', () => sqlite());
+jobStoreContract('sqlite', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'a2a-sqlite-jobs-'));
+  const store = new SqliteJobStore({ file: join(dir, 'tasks.db') });
   return {
     store,
     cleanup: async () => {

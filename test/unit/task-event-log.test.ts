@@ -86,7 +86,7 @@ describe('TaskEventLog', () => {
       }
     })();
     const client = async (): Promise<number[]> => {
-      const live = log.subscribe(id);
+      const live = await log.subscribe(id);
       const seen = (await log.read(id, 0)).map((e) => e.seq);
       let cursor = seen.at(-1) ?? 0;
       if (cursor < total) {
@@ -134,7 +134,7 @@ describe('TaskEventLog', () => {
     assert.equal(statusOf(all[2]!.event)?.state, TaskState.TASK_STATE_FAILED);
     // A live subscriber hears of such an end too.
     const other: Task = { ...ended, id: 'r2' };
-    const live = log.subscribe('r2');
+    const live = await log.subscribe('r2');
     await log.reconcile(other);
     live.close();
     const heard: LoggedEvent[] = [];

@@ -1,11 +1,12 @@
-// The PushConfigStore contract: one suite every push-config store runs (memory, SQLite).
+// The push configs port's contract (PushConfigStore, src/stores/push-config-store.ts): one suite every
+// implementation runs (memory, SQLite, Redis). Call `pushConfigStoreContract(name, make)` from a test file.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { TaskPushNotificationConfig } from '@a2a-js/sdk';
 import { ServerCallContext, type User } from '@a2a-js/sdk/server';
-import type { PushConfigStore } from '../../src/push/store.js';
+import type { PushConfigStore } from '../../src/stores/push-config-store.js';
 import { anonymousScope, type ScopeResolver } from '../../src/stores/types.js';
-import { nextId } from './tasks.js';
+import { nextId } from '../helpers/tasks.js';
 
 export interface PushStoreUnderTest {
   store: PushConfigStore;
@@ -44,7 +45,7 @@ export function pushConfig(fields: Partial<TaskPushNotificationConfig> = {}): Ta
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export function runPushStoreContract(name: string, make: MakePushStore): void {
+export function pushConfigStoreContract(name: string, make: MakePushStore): void {
   void describe(`push config store contract: ${name}`, () => {
     let store: PushConfigStore;
     let subject: PushStoreUnderTest;

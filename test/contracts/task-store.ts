@@ -1,21 +1,11 @@
-// The GatewayTaskStore contract: one suite every store implementation runs (memory, SQLite, later Redis).
+// The tasks port's contract (GatewayTaskStore, src/stores/task-store.ts): one suite every implementation runs
+// (memory, SQLite, Redis). Call `taskStoreContract(name, make)` from a test file with a factory of empty stores.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import {
-  TaskState,
-  taskStateToJSON,
-  type ListTasksRequest,
-  type StreamResponse,
-  type Task,
-} from '@a2a-js/sdk';
+import { TaskState, taskStateToJSON, type ListTasksRequest, type Task } from '@a2a-js/sdk';
 import type { ServerCallContext } from '@a2a-js/sdk/server';
-import {
-  anonymousScope,
-  type GatewayTaskStore,
-  type ScopeResolver,
-  type TaskEventRecord,
-} from '../../src/stores/types.js';
+import { anonymousScope, type GatewayTaskStore, type ScopeResolver } from '../../src/stores/task-store.js';
 import {
   callContext,
   makeArtifact,
@@ -25,7 +15,7 @@ import {
   nextId,
   rawPart,
   textPart,
-} from './tasks.js';
+} from '../helpers/tasks.js';
 
 export interface StoreUnderTest {
   store: GatewayTaskStore;
@@ -81,36 +71,13 @@ export async function listAllIds(
   throw new Error('paging did not end');
 }
 
-/** A `working` status update of a task, as the event log keeps it. */
-function statusEvent(taskId: string, state: TaskState, text = 'progress'): StreamResponse {
-  return {
-    payload: {
-      $case: 'statusUpdate',
-      value: {
-        taskId,
-        contextId: 'ctx',
-        status: {
-          state,
-          message: makeMessage({ taskId, contextId: 'ctx', parts: [textPart(text)] }),
-          timestamp: '2025-01-01T00:00:00.000Z',
-        },
-        metadata: undefined,
-      },
-    },
-  };
-}
-
-function record(seq: number, event: StreamResponse, droppable = false): TaskEventRecord {
-  return { seq, droppable, event };
-}
-
 function isoAgo(now: number, ms: number): string {
   return new Date(now - ms).toISOString();
 }
 
-/** Runs the shared contract suite against the store `make` builds. */
-export function runTaskStoreContract(name: string, make: MakeStore): void {
-  void describe(`${name} store: GatewayTaskStore contract`, () => {
+/** Runs the tasks port's contract suite against the stores `make` builds (one fresh store per test). */
+export function taskStoreContract(name: string, make: MakeStore): void {
+  void describe(`${name} store: tasks port (GatewayTaskStore) contract`, () => {
     let sut: StoreUnderTest;
     let store: GatewayTaskStore;
 
@@ -457,124 +424,6 @@ export function runTaskStoreContract(name: string, make: MakeStore): void {
       });
     });
 
-    void describe('task event log', () => {
-      void test('events round trip in seq order, a Task snapshot with every part kind included', async () => {
-        const task = makeRichTask();
-        const events = [
-          record(1, { payload: { $case: 'task', value: task } }),
-          record(2, statusEvent(task.id, TaskState.TASK_STATE_WORKING, 'started')),
-          record(3, statusEvent(task.id, TaskState.TASK_STATE_WORKING), true),
-          record(5, {
-            payload: {
-              $case: 'artifactUpdate',
-              value: {
-                taskId: task.id,
-                contextId: task.contextId,
-                artifact: makeArtifact([textPart('result'), rawPart(Buffer.from([0, 1, 2]))]),
-                append: false,
-                lastChunk: true,
-                metadata: undefined,
-              },
-            },
-          }),
-          record(6, statusEvent(task.id, TaskState.TASK_STATE_COMPLETED, 'done')),
-        ];
-        for (const e of events) await store.appendTaskEvent(task.id, e, 100);
-        assert.deepEqual(await store.readTaskEvents(task.id, 0), events);
-        assert.deepEqual(await store.readTaskEvents(task.id, 3), events.slice(3));
-        assert.deepEqual(await store.readTaskEvents(task.id, 6), []);
-        assert.deepEqual(await store.lastTaskEvent(task.id), events[4]);
-        const read = await store.readTaskEvents(task.id, 4);
-        const raw =
-          read[0]?.event.payload?.$case === 'artifactUpdate' ? read[0].event.payload.value : undefined;
-        assert.ok(
-          Buffer.isBuffer(raw?.artifact?.parts[1]?.content?.value),
-          'raw bytes come back as a Buffer',
-        );
-      });
-
-      void test('each task has its own log, and a task without events has none', async () => {
-        await store.appendTaskEvent('t-a', record(1, statusEvent('t-a', TaskState.TASK_STATE_WORKING)), 100);
-        await store.appendTaskEvent('t-b', record(1, statusEvent('t-b', TaskState.TASK_STATE_FAILED)), 100);
-        assert.equal((await store.readTaskEvents('t-a', 0)).length, 1);
-        assert.equal((await store.lastTaskEvent('t-b'))?.event.payload?.$case, 'statusUpdate');
-        assert.deepEqual(await store.readTaskEvents('t-none', 0), []);
-        assert.equal(await store.lastTaskEvent('t-none'), undefined);
-      });
-
-      void test('a seq the task already has is refused and the log is left as it was', async () => {
-        const id = nextId();
-        await store.appendTaskEvent(id, record(1, statusEvent(id, TaskState.TASK_STATE_WORKING, 'a')), 100);
-        await assert.rejects(
-          store.appendTaskEvent(id, record(1, statusEvent(id, TaskState.TASK_STATE_WORKING, 'b')), 100),
-        );
-        const log = await store.readTaskEvents(id, 0);
-        assert.equal(log.length, 1);
-        const status =
-          log[0]?.event.payload?.$case === 'statusUpdate' ? log[0].event.payload.value : undefined;
-        assert.equal(status?.status?.message?.parts[0]?.content?.value, 'a');
-      });
-
-      void test('over the bound the oldest droppable events go; state changes stay even past it', async () => {
-        const id = nextId();
-        const limit = 5;
-        await store.appendTaskEvent(id, record(1, statusEvent(id, TaskState.TASK_STATE_SUBMITTED)), limit);
-        await store.appendTaskEvent(id, record(2, statusEvent(id, TaskState.TASK_STATE_WORKING)), limit);
-        for (let seq = 3; seq <= 12; seq++) {
-          await store.appendTaskEvent(
-            id,
-            record(seq, statusEvent(id, TaskState.TASK_STATE_WORKING), true),
-            limit,
-          );
-        }
-        assert.deepEqual(
-          (await store.readTaskEvents(id, 0)).map((r) => r.seq),
-          [1, 2, 10, 11, 12],
-        );
-        for (let seq = 13; seq <= 17; seq++) {
-          await store.appendTaskEvent(
-            id,
-            record(seq, statusEvent(id, TaskState.TASK_STATE_INPUT_REQUIRED)),
-            limit,
-          );
-        }
-        // Only non-droppable events are left, more of them than the bound.
-        assert.deepEqual(
-          (await store.readTaskEvents(id, 0)).map((r) => r.seq),
-          [1, 2, 13, 14, 15, 16, 17],
-        );
-        assert.equal((await store.lastTaskEvent(id))?.seq, 17);
-      });
-
-      void test('purgeFinished removes the events of the tasks it removes, and only those', async () => {
-        const now = Date.now();
-        const old = makeTask({ state: TaskState.TASK_STATE_COMPLETED, ts: isoAgo(now, 2 * DAY) });
-        const kept = makeTask({ state: TaskState.TASK_STATE_COMPLETED, ts: isoAgo(now, HOUR) });
-        for (const t of [old, kept]) {
-          await store.save(t, alice);
-          await store.appendTaskEvent(
-            t.id,
-            record(1, statusEvent(t.id, TaskState.TASK_STATE_COMPLETED)),
-            100,
-          );
-        }
-        const cutoffs = { completedBefore: new Date(now - DAY), otherTerminalBefore: new Date(now - DAY) };
-        assert.equal(await store.purgeFinished(cutoffs), 1);
-        assert.deepEqual(await store.readTaskEvents(old.id, 0), []);
-        assert.equal(await store.lastTaskEvent(old.id), undefined);
-        assert.equal((await store.readTaskEvents(kept.id, 0)).length, 1);
-      });
-
-      void test('read events are copies', async () => {
-        const id = nextId();
-        await store.appendTaskEvent(id, record(1, statusEvent(id, TaskState.TASK_STATE_WORKING, 'a')), 100);
-        const [first] = await store.readTaskEvents(id, 0);
-        if (first?.event.payload?.$case === 'statusUpdate') first.event.payload.value.taskId = 'changed';
-        const [again] = await store.readTaskEvents(id, 0);
-        assert.equal(again?.event.payload?.$case === 'statusUpdate' && again.event.payload.value.taskId, id);
-      });
-    });
-
     void describe('gateway bookkeeping', () => {
       void test('listUnfinished returns every non-terminal task of every owner, oldest save first', async () => {
         const submitted = makeTask({ state: TaskState.TASK_STATE_SUBMITTED });
@@ -684,34 +533,6 @@ export function runTaskStoreContract(name: string, make: MakeStore): void {
           Object.values(counts).reduce((a, b) => a + b, 0),
           4,
         );
-      });
-
-      void test('context sessions are upserted per context and returned as copies', async () => {
-        assert.equal(await store.getContextSession('ctx-1'), undefined);
-        const first = {
-          contextId: 'ctx-1',
-          backend: 'claude',
-          sessionId: 'sess-1',
-          workdir: '/srv/repo',
-          updatedAt: '2025-01-01T00:00:00.000Z',
-        };
-        await store.setContextSession(first);
-        const got = await store.getContextSession('ctx-1');
-        assert.deepEqual(got, first);
-        got.sessionId = 'mutated';
-        assert.deepEqual(await store.getContextSession('ctx-1'), first);
-
-        const second = {
-          contextId: 'ctx-1',
-          backend: 'droid',
-          sessionId: 'sess-2',
-          updatedAt: '2025-01-02T00:00:00.000Z',
-        };
-        await store.setContextSession(second);
-        assert.deepEqual(await store.getContextSession('ctx-1'), second);
-        await store.setContextSession({ ...first, contextId: 'ctx-2' });
-        assert.deepEqual(await store.getContextSession('ctx-1'), second);
-        assert.equal((await store.getContextSession('ctx-2'))?.backend, 'claude');
       });
 
       void test('ping answers true on an open store', async () => {
