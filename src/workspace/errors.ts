@@ -14,7 +14,11 @@ export type WorkspaceErrorCode =
   | 'not_a_worktree'
   | 'invalid_message'
   | 'snapshot_too_large'
-  | 'workdir_changed';
+  | 'workdir_changed'
+  | 'no_remote'
+  | 'push_rejected'
+  | 'gh_not_found'
+  | 'pull_request_failed';
 
 /** A workspace operation that was refused or failed; `code` says which way. */
 export class WorkspaceError extends Error {
