@@ -38,11 +38,23 @@ const BACKEND_PROBE_WAIT_MS = 3000;
 export class HealthReporter {
   constructor(private readonly deps: HealthDeps) {}
 
-  /** Ready for traffic: the store answers and the gateway is not shutting down. */
-  async readiness(): Promise<{ ready: boolean; store: boolean; shuttingDown: boolean }> {
-    const store = await this.deps.store.ping().catch(() => false);
+  /**
+   * Ready for traffic: the store answers, Redis (when enabled) answers, and the gateway is not shutting down. A
+   * node whose Redis is away is taken out of rotation rather than refusing the requests sent to it.
+   */
+  async readiness(): Promise<{ ready: boolean; store: boolean; shuttingDown: boolean; redis?: boolean }> {
+    const [store, redis] = await Promise.all([
+      this.deps.store.ping().catch(() => false),
+      this.deps.redis?.check(),
+    ]);
     const shuttingDown = this.deps.isShuttingDown();
-    return { ready: store && !shuttingDown, store, shuttingDown };
+    const redisOk = redis?.ok ?? true;
+    return {
+      ready: store && redisOk && !shuttingDown,
+      store,
+      shuttingDown,
+      ...(redis ? { redis: redis.ok } : {}),
+    };
   }
 
   async report(detailed: boolean): Promise<{ httpStatus: number; body: Record<string, unknown> }> {

@@ -22,6 +22,7 @@ export const REFUSAL_REASONS = [
   'body_size',
   'validation',
   'shutting_down',
+  'redis_unavailable',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 

@@ -89,8 +89,10 @@ function healthRoutes(app: Express, deps: AppDeps): void {
     res.status(httpStatus).json(body);
   });
   app.get('/ready', async (_req, res) => {
-    const { ready, store, shuttingDown } = await deps.health.readiness();
-    res.status(ready ? 200 : 503).json({ ready, store, shutting_down: shuttingDown });
+    const { ready, store, shuttingDown, redis } = await deps.health.readiness();
+    res
+      .status(ready ? 200 : 503)
+      .json({ ready, store, shutting_down: shuttingDown, ...(redis !== undefined ? { redis } : {}) });
   });
 }
 

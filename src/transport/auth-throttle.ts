@@ -1,7 +1,7 @@
 import { ipKeyGenerator, MemoryStore, type Options, type Store } from 'express-rate-limit';
-import { RedisStore } from 'rate-limit-redis';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
+import { RedisRateStore } from './redis-rate-store.js';
 
 /** Who is calling, as far as throttling goes: the client's address (Express's `req.ip`, or a gRPC peer's). */
 export interface ClientAddress {
@@ -32,13 +32,7 @@ export class AuthThrottle {
     private readonly logger: Logger,
   ) {
     const redis = opts.redis;
-    this.store = redis
-      ? new RedisStore({
-          prefix: `${opts.redisPrefix}authfail:`,
-          sendCommand: (command: string, ...args: string[]) =>
-            redis.call(command, ...args) as Promise<number | string>,
-        })
-      : new MemoryStore();
+    this.store = redis ? new RedisRateStore(redis, `${opts.redisPrefix}authfail:`) : new MemoryStore();
     void Promise.resolve(this.store.init?.({ windowMs: opts.windowSec * 1000 } as Options)).catch(
       (err: unknown) => logger.warn({ err }, 'the auth failure store could not start'),
     );

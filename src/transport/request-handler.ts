@@ -11,7 +11,8 @@ import type { A2ARequestHandler, ServerCallContext } from '@a2a-js/sdk/server';
 import { isTerminal } from '../service/a2a.js';
 import { TaskInputError, TaskMediaTypeError, type TaskPlanner } from '../service/planner.js';
 import { mayUseSkill, principalOf } from './auth.js';
-import { WIRE, WireError } from './wire-errors.js';
+import { REDIS_RETRY_AFTER_SEC, WIRE, WireError } from './wire-errors.js';
+import { RedisUnavailableError } from '../queue/redis-errors.js';
 import {
   QueueFullError,
   SchedulerClosedError,
@@ -153,6 +154,13 @@ export function withAdmission(inner: A2ARequestHandler, deps: AdmissionDeps): A2
       if (err instanceof SchedulerClosedError) {
         why.reason = 'shutting_down';
         throw shuttingDown();
+      }
+      if (err instanceof RedisUnavailableError) {
+        why.reason = 'redis_unavailable';
+        throw wireError(context, 'unavailable', err.message, {
+          reason: 'REDIS_UNAVAILABLE',
+          retryAfterSeconds: REDIS_RETRY_AFTER_SEC,
+        });
       }
       if (!(err instanceof QueueFullError)) throw err;
       why.reason = 'queue_full';

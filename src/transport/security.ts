@@ -2,14 +2,15 @@ import express, { type Request, type RequestHandler, type Response } from 'expre
 import cors from 'cors';
 import helmet from 'helmet';
 import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
-import { RedisStore } from 'rate-limit-redis';
 import type { Redis } from 'ioredis';
+import { RedisUnavailableError } from '../queue/redis-errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { RefusalReason } from '../observability/metrics.js';
 import { ANONYMOUS, GatewayUser, type Authenticator, type AuthResult, type Principal } from './auth.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import { jsonRpcError, restError } from './body.js';
-import { WIRE } from './wire-errors.js';
+import { RedisRateStore } from './redis-rate-store.js';
+import { REDIS_RETRY_AFTER_SEC, WIRE } from './wire-errors.js';
 
 /** Paths anyone may read: probes and the public agent card. Everything else needs a key once keys exist. */
 export const PUBLIC_PATHS: ReadonlySet<string> = new Set([
@@ -160,17 +161,12 @@ export interface RateLimitOptions {
 /**
  * Per key (or per client address without keys) request limit over a one-minute window. With Redis the count is
  * shared by every gateway process on it. Over the limit: 429 with `Retry-After`, and a JSON-RPC error body on
- * the JSON-RPC endpoint.
+ * the JSON-RPC endpoint. With Redis away the count cannot be kept: 503 naming Redis, at once, until it is back.
  */
 export function requestRateLimit(opts: RateLimitOptions): RequestHandler {
-  const store: Store | undefined = opts.redis
-    ? new RedisStore({
-        prefix: `${opts.redisPrefix}rl:`,
-        sendCommand: (command: string, ...args: string[]) =>
-          opts.redis!.call(command, ...args) as Promise<number | string>,
-      })
-    : undefined;
-  return rateLimit({
+  const redis = opts.redis;
+  const store: Store | undefined = redis ? new RedisRateStore(redis, `${opts.redisPrefix}rl:`) : undefined;
+  const limiter = rateLimit({
     windowMs: 60_000,
     limit: opts.perMinute,
     standardHeaders: 'draft-8',
@@ -199,4 +195,42 @@ export function requestRateLimit(opts: RateLimitOptions): RequestHandler {
       }
     },
   });
+  if (!redis) return limiter;
+  return (req, res, next) => {
+    void limiter(req, res, (err?: unknown) => {
+      if (err === undefined || err === 'route' || err === 'router') {
+        next(err as undefined);
+        return;
+      }
+      // The store failed: with Redis away that is Redis's doing, told as such (not a 500).
+      if (err instanceof RedisUnavailableError || redis.status !== 'ready') {
+        const message =
+          err instanceof RedisUnavailableError
+            ? err.message
+            : new RedisUnavailableError(`connection ${redis.status}`).message;
+        redisUnavailable(req, res, message);
+        return;
+      }
+      next(err);
+    });
+  };
+}
+
+/** 503 naming Redis: a JSON-RPC error on the JSON-RPC endpoint, a REST error elsewhere, with `Retry-After`. */
+export function redisUnavailable(req: Request, res: Response, message: string): void {
+  res.locals.refusal = 'redis_unavailable';
+  res.setHeader('Retry-After', String(REDIS_RETRY_AFTER_SEC));
+  if (req.path === '/' && req.method === 'POST') {
+    res.status(WIRE.unavailable.http).json({
+      jsonrpc: '2.0',
+      id: null,
+      error: {
+        code: WIRE.unavailable.code,
+        message,
+        data: { reason: 'REDIS_UNAVAILABLE', retryAfterSeconds: REDIS_RETRY_AFTER_SEC },
+      },
+    });
+  } else {
+    restError(res, WIRE.unavailable.http, 'UNAVAILABLE', message);
+  }
 }

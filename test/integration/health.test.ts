@@ -86,7 +86,7 @@ skills:
     }
   });
 
-  test('Redis down: /health says degraded (still 200), redis_up is 0', async () => {
+  test('Redis down: /health says degraded (still 200), /ready is not ready, redis_up is 0', async () => {
     const dead = await deadRedis();
     const gw = await startTestGateway({
       env: { REDIS_ENABLED: 'true', REDIS_URL: dead.url, STORE: 'memory', RATE_LIMIT_PER_MINUTE: '0' },
@@ -97,7 +97,10 @@ skills:
       assert.equal(body.status, 'degraded');
       assert.equal(body.redis.ok, false);
       assert.match(body.redis.error, /not connected|PING/);
-      assert.equal((await fetch(`${gw.url}/ready`)).status, 200, 'still ready: the store answers');
+      // Not ready: a load balancer sends the traffic to a node whose Redis answers (scale-out, issue 11).
+      const ready = await fetch(`${gw.url}/ready`);
+      assert.equal(ready.status, 503, 'not ready while Redis does not answer');
+      assert.deepEqual(await ready.json(), { ready: false, store: true, shutting_down: false, redis: false });
       const m = parseExposition(await (await fetch(`${gw.url}/metrics`)).text());
       assert.equal(m.value('a2a_gateway_redis_up'), 0);
     } finally {
