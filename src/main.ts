@@ -21,6 +21,8 @@ import { ProcessRegistry } from './runner/registry.js';
 import { resolveLimits } from './runner/limits.js';
 import { Containment } from './runner/containment.js';
 import { createTaskRunner } from './runner/task-runner.js';
+import { Sandboxes, sandboxPolicy } from './runner/sandbox.js';
+import type { ProcessRunner } from './runner/types.js';
 import { SecretRedactor } from './observability/redact.js';
 import { runDetached } from './service/detached-run.js';
 import { settleUnfinished } from './service/recovery.js';
@@ -167,10 +169,25 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   // Everything a task starts ends with it: found at start-up, the strongest tier this machine allows.
   const containment = await Containment.detect(config.containment, env.PATH);
   logger.info({ containment: containment.report }, `process containment: ${containment.tier}`);
+  // Each task's processes confined to its workspace and config home (bubblewrap), probed once here.
+  const sandboxes = await Sandboxes.detect(
+    config.sandbox.setting,
+    Object.values(config.backends).flatMap((b) => ('sandbox' in b && b.sandbox ? [b.sandbox] : [])),
+    sandboxPolicy(config),
+    env.PATH,
+  );
+  if (sandboxes.report.mode === 'off' && config.sandbox.setting === 'auto') logger.warn(sandboxes.describe());
+  else logger.info({ sandbox: sandboxes.report }, sandboxes.describe());
+  const runnerFor = (name: string): ProcessRunner => {
+    const backend = config.backends[name];
+    const sandbox = sandboxes.for(backend && 'sandbox' in backend ? backend.sandbox : undefined);
+    return createTaskRunner({ registry: processes, limits, containment, sandbox });
+  };
   const backends = createBackends(config.backends, {
     baseEnv: withoutGatewaySecrets(env),
     killGraceMs: config.killGraceMs,
-    run: createTaskRunner({ registry: processes, limits, containment }),
+    run: createTaskRunner({ registry: processes, limits, containment, sandbox: sandboxes.for(undefined) }),
+    runFor: runnerFor,
   });
   const planner = new TaskPlanner({ config, skills: BUILTIN_SKILLS });
   const conversations = new Conversations(config.dataDir, store);
@@ -365,6 +382,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       store,
       isShuttingDown: () => shuttingDown,
       containment: () => containment.report,
+      sandbox: () => sandboxes.report,
       ...(redisProbe ? { redis: redisProbe } : {}),
       // Each CLI's --version runs once per 10 minutes at most, and only when someone asks for the details.
       backends: new CachedProbe(() => diagnose(config, BUILTIN_SKILLS, env), 600_000),

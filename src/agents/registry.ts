@@ -51,6 +51,8 @@ export interface BackendDeps {
   baseEnv: NodeJS.ProcessEnv;
   killGraceMs: number;
   run: ProcessRunner;
+  /** A backend's own runner (its own sandbox setting, say), instead of `run`. */
+  runFor?: (name: string) => ProcessRunner | undefined;
 }
 
 export { BackendConfigError };
@@ -92,6 +94,9 @@ export function createBackends(
   deps: BackendDeps,
 ): ReadonlyMap<string, Backend> {
   const backends = new Map<string, Backend>();
-  for (const [name, s] of Object.entries(settings)) backends.set(name, createBackend(name, s, deps));
+  for (const [name, s] of Object.entries(settings)) {
+    const { runFor, ...common } = deps;
+    backends.set(name, createBackend(name, s, { ...common, run: runFor?.(name) ?? deps.run }));
+  }
   return backends;
 }

@@ -78,6 +78,17 @@ export interface GatewayConfig {
   taskLimits: { memoryMb?: number; processes?: number };
   /** How every process a task starts is ended with it (see runner/containment.ts). */
   containment: 'auto' | 'cgroup' | 'pidns' | 'tracked';
+  /**
+   * The sandbox around every task's processes (see runner/sandbox.ts): the setting, the network, extra writable
+   * and hidden directories, and the gateway's secret files (keys, signing key, config) that runs must not read.
+   */
+  sandbox: {
+    setting: 'auto' | 'bwrap' | 'off';
+    network: 'on' | 'off';
+    writable: readonly string[];
+    hide: readonly string[];
+    secretFiles: readonly string[];
+  };
   /** Push notifications: webhook hosts allowed despite the SSRF rules, signing, retries, Slack summary. */
   push: {
     allowlist: readonly string[];
@@ -356,6 +367,15 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
       ...(env.TASK_MAX_PROCESSES ? { processes: env.TASK_MAX_PROCESSES } : {}),
     },
     containment: env.PROCESS_CONTAINMENT,
+    sandbox: {
+      setting: env.SANDBOX,
+      network: env.SANDBOX_NETWORK,
+      writable: (env.SANDBOX_WRITABLE ?? []).map((p) => resolve(cwd, p)),
+      hide: (env.SANDBOX_HIDE ?? []).map((p) => resolve(cwd, p)),
+      secretFiles: [env.API_KEYS_FILE, env.PUSH_SIGNING_KEY_FILE, configFile]
+        .filter((f): f is string => f !== undefined)
+        .map((f) => resolve(cwd, f)),
+    },
     bindNotice,
     metrics: { enabled: env.METRICS_ENABLED, port: env.METRICS_PORT, host: env.METRICS_HOST ?? host },
     push: {

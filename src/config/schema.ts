@@ -126,6 +126,14 @@ export const envSchema = z.object({
   TASK_MAX_PROCESSES: positiveInt.optional(),
   /** How a task's processes are made to end with it: the strongest that works (`auto`), or one named tier. */
   PROCESS_CONTAINMENT: z.enum(['auto', 'cgroup', 'pidns', 'tracked']).default('auto'),
+  /** Confine each task's processes: bubblewrap where it can run (`auto`), always (`bwrap`: refuse to start
+   *  without it) or never (`off`). Backends may override it with their own `sandbox`. */
+  SANDBOX: z.enum(['auto', 'bwrap', 'off']).default('auto'),
+  /** `off`: sandboxed runs get a network namespace of their own with only loopback. */
+  SANDBOX_NETWORK: z.enum(['on', 'off']).default('on'),
+  /** More directories sandboxed runs may write (widening), and more they may not see at all (narrowing). */
+  SANDBOX_WRITABLE: pathList.optional(),
+  SANDBOX_HIDE: pathList.optional(),
   PUSH_ALLOWLIST: list.optional(),
   PUSH_HMAC_SECRET: z.string().min(16, { message: 'expected at least 16 characters' }).optional(),
   PUSH_SIGNING_KEY_FILE: z.string().min(1).optional(),
@@ -157,6 +165,8 @@ const commandBackendSchema = z
     stdin: z.enum(['none', 'prompt']).default('none'),
     /** HOME for the child: a private home per conversation (default), or the gateway user's own (`inherit`). */
     home: z.enum(['context', 'inherit']).default('context'),
+    /** This backend's sandbox, instead of the global `SANDBOX`. */
+    sandbox: z.enum(['auto', 'bwrap', 'off']).optional(),
   })
   .strict();
 
@@ -200,6 +210,8 @@ const cliBackendSchema = z
     passEnv: z.array(z.string().min(1)).default([]),
     model: z.string().min(1).optional(),
     effort: z.string().min(1).optional(),
+    /** This backend's sandbox, instead of the global `SANDBOX`. */
+    sandbox: z.enum(['auto', 'bwrap', 'off']).optional(),
   })
   .strict();
 
@@ -227,6 +239,8 @@ const acpBackendSchema = z
     passEnv: z.array(z.string().min(1)).default([]),
     /** A model, for presets whose CLI takes one on its command line. */
     model: z.string().min(1).optional(),
+    /** This backend's sandbox, instead of the global `SANDBOX`. */
+    sandbox: z.enum(['auto', 'bwrap', 'off']).optional(),
   })
   .strict()
   .refine((b) => b.preset !== undefined || b.command !== undefined, {

@@ -23,6 +23,8 @@ export interface HealthDeps {
   backends?: CachedProbe<readonly BackendHealth[]>;
   /** How task processes are contained and confined (detected once at start-up). */
   containment?: () => unknown;
+  /** Whether task processes are sandboxed (bubblewrap) or why not (probed once at start-up). */
+  sandbox?: () => unknown;
 }
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy' | 'shutting_down';
@@ -119,6 +121,7 @@ export class HealthReporter {
               skills: b.skills,
             })),
       ...(deps.containment ? { containment: deps.containment() } : {}),
+      ...(deps.sandbox ? { sandbox: deps.sandbox() } : {}),
       process: {
         pid: process.pid,
         node: process.version,

@@ -21,6 +21,8 @@ backends:
   tracked:
     type: command
     command: ${join(FAKE_CLI_DIR, 'track-run.mjs')}
+    # Its log is outside the workspace, where a sandboxed run cannot write.
+    sandbox: off
     args: ["{input.instructions}", "400"]
 skills:
   code: { backend: tracked }

@@ -51,6 +51,8 @@ backends:
   tracked:
     type: command
     command: ${join(FAKE_CLI_DIR, 'track-run.mjs')}
+    # Its log is outside the workspace, where a sandboxed run cannot write.
+    sandbox: off
     args: ["{input.instructions}", "250"]
 skills:
   code: { backend: tracked }
@@ -138,6 +140,8 @@ backends:
   stubborn:
     type: command
     command: ${join(FAKE_CLI_DIR, 'ignore-term.mjs')}
+    # The test looks up the pids it prints; in a sandbox they are its PID namespace's.
+    sandbox: off
     args: ["--seconds", "60"]
 skills:
   code: { backend: stubborn }

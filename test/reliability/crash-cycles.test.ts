@@ -34,6 +34,8 @@ backends:
   tracked:
     type: command
     command: ${join(FAKE_CLI_DIR, 'track-run.mjs')}
+    # Its log is outside the workspace, where a sandboxed run cannot write.
+    sandbox: off
     args: ["${join(dir, 'runs.log')}", "{input.instructions}"]
 skills:
   code: { backend: tracked }

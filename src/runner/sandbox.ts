@@ -1,0 +1,287 @@
+import { existsSync, lstatSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { runProcess } from './spawn.js';
+import { isInside, realOr, toolPaths, worktreeGit } from './sandbox-paths.js';
+import type { Sandbox } from './task-runner.js';
+import type { RunOptions } from './types.js';
+import { resolveCommand } from './which.js';
+
+/** `auto`: bubblewrap where it can run, else none; `bwrap`: bubblewrap or refuse to start; `off`: none. */
+export type SandboxSetting = 'auto' | 'bwrap' | 'off';
+
+/** What the sandbox must keep from the agent, and where the workspaces live. */
+export interface SandboxPolicy {
+  /** The gateway's data directory: hidden (an empty tmpfs), except the run's own workspace and home. */
+  dataDir: string;
+  /** Directories a task workspace sits directly under (`DATA_DIR/worktrees` ...): the workspace is the child of
+   *  the one `cwd` is in, so a run started in a subdirectory still gets its whole tree. */
+  workspaceParents: readonly string[];
+  /** Files the agent must not read (the keys file, the push signing key, the config file): replaced by an empty
+   *  file. */
+  secretFiles: readonly string[];
+  /** More directories to hide (tmpfs) and to bind read-write, for widening or narrowing by configuration. */
+  hide?: readonly string[];
+  writable?: readonly string[];
+  /** `off`: a network namespace of its own with only loopback (the model API on another host is unreachable). */
+  network: 'on' | 'off';
+}
+
+/** Asked for `SANDBOX=bwrap` where bubblewrap cannot run. */
+export class SandboxError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SandboxError';
+  }
+}
+
+/** What is in force, for the start-up log, `doctor` and `/health?detailed=true`. */
+export interface SandboxReport {
+  setting: SandboxSetting;
+  /** `bwrap` when runs can be confined here, `off` when they run unconfined. */
+  mode: 'bwrap' | 'off';
+  bwrap?: { path: string; version?: string };
+  network?: 'on' | 'off';
+  /** Why bubblewrap is not used (set when `auto` fell back, or the probe was skipped because it is `off`). */
+  reason?: string;
+}
+
+/** Directories every sandbox hides behind an empty tmpfs: private temp files, no sockets of other services. */
+const PRIVATE_DIRS = ['/tmp', '/run'];
+
+/**
+ * The bubblewrap sandbox: the whole filesystem read-only, a private `/tmp` and `/run`, a fresh `/proc` and a
+ * minimal `/dev`, the data directory hidden, the run's workspace and private home read-write, the parts of a
+ * worktree's repository a commit writes read-write, the secret files replaced by empty ones, in a PID namespace
+ * that dies with the run (`--unshare-pid --die-with-parent`) and a session of its own.
+ */
+export class BwrapSandbox implements Sandbox {
+  readonly kind = 'bwrap';
+  readonly ownPidNamespace = true;
+  readonly reportsSignalsAsCodes = true;
+
+  constructor(
+    readonly bwrap: string,
+    private readonly policy: SandboxPolicy,
+  ) {}
+
+  async wrap(
+    opts: RunOptions,
+  ): Promise<{ argv: readonly string[]; env: Record<string, string>; dispose(): Promise<void> }> {
+    const args = await this.args(opts);
+    return {
+      argv: [this.bwrap, ...args, '--', ...opts.argv],
+      env: { ...opts.env, TMPDIR: '/tmp' },
+      dispose: () => Promise.resolve(),
+    };
+  }
+
+  /** The bubblewrap options for one run (everything before `--`). */
+  async args(opts: RunOptions): Promise<string[]> {
+    const { policy } = this;
+    const dataDir = realOr(policy.dataDir);
+    const cwd = realOr(opts.cwd);
+    const workspace = realOr(opts.confine?.workspace ?? this.workspaceOf(cwd));
+    const homeSetting = opts.confine?.home ?? opts.env.HOME;
+    const home = homeSetting ? realOr(homeSetting) : undefined;
+    const hidden = this.hidden();
+    const isHidden = (p: string): boolean => hidden.some((h) => isInside(p, h));
+    const args = this.baseArgs();
+    /** What the binds below bring back into view (inside the hidden directories or not). */
+    const exposed: string[] = [];
+    const bind = (how: '--bind' | '--ro-bind', dir: string): void => {
+      args.push(how, dir, dir);
+      exposed.push(dir);
+    };
+
+    // The programs the run starts, where they live in a hidden directory (a CLI installed under /tmp, say).
+    const command = opts.argv[0] ?? '';
+    for (const tool of await toolPaths(command, opts.env.PATH)) {
+      if (isHidden(tool.dir) && !isInside(tool.dir, dataDir)) bind('--ro-bind', tool.dir);
+    }
+
+    const git = await worktreeGit(workspace);
+    if (git && !isInside(git.commonDir, dataDir)) {
+      if (isHidden(git.commonDir)) bind('--ro-bind', git.commonDir);
+      for (const dir of git.writable) bind('--bind', dir);
+      for (const dir of git.readOnly) bind('--ro-bind', dir);
+    }
+    for (const dir of (policy.writable ?? []).map(realOr)) {
+      if (existsSync(dir)) bind('--bind', dir);
+    }
+    // Never the whole filesystem, whatever the run's directory.
+    if (workspace !== '/') bind('--bind', workspace);
+    // The private config home is the CLI's own (sessions, settings); a home outside the data directory is the
+    // gateway user's (`home: inherit`) and stays read-only.
+    if (home && home !== workspace && isInside(home, dataDir) && existsSync(home)) {
+      bind('--bind', home);
+    } else if (home && isHidden(home) && existsSync(home)) {
+      bind('--ro-bind', home);
+    }
+    // After the binds, so that none can bring them back; a file that is hidden and not brought back is left alone.
+    for (const file of policy.secretFiles) {
+      const real = realOr(file);
+      if (isHidden(real) && !exposed.some((dir) => isInside(real, dir))) continue;
+      if (existsSync(real) && lstatSync(real).isFile()) args.push('--ro-bind', '/dev/null', real);
+    }
+    // The hidden directories other than the private temp ones stay empty and read-only: a write there fails
+    // rather than vanishing with the run. Not recursive: the workspace and home bound inside stay writable.
+    for (const dir of hidden) {
+      if (!PRIVATE_DIRS.includes(dir) && existsSync(dir)) args.push('--remount-ro', dir);
+    }
+    args.push('--chdir', cwd);
+    return args;
+  }
+
+  private hidden(): string[] {
+    return [...PRIVATE_DIRS, realOr(this.policy.dataDir), ...(this.policy.hide ?? []).map(realOr)];
+  }
+
+  /** Namespaces, the read-only root, fresh /proc and /dev, the hidden directories: what every run gets. */
+  baseArgs(): string[] {
+    const hidden = this.hidden();
+    const args = ['--die-with-parent', '--new-session', '--unshare-pid'];
+    if (this.policy.network === 'off') args.push('--unshare-net');
+    args.push('--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc');
+    for (const dir of hidden) if (existsSync(dir)) args.push('--tmpfs', dir);
+    // /etc/resolv.conf is often a link into /run (systemd-resolved): name resolution must keep working.
+    const resolv = resolvConfTarget();
+    if (resolv && hidden.some((h) => isInside(resolv, h))) args.push('--ro-bind', resolv, resolv);
+    return args;
+  }
+
+  /** The workspace a run in `cwd` works on: the tree under a workspace parent, else `cwd` itself. */
+  private workspaceOf(cwd: string): string {
+    for (const parent of this.policy.workspaceParents.map(realOr)) {
+      if (!isInside(cwd, parent) || cwd === parent) continue;
+      const first = cwd.slice(parent.length + 1).split('/')[0];
+      if (first) return `${parent}/${first}`;
+    }
+    return cwd;
+  }
+}
+
+function resolvConfTarget(): string | undefined {
+  try {
+    if (!lstatSync('/etc/resolv.conf').isSymbolicLink()) return undefined;
+    return realpathSync('/etc/resolv.conf');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The sandboxes of one gateway: bubblewrap probed once at start-up (when any backend may use it), and the
+ * sandbox for each backend's own setting (the global `SANDBOX` unless the backend names one).
+ */
+export class Sandboxes {
+  private constructor(
+    readonly report: SandboxReport,
+    private readonly bwrap: BwrapSandbox | undefined,
+  ) {}
+
+  /**
+   * Probes bubblewrap for real (a confined `true` with the options every run uses) unless every setting is `off`.
+   * Throws {@link SandboxError} when a setting is `bwrap` and it cannot run.
+   */
+  static async detect(
+    setting: SandboxSetting,
+    perBackend: readonly SandboxSetting[],
+    policy: SandboxPolicy,
+    pathEnv: string | undefined,
+  ): Promise<Sandboxes> {
+    const settings = [setting, ...perBackend];
+    if (settings.every((s) => s === 'off')) {
+      return new Sandboxes({ setting, mode: 'off', reason: 'SANDBOX=off' }, undefined);
+    }
+    const probe = await probeBwrap(policy, pathEnv);
+    if ('reason' in probe) {
+      if (settings.includes('bwrap')) {
+        throw new SandboxError(`SANDBOX=bwrap, but bubblewrap cannot run here: ${probe.reason}`);
+      }
+      return new Sandboxes({ setting, mode: 'off', reason: probe.reason }, undefined);
+    }
+    const sandbox = new BwrapSandbox(probe.path, policy);
+    return new Sandboxes(
+      {
+        setting,
+        mode: setting === 'off' ? 'off' : 'bwrap',
+        bwrap: { path: probe.path, ...(probe.version ? { version: probe.version } : {}) },
+        network: policy.network,
+        ...(setting === 'off' ? { reason: 'SANDBOX=off' } : {}),
+      },
+      sandbox,
+    );
+  }
+
+  /** The sandbox for a backend: its own setting, else the global one; undefined when it runs unconfined. */
+  for(backendSetting: SandboxSetting | undefined): BwrapSandbox | undefined {
+    const setting = backendSetting ?? this.report.setting;
+    return setting === 'off' ? undefined : this.bwrap;
+  }
+
+  /** The start-up line: what is confined, or why nothing is. */
+  describe(): string {
+    const r = this.report;
+    if (r.mode === 'bwrap') {
+      return `sandbox: bwrap (${r.bwrap?.version ?? r.bwrap?.path}); agents write only their workspace and config home; network ${r.network}`;
+    }
+    if (r.setting === 'auto') {
+      return `sandbox: OFF, bubblewrap cannot run here (${r.reason}); agents can write anywhere the gateway's user can. Install bubblewrap and allow user namespaces, or set SANDBOX=off to silence this`;
+    }
+    return "sandbox: off (SANDBOX=off); agents can write anywhere the gateway's user can";
+  }
+}
+
+async function probeBwrap(
+  policy: SandboxPolicy,
+  pathEnv: string | undefined,
+): Promise<{ path: string; version?: string } | { reason: string }> {
+  const path = await resolveCommand('bwrap', pathEnv ?? '/usr/bin:/bin');
+  if (!path) return { reason: 'the bwrap command (bubblewrap) was not found on PATH' };
+  const args = new BwrapSandbox(path, policy).baseArgs();
+  const result = await runProcess({
+    argv: [path, ...args, '--chdir', '/', '--', '/bin/sh', '-c', 'exit 0'],
+    cwd: '/',
+    env: { PATH: pathEnv ?? '/usr/bin:/bin' },
+    signal: AbortSignal.timeout(10_000),
+    graceMs: 500,
+    maxBufferedBytes: 4096,
+  });
+  if (result.exitCode !== 0) {
+    const why =
+      result.stderr.trim().split('\n').pop() || result.spawnError?.message || `exit ${result.exitCode}`;
+    return { reason: `bwrap failed (${why})` };
+  }
+  const version = await runProcess({
+    argv: [path, '--version'],
+    cwd: '/',
+    env: { PATH: pathEnv ?? '/usr/bin:/bin' },
+    signal: AbortSignal.timeout(5000),
+    graceMs: 500,
+    maxBufferedBytes: 4096,
+  });
+  const v = version.stdout.trim();
+  return v ? { path, version: v } : { path };
+}
+
+/** The policy from the gateway's settings: where the workspaces live under the data directory, what to hide. */
+export function sandboxPolicy(config: {
+  dataDir: string;
+  sandbox: {
+    network: 'on' | 'off';
+    writable: readonly string[];
+    hide: readonly string[];
+    secretFiles: readonly string[];
+  };
+}): SandboxPolicy {
+  const { dataDir, sandbox } = config;
+  return {
+    dataDir,
+    // The layout of service/workspaces.ts and service/conversations.ts: one directory per task or conversation.
+    workspaceParents: ['worktrees', 'copies', 'scratch'].map((d) => join(dataDir, d)),
+    secretFiles: sandbox.secretFiles,
+    hide: sandbox.hide,
+    writable: sandbox.writable,
+    network: sandbox.network,
+  };
+}

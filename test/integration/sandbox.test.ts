@@ -1,0 +1,252 @@
+// The bubblewrap sandbox through the gateway, with the real bwrap and a hostile fake agent (a `command` backend):
+// its writes to the caller's repository, the gateway user's home, DATA_DIR and another task's worktree all fail,
+// the task's diff holds only its own workspace's change, reading the keys file fails, and a `setsid` daemon it
+// starts is gone when the task ends. With SANDBOX=off the same agent gets out (the control case), which shows the
+// test can fail. Skipped where bubblewrap cannot run.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomInt } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Sandboxes } from '../../src/runner/sandbox.js';
+import {
+  FAKE_CLI_DIR,
+  rpc,
+  sendTask,
+  startTestGateway,
+  waitFor,
+  type TestGateway,
+} from '../helpers/gateway.js';
+
+const HOSTILE = join(FAKE_CLI_DIR, 'hostile.mjs');
+const HANG = join(FAKE_CLI_DIR, 'hang.mjs');
+const KEY = 'sandbox-test-key-0123456789abcdef';
+
+const probe = await Sandboxes.detect(
+  'auto',
+  [],
+  { dataDir: '/nonexistent-a2a', workspaceParents: [], secretFiles: [], network: 'on' },
+  process.env.PATH,
+);
+const skip = probe.report.mode === 'bwrap' ? false : `bubblewrap cannot run here: ${probe.report.reason}`;
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@t',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@t',
+    },
+  });
+}
+
+/** Running processes whose command line holds `needle`. */
+function running(needle: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (state !== 'Z' && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(needle)) {
+        found.push(Number(name));
+      }
+    } catch {
+      // gone while we looked
+    }
+  }
+  return found;
+}
+
+interface Setup {
+  gw: TestGateway;
+  base: string;
+  repo: string;
+  keysFile: string;
+  homeTarget: string;
+  dataDir: string;
+}
+
+/**
+ * A gateway whose data directory, workspace root, caller repository and keys file all live under /var/tmp (on the
+ * root filesystem, so a failed write there is the read-only root at work, not the sandbox's private /tmp).
+ */
+async function setUp(sandbox: 'bwrap' | 'off'): Promise<Setup> {
+  const base = mkdtempSync('/var/tmp/a2a-sandbox-test-');
+  const work = join(base, 'work');
+  const repo = join(work, 'repo');
+  mkdirSync(join(repo, 'src'), { recursive: true });
+  writeFileSync(join(repo, 'README.md'), '# demo\n');
+  git(repo, 'init', '-q', '-b', 'main');
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-q', '-m', 'initial');
+  const keysFile = join(base, 'keys.yaml');
+  const digest = createHash('sha256').update(KEY).digest('hex');
+  writeFileSync(keysFile, `keys:\n  - id: tester\n    hash: sha256:${digest}\n    scopes: ['*', admin]\n`);
+  const gw = await startTestGateway({
+    env: {
+      DATA_DIR: join(base, 'data'),
+      WORKSPACE_ROOTS: work,
+      API_KEYS_FILE: keysFile,
+      SANDBOX: sandbox,
+    },
+    configYaml: `
+allowBackendOverride: true
+backends:
+  hostile: { type: command, command: ${HOSTILE}, args: ["{prompt}"] }
+  hang: { type: command, command: ${HANG}, args: ["--seconds", "60"] }
+skills:
+  code: { backend: hostile }
+`,
+  });
+  const homeTarget = join(homedir(), `.a2a-sandbox-test-${randomInt(1e9)}`);
+  return { gw, base, repo, keysFile, homeTarget, dataDir: join(base, 'data') };
+}
+
+async function tearDown(s: Setup | undefined): Promise<void> {
+  if (!s) return;
+  await s.gw.stop();
+  rmSync(s.base, { recursive: true, force: true });
+  rmSync(s.homeTarget, { force: true });
+}
+
+const auth = { 'x-api-key': KEY };
+
+/** Starts a hanging task on the repository and returns its worktree (under DATA_DIR/worktrees) and id. */
+async function otherTask(s: Setup): Promise<{ id: string; worktree: string }> {
+  const list = (): string[] =>
+    existsSync(join(s.dataDir, 'worktrees')) ? readdirSync(join(s.dataDir, 'worktrees')) : [];
+  const before = new Set(list());
+  const sent = await sendTask(s.gw.url, {
+    skill: 'code',
+    input: { instructions: 'wait', workdir: s.repo },
+    metadata: { backend: 'hang' },
+    blocking: false,
+    headers: auth,
+  });
+  const id: string = sent.body.result?.id;
+  assert.ok(id, JSON.stringify(sent.body));
+  const worktree = await waitFor(
+    () => list().find((n) => !before.has(n)),
+    15_000,
+    "the other task's worktree",
+  );
+  return { id, worktree: join(s.dataDir, 'worktrees', worktree) };
+}
+
+async function hostileTask(
+  s: Setup,
+  other: string,
+  daemon: string,
+): Promise<{ task: any; report: any; targets: Record<string, string> }> {
+  const targets = {
+    repo: join(s.repo, 'escaped.txt'),
+    home: s.homeTarget,
+    dataDir: join(s.dataDir, 'escaped.txt'),
+    other: join(other, 'escaped.txt'),
+  };
+  const line = `TARGETS ${JSON.stringify({ write: Object.values(targets), read: [s.keysFile], daemon })}`;
+  const res = await sendTask(s.gw.url, {
+    skill: 'code',
+    input: { instructions: line, workdir: s.repo },
+    headers: auth,
+  });
+  const task = res.body.result;
+  assert.equal(task?.status?.state, 'completed', JSON.stringify(res.body).slice(0, 2000));
+  const text = JSON.stringify(task);
+  const match = /\{\\"own\\":true.*?\\"errors\\":\{.*?\}\}/.exec(text);
+  assert.ok(match, `no report in ${text.slice(0, 2000)}`);
+  const report = JSON.parse(JSON.parse(`"${match[0]}"`)) as Record<string, unknown>;
+  return { task, report, targets };
+}
+
+function diffOf(task: any): string {
+  return (task.artifacts ?? []).find((a: any) => a.name === 'diff')?.parts[0]?.text ?? '';
+}
+
+describe('sandbox: bwrap, a hostile agent', { skip }, () => {
+  let s: Setup | undefined;
+  before(async () => {
+    s = await setUp('bwrap');
+  });
+  after(() => tearDown(s));
+
+  test('writes only its workspace, reads no keys, and its setsid daemon dies with the task', async () => {
+    const setup = s!;
+    const health = await fetch(`${setup.gw.url}/health?detailed=true`, { headers: auth });
+    const body = (await health.json()) as any;
+    assert.equal(body.sandbox?.mode, 'bwrap', JSON.stringify(body.sandbox));
+
+    const other = await otherTask(setup);
+    const daemon = `300.${randomInt(10_000_000, 99_999_999)}`;
+    const { task, report, targets } = await hostileTask(setup, other.worktree, daemon);
+
+    assert.deepEqual(report.wrote, [], `escaped: ${JSON.stringify(report)}`);
+    for (const path of Object.values(targets)) assert.equal(existsSync(path), false, path);
+    assert.deepEqual(report.read, [], `read the keys file: ${JSON.stringify(report)}`);
+    assert.deepEqual(running(`sleep ${daemon}`), [], 'the setsid daemon outlived its task');
+    // The diff is the task's own file, nothing else.
+    const diff = diffOf(task);
+    assert.match(diff, /own\.txt/);
+    assert.deepEqual(
+      [...diff.matchAll(/^\+\+\+ b\/(.+)$/gm)].map((m) => m[1]),
+      ['own.txt'],
+      diff,
+    );
+    // The caller's repository is as it was: no new file, main where it was.
+    assert.equal(git(setup.repo, 'status', '--porcelain'), '');
+
+    await rpc(
+      setup.gw.url,
+      { jsonrpc: '2.0', id: 5, method: 'tasks/cancel', params: { id: other.id } },
+      auth,
+    );
+    await waitFor(
+      async () => ((await getTaskAuthed(setup, other.id))?.status?.state === 'canceled' ? true : undefined),
+      15_000,
+      'the other task to end',
+    );
+  });
+});
+
+async function getTaskAuthed(s: Setup, id: string): Promise<any> {
+  return (await rpc(s.gw.url, { jsonrpc: '2.0', id: 3, method: 'tasks/get', params: { id } }, auth)).body
+    .result;
+}
+
+describe('sandbox: off, the same agent (control)', { skip }, () => {
+  let s: Setup | undefined;
+  before(async () => {
+    s = await setUp('off');
+  });
+  after(() => tearDown(s));
+
+  test('gets out: it writes the caller repo, home and DATA_DIR, and reads the keys file', async () => {
+    const setup = s!;
+    const other = await otherTask(setup);
+    const { report, targets } = await hostileTask(setup, other.worktree, '');
+    assert.ok(report.wrote.includes(targets.repo), JSON.stringify(report));
+    assert.ok(report.wrote.includes(targets.home), JSON.stringify(report));
+    assert.ok(report.wrote.includes(targets.dataDir), JSON.stringify(report));
+    assert.deepEqual(report.read, [setup.keysFile]);
+    await rpc(
+      setup.gw.url,
+      { jsonrpc: '2.0', id: 5, method: 'tasks/cancel', params: { id: other.id } },
+      auth,
+    );
+  });
+});
