@@ -220,6 +220,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     logger,
     nonGit: config.workspace.nonGit,
     branchRetentionMs: config.workspace.branchRetentionHours * 3_600_000,
+    repositories: config.repositories,
   });
   // Tasks a crashed gateway left are recorded as interrupted; so are their worktrees, which go now.
   await workspaces.recover();

@@ -1,10 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { createHash } from 'node:crypto';
 import { validateAllowlist } from '../push/url-guard.js';
+import { TestCommandError, parseTestCommand, type TestCommand } from '../verify/command.js';
+import type { RepositorySettings } from '../workspace/setup.js';
 import {
   envSchema,
   fileSchema,
@@ -45,6 +47,8 @@ export interface GatewayConfig {
   workspaceRoots: readonly string[];
   /** Task branches' lifetime, where non-git workdirs run, and the template fallback of the generation skills. */
   workspace: { branchRetentionHours: number; nonGit: 'copy' | 'in_place'; templateFallback: boolean };
+  /** Repositories the config names, with their set-up command (the config file's `repositories`). */
+  repositories: readonly RepositorySettings[];
   /** Redis, shared by several gateway processes. In this version it carries the rate-limit counts. */
   redis: { enabled: boolean; url: string; keyPrefix: string };
   auth: {
@@ -248,6 +252,39 @@ function crossCheck(
   return issues;
 }
 
+/**
+ * The config file's repositories, each at its real path (a worktree's repository is found by its real top level),
+ * with its set-up command parsed like a test command: no shell, so shell syntax is refused here, at start-up.
+ */
+function readRepositories(file: FileSettings, cwd: string, issues: string[]): RepositorySettings[] {
+  const out: RepositorySettings[] = [];
+  for (const [i, repo] of file.repositories.entries()) {
+    const field = `repositories.${i}`;
+    const path = resolve(cwd, repo.path);
+    let root: string;
+    try {
+      root = realpathSync(path);
+    } catch {
+      issues.push(`${field}.path: ${path} does not exist; expected a repository's top level`);
+      continue;
+    }
+    let setup: TestCommand | undefined;
+    if (typeof repo.setup === 'string') {
+      try {
+        setup = parseTestCommand(repo.setup);
+      } catch (err) {
+        const detail = err instanceof TestCommandError ? err.detail : (err as Error).message;
+        issues.push(`${field}.setup: ${detail}`);
+        continue;
+      }
+    } else if (repo.setup) {
+      setup = { text: repo.setup.join(' '), argv: repo.setup, env: {} };
+    }
+    out.push({ root, setupTimeoutMs: repo.setupTimeout * 1000, ...(setup ? { setup } : {}) });
+  }
+  return out;
+}
+
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {
     for (const v of Object.values(value)) deepFreeze(v);
@@ -289,6 +326,7 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
   if (env.API_KEY && env.API_KEYS_FILE) {
     issues.push('API_KEY: set either API_KEY or API_KEYS_FILE, not both');
   }
+  const repositories = readRepositories(file, cwd, issues);
   if (issues.length > 0) throw new ConfigError(issues);
 
   const keys = env.API_KEYS_FILE
@@ -349,6 +387,7 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
       nonGit: env.NON_GIT_WORKSPACE,
       templateFallback: env.TEMPLATE_FALLBACK,
     },
+    repositories,
     redis: { enabled: env.REDIS_ENABLED, url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
     auth: {
       keys,

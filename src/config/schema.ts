@@ -281,8 +281,21 @@ const skillOverrideSchema = z
   })
   .strict();
 
+/** A repository the gateway knows more about: what a new worktree of it needs before the agent starts. */
+const repositorySchema = z
+  .object({
+    /** The repository's top level (absolute, or relative to the gateway's working directory). */
+    path: z.string().min(1),
+    /** Run in each new worktree before the agent: a command line without shell syntax, or an argv list. */
+    setup: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    /** Seconds the set-up command may take. */
+    setupTimeout: z.number().int().positive().default(600),
+  })
+  .strict();
+
 export const fileSchema = z
   .object({
+    repositories: z.array(repositorySchema).default([]),
     backends: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), backendSchema).default({}),
     skills: z.record(z.string(), skillOverrideSchema).default({}),
     defaultSkill: z.string().min(1).default('code'),

@@ -29,6 +29,7 @@ import {
   type GitContext,
   type Worktree,
 } from '../workspace/index.js';
+import { repositoryFor, runSetup, type RepositorySettings } from '../workspace/setup.js';
 
 /** How a task's files are isolated from the caller's. */
 export type WorkspaceKind = 'worktree' | 'copy' | 'in_place' | 'scratch';
@@ -43,6 +44,8 @@ export interface WorkspacesOptions {
   nonGit: NonGitMode;
   /** How long a task branch (and a conversation's hidden ref) is kept after its last activity. */
   branchRetentionMs: number;
+  /** Repositories with a set-up command run in each new worktree before the agent. */
+  repositories?: readonly RepositorySettings[];
 }
 
 export interface WorkspaceRequest {
@@ -59,6 +62,8 @@ export interface WorkspaceRequest {
   /** `commit` needs a repository: refused up front for any other workdir. */
   commit: boolean;
   signal?: AbortSignal;
+  /** Lines about the set-up (the repository's set-up command and its output), for the task's progress. */
+  onProgress?: (text: string) => void;
 }
 
 /** What became of a finished task's changes. */
@@ -219,6 +224,23 @@ export class Workspaces {
       const sub = relative(repoRoot, req.workdir ?? repoRoot);
       const cwd = join(wt.path, sub);
       await mkdir(cwd, { recursive: true });
+      const repository = repositoryFor(this.opts.repositories ?? [], repoRoot);
+      if (repository?.setup) {
+        req.onProgress?.(`setting up the worktree: ${repository.setup.text}`);
+        const done = await runSetup({
+          repository,
+          cwd: wt.path,
+          baseEnv: this.opts.git.env,
+          ...(req.signal ? { signal: req.signal } : {}),
+          ...(req.onProgress ? { onLine: req.onProgress } : {}),
+        });
+        if (done) {
+          this.opts.logger.info(
+            { taskId: req.taskId, command: done.command, durationMs: done.durationMs },
+            'the worktree set-up command finished',
+          );
+        }
+      }
       return {
         kind: 'worktree',
         cwd,
@@ -255,7 +277,6 @@ export class Workspaces {
     }
   }
 
-  /** A leftover at the conversation's fixed path (a crash, a previous turn on another repository) goes first. */
   /**
    * The ignored files the repository's `.worktreeinclude` lists (`.env`, local settings) go into the new worktree.
    * A failure is logged, not fatal: the agent still gets the checkout.
@@ -274,6 +295,7 @@ export class Workspaces {
     }
   }
 
+  /** A leftover at the conversation's fixed path (a crash, a previous turn on another repository) goes first. */
   private async clearPath(repoRoot: string, path: string): Promise<void> {
     if (!(await exists(path))) return;
     try {

@@ -43,6 +43,8 @@ export interface RunTestsOptions {
   runner?: ProcessRunner;
   /** Label for the process registry. */
   label?: string;
+  /** Each output line as it comes (stdout and stderr), besides the kept tail. */
+  onLine?: (line: string) => void;
 }
 
 /**
@@ -55,7 +57,10 @@ export async function runTests(opts: RunTestsOptions): Promise<TestRun> {
   const deadline = AbortSignal.timeout(timeoutMs);
   const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
   const tail = new TailBuffer(opts.maxOutputBytes ?? DEFAULT_TEST_OUTPUT_BYTES);
-  const onLine = (line: string): void => tail.push(Buffer.from(`${line}\n`));
+  const onLine = (line: string): void => {
+    tail.push(Buffer.from(`${line}\n`));
+    opts.onLine?.(line);
+  };
   const env = buildChildEnv({
     base: opts.baseEnv,
     ...(opts.allowEnv ? { allow: opts.allowEnv } : {}),

@@ -18,7 +18,8 @@ export type WorkspaceErrorCode =
   | 'no_remote'
   | 'push_rejected'
   | 'gh_not_found'
-  | 'pull_request_failed';
+  | 'pull_request_failed'
+  | 'setup_failed';
 
 /** A workspace operation that was refused or failed; `code` says which way. */
 export class WorkspaceError extends Error {

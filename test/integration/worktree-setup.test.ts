@@ -1,9 +1,10 @@
 // Setting up a task's worktree, through the gateway against real git: the ignored files a repository lists in
 // .worktreeinclude (.env, local settings) are in the agent's checkout; tracked, unlisted, unignored and symlinked
-// files are not copied; and none of them shows in the task's diff.
+// files are not copied; and none of them shows in the task's diff. A repository's set-up command from the config
+// runs in the new worktree before the agent; when it fails, the task fails with its output and leaves nothing.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FAKE_CLI_DIR, sendTask, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
@@ -113,5 +114,102 @@ describe('.worktreeinclude: ignored files a new worktree needs', () => {
     assert.equal(task?.status?.state, 'completed', JSON.stringify(res.body).slice(0, 600));
     const printed = JSON.parse((task.artifacts ?? []).find((a: any) => a.name === 'result').parts[0].text);
     assert.deepEqual(printed.shown, { '.env': null, '.gitignore': '.env\n' });
+  });
+});
+
+/** A committed repository with the given files; `ignore` goes into its .gitignore. */
+function repoWith(dir: string, files: Record<string, string>): string {
+  mkdirSync(dir, { recursive: true });
+  for (const [path, text] of Object.entries(files)) writeFileSync(join(dir, path), text);
+  git(dir, 'init', '-q', '-b', 'main');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '-m', 'initial');
+  return dir;
+}
+
+describe("a repository's set-up command runs in each new worktree before the agent", () => {
+  let gw: TestGateway;
+  let good: string;
+  let bad: string;
+  const dirs: { cleanup: () => void }[] = [];
+
+  before(async () => {
+    const made = tempDir('a2a-setup-');
+    dirs.push(made);
+    good = repoWith(join(made.dir, 'good'), {
+      '.gitignore': 'deps/\n',
+      // Stands in for `npm ci`: writes what the build needs where git ignores it, and says where it ran.
+      'setup.mjs':
+        "import { mkdirSync, writeFileSync } from 'node:fs';\nmkdirSync('deps', { recursive: true });\nwriteFileSync('deps/ready', process.cwd());\nconsole.log('installed 3 packages');\n",
+    });
+    bad = repoWith(join(made.dir, 'bad'), {
+      'setup.mjs':
+        "console.log('resolving');\nconsole.error('error: package left-pad not found');\nprocess.exit(3);\n",
+    });
+    const config = `${CONFIG}
+repositories:
+  - path: ${good}
+    setup: node setup.mjs
+  - path: ${bad}
+    setup: [node, setup.mjs]
+    setupTimeout: 30
+`;
+    gw = await startTestGateway({ env: { WORKSPACE_ROOTS: made.dir }, configYaml: config });
+  });
+  after(async () => {
+    await gw?.stop();
+    for (const d of dirs) d.cleanup();
+  });
+
+  test('the agent finds what the set-up made, in its own worktree; the repository itself is untouched', async () => {
+    const instructions = JSON.stringify({ show: ['deps/ready'], write: { 'src/x.txt': 'x\n' } });
+    const res = await sendTask(gw.url, { skill: 'code', input: { workdir: good, instructions } });
+    const task = res.body.result;
+    assert.equal(task?.status?.state, 'completed', JSON.stringify(res.body).slice(0, 600));
+    const printed = JSON.parse((task.artifacts ?? []).find((a: any) => a.name === 'result').parts[0].text);
+    assert.equal(printed.shown['deps/ready'], printed.cwd, "the set-up ran in the task's worktree");
+    assert.equal(existsSync(join(good, 'deps')), false, "nothing was installed in the caller's repository");
+    const diff = (task.artifacts ?? []).find((a: any) => a.name === 'diff')?.parts[0]?.text ?? '';
+    assert.doesNotMatch(diff, /deps\//);
+  });
+
+  test('a failing set-up fails the task with the command and its output, before the agent, leaving no branch', async () => {
+    const instructions = JSON.stringify({ write: { 'agent-ran.txt': 'yes\n' } });
+    const res = await sendTask(gw.url, { skill: 'code', input: { workdir: bad, instructions } });
+    const task = res.body.result;
+    assert.equal(task?.status?.state, 'failed', JSON.stringify(res.body).slice(0, 600));
+    const reason = (task.status.message?.parts ?? []).map((p: any) => p.text ?? '').join('');
+    assert.match(reason, /set-up command `node setup\.mjs` exited with 3/);
+    assert.match(reason, /package left-pad not found/);
+    assert.deepEqual(
+      git(bad, 'for-each-ref', '--format=%(refname)', 'refs/heads/a2a/').trim(),
+      '',
+      'the task branch is gone',
+    );
+    assert.equal(git(bad, 'worktree', 'list', '--porcelain').match(/^worktree /gm)?.length, 1);
+    assert.deepEqual(readdirSync(bad).sort(), ['.git', 'setup.mjs']);
+  });
+});
+
+describe('repositories in the config file are checked at start-up', () => {
+  test('a missing path and a set-up command with shell syntax are refused, naming the field', async () => {
+    const made = tempDir('a2a-setup-cfg-');
+    try {
+      const repo = repoWith(join(made.dir, 'r'), { 'a.txt': 'a\n' });
+      const config = `${CONFIG}
+repositories:
+  - path: ${join(made.dir, 'missing')}
+  - path: ${repo}
+    setup: npm ci && npm run build
+`;
+      await assert.rejects(
+        startTestGateway({ env: { WORKSPACE_ROOTS: made.dir }, configYaml: config }),
+        (err: Error) =>
+          /repositories\.0\.path: .*missing does not exist/.test(err.message) &&
+          /repositories\.1\.setup: .*&&/.test(err.message),
+      );
+    } finally {
+      made.cleanup();
+    }
   });
 });
