@@ -17,6 +17,7 @@ import {
   tempDir,
   type TestGateway,
 } from '../helpers/gateway.js';
+import { git } from '../helpers/git.js';
 
 const EDIT = join(FAKE_CLI_DIR, 'edit-files.mjs');
 
@@ -50,20 +51,6 @@ skills:
   generate_k8s_manifests: { backend: broken_yaml }
   generate_dockerfile: { backend: no_from }
 `;
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 't',
-      GIT_AUTHOR_EMAIL: 't@t',
-      GIT_COMMITTER_NAME: 't',
-      GIT_COMMITTER_EMAIL: 't@t',
-    },
-  });
-}
 
 /** A repository with two committed files, inside the gateway's workspace root. */
 function makeRepo(root: string, name: string): string {

@@ -3,11 +3,11 @@
 // files are not copied; and none of them shows in the task's diff. A repository's set-up command from the config
 // runs in the new worktree before the agent; when it fails, the task fails with its output and leaves nothing.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FAKE_CLI_DIR, sendTask, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+import { commitRepo, git } from '../helpers/git.js';
 
 const EDIT = join(FAKE_CLI_DIR, 'edit-files.mjs');
 
@@ -20,20 +20,6 @@ backends:
 skills:
   code: { backend: editor }
 `;
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 't',
-      GIT_AUTHOR_EMAIL: 't@t',
-      GIT_COMMITTER_NAME: 't',
-      GIT_COMMITTER_EMAIL: 't@t',
-    },
-  });
-}
 
 describe('.worktreeinclude: ignored files a new worktree needs', () => {
   let gw: TestGateway;
@@ -117,16 +103,6 @@ describe('.worktreeinclude: ignored files a new worktree needs', () => {
   });
 });
 
-/** A committed repository with the given files; `ignore` goes into its .gitignore. */
-function repoWith(dir: string, files: Record<string, string>): string {
-  mkdirSync(dir, { recursive: true });
-  for (const [path, text] of Object.entries(files)) writeFileSync(join(dir, path), text);
-  git(dir, 'init', '-q', '-b', 'main');
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-q', '-m', 'initial');
-  return dir;
-}
-
 describe("a repository's set-up command runs in each new worktree before the agent", () => {
   let gw: TestGateway;
   let good: string;
@@ -136,13 +112,13 @@ describe("a repository's set-up command runs in each new worktree before the age
   before(async () => {
     const made = tempDir('a2a-setup-');
     dirs.push(made);
-    good = repoWith(join(made.dir, 'good'), {
+    good = commitRepo(join(made.dir, 'good'), {
       '.gitignore': 'deps/\n',
       // Stands in for `npm ci`: writes what the build needs where git ignores it, and says where it ran.
       'setup.mjs':
         "import { mkdirSync, writeFileSync } from 'node:fs';\nmkdirSync('deps', { recursive: true });\nwriteFileSync('deps/ready', process.cwd());\nconsole.log('installed 3 packages');\n",
     });
-    bad = repoWith(join(made.dir, 'bad'), {
+    bad = commitRepo(join(made.dir, 'bad'), {
       'setup.mjs':
         "console.log('resolving');\nconsole.error('error: package left-pad not found');\nprocess.exit(3);\n",
     });
@@ -195,7 +171,7 @@ describe('repositories in the config file are checked at start-up', () => {
   test('a missing path and a set-up command with shell syntax are refused, naming the field', async () => {
     const made = tempDir('a2a-setup-cfg-');
     try {
-      const repo = repoWith(join(made.dir, 'r'), { 'a.txt': 'a\n' });
+      const repo = commitRepo(join(made.dir, 'r'), { 'a.txt': 'a\n' });
       const config = `${CONFIG}
 repositories:
   - path: ${join(made.dir, 'missing')}
