@@ -1,0 +1,52 @@
+// The store ports' contract suites on Redis (the redis engineer's database 5 on the shared 127.0.0.1:6379),
+// each store under a prefix of its own that is removed after the test.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { TaskState } from '@a2a-js/sdk';
+import { Redis } from 'ioredis';
+import { eventRecord, statusEvent, taskEventStoreContract } from '../contracts/task-event-store.js';
+import { nextId } from '../helpers/tasks.js';
+import { RedisEventStore } from '../../src/stores/redis-event-store.js';
+
+const REDIS_URL = process.env.TEST_REDIS_STORES_URL ?? 'redis://127.0.0.1:6379/5';
+
+/** A client and a fresh prefix; cleanup deletes every key under the prefix and disconnects. */
+function redisUnderTest(): { redis: Redis; prefix: string; cleanup: () => Promise<void> } {
+  const redis = new Redis(REDIS_URL);
+  const prefix = `a2a-test-redis-stores:${randomUUID().slice(0, 8)}:`;
+  return {
+    redis,
+    prefix,
+    cleanup: async () => {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    },
+  };
+}
+
+taskEventStoreContract('redis', () => {
+  const { redis, prefix, cleanup } = redisUnderTest();
+  return Promise.resolve({
+    store: new RedisEventStore({ redis }, { prefix, finishedTtlMs: 60_000, blockMs: 1000 }),
+    cleanup,
+  });
+});
+
+void describe('redis event streams: what only Redis does', () => {
+  void test("a task's stream expires with the finished-task retention once it holds the task's end", async () => {
+    const { redis, prefix, cleanup } = redisUnderTest();
+    try {
+      const store = new RedisEventStore({ redis }, { prefix, finishedTtlMs: 3_600_000 });
+      const id = nextId();
+      await store.appendTaskEvent(id, eventRecord(1, statusEvent(id, TaskState.TASK_STATE_WORKING)), 100);
+      assert.equal(await redis.pttl(`${prefix}events:${id}`), -1, 'kept while the task runs');
+      await store.appendTaskEvent(id, eventRecord(2, statusEvent(id, TaskState.TASK_STATE_COMPLETED)), 100);
+      const ttl = await redis.pttl(`${prefix}events:${id}`);
+      assert.ok(ttl > 3_500_000 && ttl <= 3_600_000, `expires in ${ttl} ms`);
+    } finally {
+      await cleanup();
+    }
+  });
+});
