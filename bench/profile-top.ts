@@ -2,7 +2,10 @@
  * Prints the functions with the most self time in a V8 CPU profile (from `--cpu-prof`, or BENCH_CPU_PROF=<dir>
  * when running a benchmark), with the file they live in: the quick read of a flame graph.
  *
- *   node --import tsx bench/profile-top.ts <file.cpuprofile> [--top 25]
+ *   node --import tsx bench/profile-top.ts <file.cpuprofile> [--top 25] [--inclusive]
+ *
+ * With --inclusive, a function's time includes the time of everything it called (each sample counted once per
+ * function on its stack).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -20,23 +23,34 @@ interface Profile {
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { top: { type: 'string', default: '25' } },
+  options: { top: { type: 'string', default: '25' }, inclusive: { type: 'boolean', default: false } },
 });
 const file = positionals[0];
 if (!file) throw new Error('usage: profile-top.ts <file.cpuprofile> [--top N]');
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const parent = new Map<number, number>();
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const keyOf = (node: ProfileNode): string => {
+  const { functionName, url, lineNumber } = node.callFrame;
+  const where = url.replace(/^.*\/node_modules\//, '').replace(/^file:\/\/.*?\/(src|bench)\//, '$1/');
+  return `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`;
+};
 const self = new Map<string, number>();
 let total = 0;
 profile.samples.forEach((id, i) => {
-  const node = byId.get(id);
   const dt = profile.timeDeltas[i] ?? 0;
   total += dt;
-  if (!node) return;
-  const { functionName, url, lineNumber } = node.callFrame;
-  const where = url.replace(/^.*\/node_modules\//, '').replace(/^file:\/\/.*?\/(src|bench)\//, '$1/');
-  const key = `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`;
-  self.set(key, (self.get(key) ?? 0) + dt);
+  const keys = new Set<string>();
+  for (
+    let at: number | undefined = id;
+    at !== undefined;
+    at = values.inclusive ? parent.get(at) : undefined
+  ) {
+    const node = byId.get(at);
+    if (node) keys.add(keyOf(node));
+  }
+  for (const key of keys) self.set(key, (self.get(key) ?? 0) + dt);
 });
 const rows = [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top));
 process.stdout.write(`total ${(total / 1000).toFixed(0)} ms sampled\n`);

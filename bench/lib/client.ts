@@ -55,7 +55,10 @@ export interface LoadResult {
   errors: number;
 }
 
-/** One bounded autocannon run against one URL. */
+/**
+ * One bounded autocannon run against one URL, after a warm-up of `warmupSeconds` (default 2, not counted) so the
+ * JIT and caches of every server are warm before its figures are taken.
+ */
 export async function load(opts: {
   url: string;
   method?: 'GET' | 'POST';
@@ -63,7 +66,10 @@ export async function load(opts: {
   headers?: Record<string, string>;
   connections: number;
   seconds: number;
+  warmupSeconds?: number;
 }): Promise<LoadResult> {
+  const warmup = opts.warmupSeconds ?? 2;
+  if (warmup > 0) await load({ ...opts, seconds: warmup, warmupSeconds: 0 });
   const result = await autocannon({
     url: opts.url,
     method: opts.method ?? 'GET',

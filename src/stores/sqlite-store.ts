@@ -142,6 +142,20 @@ export class SqliteTaskStore implements EmbeddedStore {
     return row ? fromRow(row as TaskRow) : undefined;
   }
 
+  async loadWireJson(taskId: string, context: ServerCallContext): Promise<string | undefined> {
+    const scope = this.resolveScope(context);
+    const row = (
+      scope.admin
+        ? this.statement('SELECT json FROM tasks WHERE id = ?').get(taskId)
+        : this.statement('SELECT json FROM tasks WHERE id = ? AND tenant = ? AND owner = ?').get(
+            taskId,
+            scope.tenant,
+            scope.owner,
+          )
+    ) as { json: string } | undefined;
+    return row?.json;
+  }
+
   async list(params: ListTasksRequest, context: ServerCallContext): Promise<ListTasksResponse> {
     const scope = this.resolveScope(context);
     const query = parseListQuery(params);

@@ -51,6 +51,11 @@ export interface GatewayTaskStore extends TaskStore {
   purgeFinished(cutoffs: RetentionCutoffs): Promise<number>;
   /** Number of stored tasks per A2A state name (e.g. `TASK_STATE_WORKING`). */
   countByState(): Promise<Record<string, number>>;
+  /**
+   * The task as it is stored, A2A 1.0 wire JSON text, in the caller's scope (as `load`), without decoding it: the
+   * direct read path answers GetTask from it. Optional: a store without it is read through the SDK's path.
+   */
+  loadWireJson?(taskId: string, context: ServerCallContext): Promise<string | undefined>;
   /** Cheap liveness check for /health and /ready. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

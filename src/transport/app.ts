@@ -28,6 +28,8 @@ import { restMediaTypes } from './rest-media.js';
 import { sseHeartbeat } from './heartbeat.js';
 import type { SseStreams } from './sse-streams.js';
 import { legacyV01Handler } from './legacy-v01.js';
+import { directReads } from './direct-reads.js';
+import { forPossibleStreams } from './unary-calls.js';
 import { TRANSPORT_STATE_KEY } from './request-handler.js';
 import { dashboardAssets } from '../dashboard/assets.js';
 import { dashboardApi, type DashboardApiDeps } from './dashboard-api.js';
@@ -145,8 +147,8 @@ export function createApp(deps: AppDeps): Express {
   if (deps.rateLimit.perMinute > 0) app.use(requestRateLimit(deps.rateLimit));
 
   app.use(bodyReader(deps.bodyLimitBytes));
-  app.use(sseHeartbeat(deps.sseHeartbeatMs));
-  app.use(deps.sseStreams.middleware());
+  app.use(forPossibleStreams(sseHeartbeat(deps.sseHeartbeatMs)));
+  app.use(forPossibleStreams(deps.sseStreams.middleware()));
   app.use(negotiateVersion);
   app.use(requestShape);
   app.use(restMediaTypes);
@@ -172,6 +174,13 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.post('/', legacyV01Handler({ requestHandler: deps.requestHandler, userBuilder }));
+  app.use(
+    directReads({
+      store: deps.store,
+      jsonRpcContext: contextBuilderFor('jsonrpc'),
+      restContext: contextBuilderFor('rest'),
+    }),
+  );
   app.use(
     '/',
     jsonRpcHandler({
