@@ -85,6 +85,26 @@ export default tseslint.config(
     },
   },
   {
+    // The task run is protocol-free: a worker node runs it with a job and the ports, no HTTP or A2A in sight.
+    files: ['src/run/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            '**/transport/**',
+            '@a2a-js/sdk*',
+            'express',
+            '**/service/a2a.js',
+            '**/service/executor.js',
+            '**/service/input-required.js',
+            '**/service/run-to-a2a.js',
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The client commands load none of the server stack (and serve none of the client's): each starts fast.
     files: ['src/cli/client/**'],
     rules: {

@@ -32,6 +32,7 @@ import type { TaskJob } from './queue/job.js';
 import { Conversations } from './service/conversations.js';
 import { Workspaces } from './service/workspaces.js';
 import { GatewayExecutor } from './service/executor.js';
+import { TaskRun } from './run/task-run.js';
 import { InputRequests } from './service/input-required.js';
 import { QuestionBoard } from './service/questions.js';
 import { TaskPlanner } from './service/planner.js';
@@ -237,13 +238,21 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       if (response) await pushSender.send(response, call, task);
     },
   });
+  // The task run is protocol-free (a job in, run events out); the executor adapts it to A2A.
+  const taskRun = new TaskRun({
+    planner,
+    backends,
+    conversations,
+    workspaces,
+    logger,
+    redact: (text) => redactor.redact(text),
+    templateFallback: config.workspace.templateFallback,
+  });
   const executor = new GatewayExecutor({
     inputRequests,
-    workspaces,
-    templateFallback: config.workspace.templateFallback,
     planner,
     scheduler,
-    backends,
+    run: taskRun,
     store,
     logger,
     conversations,

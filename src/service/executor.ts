@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { TaskState, type Message, type Task } from '@a2a-js/sdk';
 import {
   AgentEvent,
@@ -7,66 +6,36 @@ import {
   type ExecutionEventBus,
   type RequestContext,
 } from '@a2a-js/sdk/server';
-import { RunAbort, type Backend, type BackendOutcome, type TaskSpec } from '../agents/types.js';
 import type { Logger } from '../observability/logger.js';
-import { traceIdOf, traceparentOfHeaders } from '../observability/trace-context.js';
+import { traceparentOfHeaders } from '../observability/trace-context.js';
+import type { TaskJob } from '../queue/job.js';
+import type { JobStore } from '../queue/job-store.js';
+import type { Reservation, TaskQueue } from '../queue/task-queue.js';
+import type { RunEvent } from '../run/run-events.js';
+import { endOf } from '../run/settle.js';
+import { outcomeOfError, type TaskRun } from '../run/task-run.js';
 import type { GatewayTaskStore } from '../stores/types.js';
-import {
-  agentMessage,
-  artifactUpdate,
-  dataPart,
-  filePart,
-  messageText,
-  newTask,
-  statusUpdate,
-  textPart,
-} from './a2a.js';
+import { agentMessage, messageText, newTask, statusUpdate, textPart } from './a2a.js';
+import { takeAdmitted } from './admission.js';
 import type { Conversations } from './conversations.js';
 import type { InputRequests } from './input-required.js';
 import type { TaskPlan, TaskPlanner } from './planner.js';
-import { ProgressReporter, type RunRecord } from './progress.js';
-import {
-  QueueFullError,
-  SchedulerClosedError,
-  type Reservation,
-  type TaskQueue,
-} from '../queue/task-queue.js';
-import { takeAdmitted } from './admission.js';
-import type { TaskJob } from '../queue/job.js';
-import type { JobStore } from '../queue/job-store.js';
-import {
-  DEPLOYMENT_SKILLS,
-  GENERATION_SKILLS,
-  changedFilesList,
-  parseReviewComments,
-  readGeneratedFiles,
-  validateGenerated,
-  type GeneratedFile,
-} from './results.js';
-import type { TaskWorkspace, Workspaces } from './workspaces.js';
-import type { ReviewComment } from '../skills/review-skill.js';
-import { WorkspaceError, type Changes } from '../workspace/index.js';
+import { a2aEventsOf } from './run-to-a2a.js';
 
 export interface ExecutorDeps {
   planner: TaskPlanner;
   /** Where tasks wait for a slot and run. */
   scheduler: TaskQueue;
-  backends: ReadonlyMap<string, Backend>;
+  /** The protocol-free task run this executor adapts to A2A. */
+  run: TaskRun;
   store: GatewayTaskStore;
   logger: Logger;
-  /** Per-conversation homes, sessions, locks and scratch workspaces. */
-  conversations: Conversations;
-  /** Notified when a task reaches a terminal state (metrics, push). */
-  onFinished?: (info: FinishedInfo) => void;
-  progressCoalesceMs?: number;
+  /** The skill of a context's latest turn, for a follow-up that names none. */
+  conversations: Pick<Conversations, 'lastSkill'>;
   /** Who a call belongs to (the key's id), for per-key limits. */
   ownerOf?: (ctx: RequestContext) => string;
-  /** Masks known secrets in text the task returns (progress, summary, reasons). */
+  /** Masks known secrets in what a task that could not be planned says. */
   redact?: (text: string) => string;
-  /** Worktrees, copies and snapshots: where each task works, and what becomes of its change. */
-  workspaces: Workspaces;
-  /** Use the template backend for deployment files when the skill's coding agent is not installed. */
-  templateFallback?: boolean;
   /** Questions from backends as `input-required`, and the replies that resume them (skills that may ask). */
   inputRequests?: InputRequests;
   /** Where acknowledged jobs are kept until their task ends, so a restart knows what is still owed. */
@@ -75,51 +44,17 @@ export interface ExecutorDeps {
   tenantOf?: (ctx: RequestContext) => string;
 }
 
-/** What a run's workspace produced, for the result artifacts. */
-interface RunExtras {
-  changes?: Changes;
-  files?: GeneratedFile[];
-  review?: { comments: ReviewComment[]; error?: string };
-  workspace?: Record<string, unknown>;
-}
-
-export interface FinishedInfo {
-  taskId: string;
-  skill: string;
-  backend: string;
-  status: BackendOutcome['status'];
-  durationMs: number;
-}
-
-const STATE_OF: Record<BackendOutcome['status'], TaskState> = {
-  completed: TaskState.TASK_STATE_COMPLETED,
-  failed: TaskState.TASK_STATE_FAILED,
-  canceled: TaskState.TASK_STATE_CANCELED,
-};
-
-/** The outcome when the run never reached the backend (canceled in the queue, refused, internal error). */
-function outcomeOfError(err: unknown): BackendOutcome {
-  if (err instanceof RunAbort) {
-    return { status: err.kind === 'canceled' ? 'canceled' : 'failed', summary: '', reason: err.message };
-  }
-  if (err instanceof QueueFullError || err instanceof SchedulerClosedError) {
-    return { status: 'failed', summary: '', reason: err.message };
-  }
-  return {
-    status: 'failed',
-    summary: '',
-    reason: `internal error: ${err instanceof Error ? err.message : String(err)}`,
-  };
-}
-
 /**
- * The gateway's AgentExecutor: plans the request, publishes the task, waits for a slot in the scheduler, runs the
- * backend, streams its progress, and ends the task with an artifact and a terminal status. `execute` settles only
- * when the task has ended, which is what keeps the SDK's event bus (and so its persistence) alive for the run.
+ * The gateway's AgentExecutor, the A2A adapter of the task run: plans the request (unless admission did),
+ * keeps the job, publishes the task, runs it through the queue with {@link TaskRun}, and maps the run's events to
+ * A2A status and artifact updates. `execute` settles only when the task has ended, which is what keeps the SDK's
+ * event bus (and so its persistence) alive for the run.
  */
 export class GatewayExecutor implements AgentExecutor {
-  /** Tasks between planning and their terminal event; `finalizing` once the outcome is known. */
-  /** Tasks between planning and their end: `canceled` once a cancel arrived before the run started. */
+  /**
+   * Tasks between planning and their end: `finalizing` once the outcome is known, `canceled` once a cancel
+   * arrived before the run started.
+   */
   private readonly active = new Map<
     string,
     { contextId: string; owner: string; finalizing: boolean; canceled: boolean }
@@ -170,7 +105,10 @@ export class GatewayExecutor implements AgentExecutor {
       } catch (err) {
         // The edge refuses bad input before a task exists; this is the second line for anything that slips by.
         this.publishTask(bus, ctx.task, taskId, contextId, message, {});
-        this.finish(bus, taskId, contextId, outcomeOfError(err), undefined, {});
+        this.publishRun(bus, taskId, contextId, {
+          type: 'finished',
+          ...endOf(outcomeOfError(err), undefined, {}, {}, this.redact),
+        });
         return;
       }
       // Remembered so tasks/get can answer in the dialect (0.1) the task was created in.
@@ -220,15 +158,8 @@ export class GatewayExecutor implements AgentExecutor {
       canceled: false,
     });
     try {
-      let plan: TaskPlan;
-      try {
-        plan = this.deps.planner.planOf(job);
-      } catch (err) {
-        this.finish(bus, job.taskId, job.contextId, outcomeOfError(err), undefined, job.meta);
-        await this.deps.jobs?.remove(job.taskId);
-        return;
-      }
-      await this.runPlanned(bus, job, plan, { owed: true });
+      // Without a plan: the run rebuilds it from the job (and ends the task if it no longer can).
+      await this.runPlanned(bus, job, undefined, { owed: true });
     } finally {
       this.active.delete(job.taskId);
     }
@@ -282,369 +213,46 @@ export class GatewayExecutor implements AgentExecutor {
   }
 
   /**
-   * The directory a turn is about: the caller's workdir; else the one the conversation used before (a follow-up
-   * that names none stays on the same project); else none (the conversation's scratch directory).
+   * Runs a job through the queue with the task run, publishing its events on the task's bus; forgets the job
+   * once its task has ended (a job the gateway stopped before starting stays owed).
    */
-  private originFor(plan: TaskPlan, previous: string | undefined): string | undefined {
-    if (plan.workdir) return plan.workdir;
-    if (previous && existsSync(previous)) return previous;
-    return undefined;
-  }
-
-  /** The skill's backend, or the template backend for deployment files when the skill's CLI is not installed. */
-  private async chooseBackend(plan: TaskPlan): Promise<{
-    backend: Backend | undefined;
-    name: string;
-    fallbackFrom?: string;
-    unavailable?: BackendOutcome;
-  }> {
-    const backend = this.deps.backends.get(plan.backendName);
-    const unavailable = await backend?.unavailable?.(plan.skill.id);
-    if (!backend || !unavailable) return { backend, name: plan.backendName };
-    const template = [...this.deps.backends.values()].find((b) => b.type === 'template');
-    if (!this.deps.templateFallback || !DEPLOYMENT_SKILLS.has(plan.skill.id) || !template) {
-      return { backend, name: plan.backendName, unavailable };
-    }
-    return { backend: template, name: template.name, fallbackFrom: plan.backendName };
-  }
-
   private async runPlanned(
     bus: ExecutionEventBus,
     job: TaskJob,
-    plan: TaskPlan,
+    plan: TaskPlan | undefined,
     place: { reservation?: Reservation; owed?: boolean },
   ): Promise<void> {
-    const { taskId, contextId, request } = job;
-    let meta: Record<string, string> = job.meta;
-    const logger = this.deps.logger.child({
-      taskId,
-      contextId,
-      skill: plan.skill.id,
-      backend: plan.backendName,
-      ...(job.traceparent ? { traceId: traceIdOf(job.traceparent) } : {}),
-    });
-    const chosen = await this.chooseBackend(plan);
-    const backend = chosen.backend;
-    const backendName = chosen.name;
-    if (chosen.fallbackFrom) {
-      meta = { ...meta, backend: backendName, fallbackFrom: chosen.fallbackFrom };
-      logger.info(
-        { fallbackFrom: chosen.fallbackFrom },
-        "the skill's CLI is not installed: using the template backend",
-      );
-    }
-    const startedAt = Date.now();
-    const progress = new ProgressReporter({
-      taskId,
-      contextId,
-      logger,
-      ...(this.deps.redact ? { redact: this.deps.redact } : {}),
-      publish: (event) => bus.publish(AgentEvent.statusUpdate(event)),
-      ...(this.deps.progressCoalesceMs !== undefined ? { coalesceMs: this.deps.progressCoalesceMs } : {}),
-    });
-    let outcome: BackendOutcome | undefined;
-    let extras: RunExtras = {};
-    const owner = job.owner;
-    let started = false;
-    const turn = await this.deps.conversations.begin(owner, contextId, backendName);
-    try {
-      if (!backend) throw new Error(`backend "${backendName}" is not configured`);
-      if (this.active.get(taskId)?.canceled) throw new RunAbort('canceled', 'canceled by request');
-      const onStart = (): void => {
-        started = true;
+    const { taskId, contextId } = job;
+    const logger = this.deps.logger.child({ taskId, contextId });
+    const result = await this.deps.run.run(job, {
+      ...(plan ? { plan } : {}),
+      sink: (event) => this.publishRun(bus, taskId, contextId, event),
+      slot: (body, { timeoutMs, onStart }) =>
+        this.deps.scheduler.submit(taskId, timeoutMs, body, { onStart, ...place }),
+      onStart: () => {
         void this.deps.jobs
           ?.setState(taskId, 'running')
           .catch((err: unknown) => logger.warn({ err }, 'could not record that the job started'));
-      };
-      outcome = await this.deps.scheduler.submit(
-        taskId,
-        plan.timeoutMs,
-        async (signal) => {
-          logger.info({ timeoutMs: plan.timeoutMs }, 'task started');
-          bus.publish(
-            AgentEvent.statusUpdate(
-              statusUpdate(
-                taskId,
-                contextId,
-                TaskState.TASK_STATE_WORKING,
-                agentMessage(taskId, contextId, [textPart(`running ${plan.skill.id} with ${backendName}`)], {
-                  event: 'started',
-                }),
-              ),
-            ),
-          );
-          // A CLI that is not installed fails at once, before any workspace is made.
-          if (chosen.unavailable) return chosen.unavailable;
-          const origin = this.originFor(plan, turn.previousWorkdir);
-          let ws: TaskWorkspace;
-          try {
-            ws = await this.deps.workspaces.prepare({
-              owner,
-              contextId,
-              taskId,
-              skill: plan.skill.id,
-              readOnly: plan.skill.readOnly,
-              workdir: origin,
-              scratch: this.deps.conversations.scratchOf(owner, contextId),
-              baseRef: plan.workspace.baseRef,
-              commit: plan.workspace.commit,
-              signal,
-            });
-          } catch (err) {
-            if (signal.aborted) throw signal.reason;
-            if (err instanceof WorkspaceError) {
-              return { status: 'failed', summary: '', reason: `workspace: ${err.message}` };
-            }
-            throw err;
-          }
-          try {
-            const replay = backend.resume === 'replay' && !turn.firstTurn;
-            const spec: TaskSpec = {
-              taskId,
-              contextId,
-              skill: plan.skill.id,
-              prompt: replay
-                ? await this.deps.conversations.replayPrompt(owner, contextId, plan.prompt)
-                : plan.prompt,
-              input: plan.input,
-              workdir: ws.cwd,
-              timeoutMs: plan.timeoutMs,
-              ...(plan.model ? { model: plan.model } : {}),
-              ...(plan.effort ? { effort: plan.effort } : {}),
-              ...(backend.resume === 'native' && turn.resumeSessionId
-                ? { resumeSessionId: turn.resumeSessionId }
-                : {}),
-              ...(job.traceparent ? { traceparent: job.traceparent } : {}),
-            };
-            const ask = this.deps.inputRequests?.askFor(bus, taskId, contextId, plan.skill.id);
-            const result = await backend.run({
-              spec,
-              signal,
-              home: turn.home,
-              firstTurn: turn.firstTurn,
-              emit: (event) => progress.handle(event),
-              ...(ask ? { ask } : {}),
-            });
-            // Remembered for the context's next turn: the session to resume, the project it works on, the skill.
-            await this.deps.conversations.remember(owner, contextId, backendName, {
-              sessionId: result.sessionId ?? progress.record.sessionId,
-              workdir: origin,
-              request: request,
-              summary: result.summary || result.reason || '',
-              skill: plan.skill.id,
-            });
-            try {
-              const settled = await this.settle(ws, plan, taskId, contextId, request, result, progress);
-              extras = settled.extras;
-              return settled.outcome;
-            } catch (err) {
-              if (!(err instanceof WorkspaceError) || signal.aborted) throw err;
-              // The run finished, but its change could not be read or recorded (a diff over the size limit, say).
-              return { ...result, status: 'failed', reason: `workspace: ${err.message}` };
-            }
-          } finally {
-            // The run has ended and its process group is gone: the workspace can go.
-            await ws.dispose().catch((err: unknown) => logger.warn({ err }, 'workspace cleanup failed'));
-          }
-        },
-        { onStart, ...place },
-      );
-    } catch (err) {
-      // Stopped by a shutdown before it started: the job stays owed and runs at the next start.
-      if (!started && isShutdown(err)) outcome = undefined;
-      else {
-        outcome = outcomeOfError(err);
-        if (!(err instanceof RunAbort)) logger.error({ err }, 'task could not run');
-      }
-    } finally {
-      progress.close();
-      await turn
-        .release()
-        .catch((err: unknown) => logger.warn({ err }, 'could not release the conversation'));
-    }
-    if (!outcome) {
-      logger.info('the gateway stops before the task could start: it runs at the next start');
-      return;
-    }
-    const durationMs = Date.now() - startedAt;
-    logger.info({ status: outcome.status, durationMs, reason: outcome.reason }, 'task ended');
-    this.finish(bus, taskId, contextId, outcome, progress.record, { ...meta, durationMs }, extras);
+      },
+      canceled: () => this.active.get(taskId)?.canceled === true,
+      askFor: (skill) => this.deps.inputRequests?.askFor(bus, taskId, contextId, skill),
+    });
+    if (!result.ended) return;
     await this.deps.jobs
       ?.remove(taskId)
       .catch((err: unknown) => logger.warn({ err }, 'could not remove the ended job'));
-    this.deps.onFinished?.({
-      taskId,
-      skill: plan.skill.id,
-      backend: backendName,
-      status: outcome.status,
-      durationMs,
-    });
   }
 
-  /**
-   * After a completed run: reads what changed, checks generated files, records the change (commit, conversation
-   * ref) and applies it when asked. A check or an apply that fails turns the task into a failure with the reason.
-   */
-  private async settle(
-    ws: TaskWorkspace,
-    plan: TaskPlan,
-    taskId: string,
-    contextId: string,
-    request: string,
-    result: BackendOutcome,
-    progress: ProgressReporter,
-  ): Promise<{ outcome: BackendOutcome; extras: RunExtras }> {
-    if (result.status !== 'completed') return { outcome: result, extras: {} };
-    const skill = plan.skill.id;
-    const changes = await ws.collect();
-    const workspace: Record<string, unknown> = { kind: ws.kind, ...(ws.base ? { base: ws.base } : {}) };
-    if (plan.skill.readOnly) {
-      const answer = result.summary || progress.record.lastResult || '';
-      return {
-        outcome: result,
-        extras: {
-          review: parseReviewComments(answer),
-          workspace: { ...workspace, discardedChanges: changes.files.length },
-        },
-      };
+  /** A run event as A2A events on the task's bus; at the end, the task is marked finalizing first. */
+  private publishRun(bus: ExecutionEventBus, taskId: string, contextId: string, event: RunEvent): void {
+    if (event.type === 'finished') {
+      const entry = this.active.get(taskId);
+      if (entry) entry.finalizing = true;
     }
-    const files = GENERATION_SKILLS.has(skill) ? await readGeneratedFiles(changes, ws.root) : [];
-    const invalid = DEPLOYMENT_SKILLS.has(skill) ? validateGenerated(skill, files) : undefined;
-    if (invalid) {
-      return {
-        outcome: {
-          ...result,
-          status: 'failed',
-          reason: `the generated files failed their check: ${invalid}`,
-        },
-        extras: { changes, workspace },
-      };
-    }
-    const firstLine =
-      request
-        .split('\n')
-        .find((l) => l.trim() !== '')
-        ?.trim() ?? skill;
-    const title = firstLine.length > 72 ? `${firstLine.slice(0, 71)}…` : firstLine;
-    const redact = this.deps.redact ?? ((t: string) => t);
-    const message = redact(
-      `${skill}: ${title}\n\nMade by a2a-gateway, task ${taskId} (context ${contextId}), backend ${plan.backendName}.`,
-    );
-    const kept = await ws.keep({ message, keepBranch: plan.workspace.commit });
-    Object.assign(workspace, kept);
-    const extras: RunExtras = { changes, files, workspace };
-    if (plan.workspace.apply) {
-      const applied = await ws.apply(changes);
-      workspace.applied = applied.ok;
-      if (!applied.ok) {
-        return {
-          outcome: { ...result, status: 'failed', reason: `apply refused: ${applied.reason}` },
-          extras,
-        };
-      }
-    }
-    return { outcome: result, extras };
+    for (const a2a of a2aEventsOf(taskId, contextId, event)) bus.publish(a2a);
   }
 
-  /**
-   * Publishes the result artifacts (on success: the summary with the run details, the diff, the generated files)
-   * and the terminal status, with usage in the task metadata.
-   */
-  private finish(
-    bus: ExecutionEventBus,
-    taskId: string,
-    contextId: string,
-    outcome: BackendOutcome,
-    record: RunRecord | undefined,
-    meta: Record<string, unknown>,
-    extras: RunExtras = {},
-  ): void {
-    const entry = this.active.get(taskId);
-    if (entry) entry.finalizing = true;
-    const usage = outcome.usage ?? record?.usage;
-    const changedFiles = extras.changes
-      ? changedFilesList(extras.changes.files)
-      : record
-        ? [...record.changedFiles.entries()].map(([path, kind]) => ({ path, kind }))
-        : [];
-    const details = {
-      ...meta,
-      status: outcome.status,
-      ...(usage ? { usage } : {}),
-      ...(changedFiles.length > 0 ? { changedFiles } : {}),
-      ...(extras.workspace ? { workspace: extras.workspace } : {}),
-      ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
-      ...(outcome.errorKind ? { errorKind: outcome.errorKind } : {}),
-    };
-    const redact = this.deps.redact ?? ((t: string) => t);
-    const summary = redact(outcome.summary || record?.lastResult || '');
-    if (outcome.status === 'completed') {
-      const parts = [textPart(summary || '(the agent produced no output)'), dataPart(details)];
-      if (extras.review)
-        parts.push(
-          dataPart(
-            {
-              comments: extras.review.comments,
-              ...(extras.review.error ? { error: extras.review.error } : {}),
-            },
-            { kind: 'review' },
-          ),
-        );
-      bus.publish(
-        AgentEvent.artifactUpdate(
-          artifactUpdate(taskId, contextId, {
-            artifactId: `${taskId}-result`,
-            name: 'result',
-            description: 'The agent summary of what it did, and the run details (usage, changed files).',
-            parts,
-          }),
-        ),
-      );
-      if (extras.changes && extras.changes.diff !== '') {
-        bus.publish(
-          AgentEvent.artifactUpdate(
-            artifactUpdate(taskId, contextId, {
-              artifactId: `${taskId}-diff`,
-              name: 'diff',
-              description: 'The unified diff of every file the task changed (git apply takes it).',
-              parts: [filePart(redact(extras.changes.diff), 'text/x-diff', 'changes.diff')],
-            }),
-          ),
-        );
-      }
-      for (const [i, file] of (extras.files ?? []).entries()) {
-        bus.publish(
-          AgentEvent.artifactUpdate(
-            artifactUpdate(taskId, contextId, {
-              artifactId: `${taskId}-file-${i + 1}`,
-              name: file.path,
-              description: `A file the task wrote: ${file.path}`,
-              parts: [filePart(redact(file.text), file.mediaType, file.path)],
-            }),
-          ),
-        );
-      }
-    }
-    const text =
-      outcome.status === 'completed'
-        ? summary || '(the agent produced no output)'
-        : redact(outcome.reason ?? (outcome.status === 'canceled' ? 'canceled' : 'failed'));
-    bus.publish(
-      AgentEvent.statusUpdate(
-        statusUpdate(
-          taskId,
-          contextId,
-          STATE_OF[outcome.status],
-          agentMessage(taskId, contextId, [textPart(text)], { event: outcome.status }),
-          details,
-        ),
-      ),
-    );
-  }
-}
-
-function isShutdown(err: unknown): boolean {
-  return err instanceof SchedulerClosedError || (err instanceof RunAbort && err.kind === 'shutdown');
+  private readonly redact = (text: string): string => (this.deps.redact ? this.deps.redact(text) : text);
 }
 
 /** The serializable job of a plan. */

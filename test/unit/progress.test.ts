@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { TaskStatusUpdateEvent } from '@a2a-js/sdk';
 import { pino } from 'pino';
-import { ProgressReporter } from '../../src/service/progress.js';
+import { ProgressReporter, type ProgressUpdate } from '../../src/run/progress.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -12,13 +11,10 @@ function reporter(opts: { coalesceMs?: number; burstGapMs?: number } = {}): {
 } {
   const sent: { text: string; at: number }[] = [];
   const progress = new ProgressReporter({
-    taskId: 't1',
-    contextId: 'c1',
     logger,
     ...opts,
-    publish: (event: TaskStatusUpdateEvent) => {
-      const part = event.status?.message?.parts[0]?.content;
-      sent.push({ text: part?.$case === 'text' ? part.value : '', at: performance.now() });
+    publish: (update: ProgressUpdate) => {
+      sent.push({ text: update.text, at: performance.now() });
     },
   });
   return { progress, sent };

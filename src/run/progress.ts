@@ -1,13 +1,14 @@
-import { TaskState } from '@a2a-js/sdk';
-import type { TaskStatusUpdateEvent } from '@a2a-js/sdk';
 import type { AgentEvent, Usage } from '../agents/types.js';
 import type { Logger } from '../observability/logger.js';
-import { agentMessage, statusUpdate, textPart } from './a2a.js';
+
+/** One progress report: its text and what it is (`event`: text, tool_call, needs_input; usage so far). */
+export interface ProgressUpdate {
+  text: string;
+  metadata: Record<string, unknown>;
+}
 
 export interface ProgressOptions {
-  taskId: string;
-  contextId: string;
-  publish: (event: TaskStatusUpdateEvent) => void;
+  publish: (update: ProgressUpdate) => void;
   logger: Logger;
   /**
    * Under a burst (text arriving less than `burstGapMs` after the text before it), text arriving within this
@@ -36,7 +37,7 @@ export interface RunRecord {
 }
 
 /**
- * Turns a backend's agent events into `working` status updates: what the agent says (text deltas coalesced so a
+ * Turns a backend's agent events into progress reports: what the agent says (text deltas coalesced so a
  * token stream does not become thousands of updates) and which tool it runs. Also records what the final result
  * needs (changed files, usage, session id).
  */
@@ -147,16 +148,8 @@ export class ProgressReporter {
   private send(text: string, metadata: Record<string, unknown>): void {
     const clean = this.opts.redact ? this.opts.redact(text) : text;
     const cut = clean.length > this.maxChars ? `${clean.slice(0, this.maxChars)}…` : clean;
-    const { taskId, contextId } = this.opts;
     // Usage so far rides along, so a client can show the cost while the task runs.
     if (this.record.usage) metadata = { ...metadata, usage: { ...this.record.usage } };
-    this.opts.publish(
-      statusUpdate(
-        taskId,
-        contextId,
-        TaskState.TASK_STATE_WORKING,
-        agentMessage(taskId, contextId, [textPart(cut)], metadata),
-      ),
-    );
+    this.opts.publish({ text: cut, metadata });
   }
 }

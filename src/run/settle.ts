@@ -1,0 +1,138 @@
+import type { BackendOutcome } from '../agents/types.js';
+import type { TaskJob } from '../queue/job.js';
+import {
+  DEPLOYMENT_SKILLS,
+  GENERATION_SKILLS,
+  changedFilesList,
+  parseReviewComments,
+  readGeneratedFiles,
+  validateGenerated,
+  type GeneratedFile,
+} from '../service/results.js';
+import type { TaskPlan } from '../service/planner.js';
+import type { TaskWorkspace } from '../service/workspaces.js';
+import type { ReviewComment } from '../skills/review-skill.js';
+import type { Changes } from '../workspace/index.js';
+import type { RunRecord } from './progress.js';
+import type { RunEnd } from './run-events.js';
+
+/** What a run's workspace produced, for the result. */
+export interface RunExtras {
+  changes?: Changes;
+  files?: GeneratedFile[];
+  review?: { comments: ReviewComment[]; error?: string };
+  workspace?: Record<string, unknown>;
+}
+
+/**
+ * After a completed run: reads what changed, checks generated files, records the change (commit, conversation
+ * ref) and applies it when asked. A check or an apply that fails turns the task into a failure with the reason.
+ */
+export async function settle(
+  ws: TaskWorkspace,
+  plan: TaskPlan,
+  job: Pick<TaskJob, 'taskId' | 'contextId' | 'request'>,
+  result: BackendOutcome,
+  record: RunRecord,
+  redact: (text: string) => string,
+): Promise<{ outcome: BackendOutcome; extras: RunExtras }> {
+  if (result.status !== 'completed') return { outcome: result, extras: {} };
+  const { taskId, contextId, request } = job;
+  const skill = plan.skill.id;
+  const changes = await ws.collect();
+  const workspace: Record<string, unknown> = { kind: ws.kind, ...(ws.base ? { base: ws.base } : {}) };
+  if (plan.skill.readOnly) {
+    const answer = result.summary || record.lastResult || '';
+    return {
+      outcome: result,
+      extras: {
+        review: parseReviewComments(answer),
+        workspace: { ...workspace, discardedChanges: changes.files.length },
+      },
+    };
+  }
+  const files = GENERATION_SKILLS.has(skill) ? await readGeneratedFiles(changes, ws.root) : [];
+  const invalid = DEPLOYMENT_SKILLS.has(skill) ? validateGenerated(skill, files) : undefined;
+  if (invalid) {
+    return {
+      outcome: {
+        ...result,
+        status: 'failed',
+        reason: `the generated files failed their check: ${invalid}`,
+      },
+      extras: { changes, workspace },
+    };
+  }
+  const firstLine =
+    request
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? skill;
+  const title = firstLine.length > 72 ? `${firstLine.slice(0, 71)}…` : firstLine;
+  const message = redact(
+    `${skill}: ${title}\n\nMade by a2a-gateway, task ${taskId} (context ${contextId}), backend ${plan.backendName}.`,
+  );
+  const kept = await ws.keep({ message, keepBranch: plan.workspace.commit });
+  Object.assign(workspace, kept);
+  const extras: RunExtras = { changes, files, workspace };
+  if (plan.workspace.apply) {
+    const applied = await ws.apply(changes);
+    workspace.applied = applied.ok;
+    if (!applied.ok) {
+      return {
+        outcome: { ...result, status: 'failed', reason: `apply refused: ${applied.reason}` },
+        extras,
+      };
+    }
+  }
+  return { outcome: result, extras };
+}
+
+/**
+ * The end of a run as the caller is told it: the run details (usage, changed files, workspace, exit code, with
+ * the task's metadata), the last word, and on success what becomes the result (summary, review, diff, files).
+ * Every text is redacted here.
+ */
+export function endOf(
+  outcome: BackendOutcome,
+  record: RunRecord | undefined,
+  meta: Record<string, unknown>,
+  extras: RunExtras,
+  redact: (text: string) => string,
+): RunEnd {
+  const usage = outcome.usage ?? record?.usage;
+  const changedFiles = extras.changes
+    ? changedFilesList(extras.changes.files)
+    : record
+      ? [...record.changedFiles.entries()].map(([path, kind]) => ({ path, kind }))
+      : [];
+  const details = {
+    ...meta,
+    status: outcome.status,
+    ...(usage ? { usage } : {}),
+    ...(changedFiles.length > 0 ? { changedFiles } : {}),
+    ...(extras.workspace ? { workspace: extras.workspace } : {}),
+    ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
+    ...(outcome.errorKind ? { errorKind: outcome.errorKind } : {}),
+  };
+  const summary = redact(outcome.summary || record?.lastResult || '');
+  if (outcome.status !== 'completed') {
+    return {
+      status: outcome.status,
+      text: redact(outcome.reason ?? (outcome.status === 'canceled' ? 'canceled' : 'failed')),
+      details,
+    };
+  }
+  const said = summary || '(the agent produced no output)';
+  return {
+    status: outcome.status,
+    text: said,
+    details,
+    products: {
+      summary: said,
+      ...(extras.review ? { review: extras.review } : {}),
+      ...(extras.changes && extras.changes.diff !== '' ? { diff: redact(extras.changes.diff) } : {}),
+      files: (extras.files ?? []).map((file) => ({ ...file, text: redact(file.text) })),
+    },
+  };
+}

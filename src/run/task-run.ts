@@ -1,0 +1,339 @@
+import { existsSync } from 'node:fs';
+import { RunAbort, type Backend, type BackendOutcome, type TaskSpec } from '../agents/types.js';
+import type { Logger } from '../observability/logger.js';
+import { traceIdOf } from '../observability/trace-context.js';
+import type { TaskJob } from '../queue/job.js';
+import { QueueFullError, SchedulerClosedError } from '../queue/task-queue.js';
+import type { ConversationTurn, Conversations } from '../service/conversations.js';
+import type { TaskPlan, TaskPlanner } from '../service/planner.js';
+import { DEPLOYMENT_SKILLS } from '../service/results.js';
+import type { Workspaces } from '../service/workspaces.js';
+import { WorkspaceError } from '../workspace/index.js';
+import { ProgressReporter } from './progress.js';
+import type { Ask, RunEvent, RunObserver, RunSink } from './run-events.js';
+import { endOf, settle, type RunExtras } from './settle.js';
+
+export interface TaskRunDeps {
+  /** Rebuilds the plan of a job that comes without one (a worker's job, a job resumed after a restart). */
+  planner: Pick<TaskPlanner, 'planOf'>;
+  backends: ReadonlyMap<string, Backend>;
+  /** Per-conversation homes, sessions, locks and scratch workspaces. */
+  conversations: Conversations;
+  /** Worktrees, copies and snapshots: where each task works, and what becomes of its change. */
+  workspaces: Workspaces;
+  logger: Logger;
+  /** Masks known secrets in text the task returns (progress, summary, reasons, diff, files). */
+  redact?: (text: string) => string;
+  /** Use the template backend for deployment files when the skill's coding agent is not installed. */
+  templateFallback?: boolean;
+  progressCoalesceMs?: number;
+  /** See every run's events after its sink (metrics, logs). */
+  observers?: readonly RunObserver[];
+}
+
+/**
+ * Runs `body` once the job has a place to run, with the signal that bounds it (its `timeoutMs` deadline, a cancel,
+ * a shutdown); calls `onStart` as it starts.
+ */
+export type RunSlot = <T>(
+  body: (signal: AbortSignal) => Promise<T>,
+  opts: { timeoutMs: number; onStart: () => void },
+) => Promise<T>;
+
+export interface RunOptions {
+  /** Where the run's events go, in order. */
+  sink: RunSink;
+  /** The job's plan when the caller has it (admission planned it); else it is rebuilt from the job. */
+  plan?: TaskPlan;
+  /**
+   * The signal of a run that already has its slot (a worker node's job). Ignored when `slot` is given; without
+   * either, the run is bounded by nothing but the backend's own deadline.
+   */
+  signal?: AbortSignal;
+  /**
+   * Gets the run a slot after the conversation's previous turn has ended (the in-process queue), so that
+   * waiting for the turn neither holds a slot nor counts against the deadline.
+   */
+  slot?: RunSlot;
+  /** Called when the run gets its slot and starts. */
+  onStart?: () => void;
+  /** A cancel that arrived before the run started (while it waited for its conversation's turn). */
+  canceled?: () => boolean;
+  /** How the backend's questions for this skill reach the caller; undefined: the skill may not ask. */
+  askFor?: (skill: string) => Ask | undefined;
+}
+
+/** What became of a run. */
+export interface RunResult {
+  /** False when the gateway stopped before the run could start: the job is still owed (no event said it ended). */
+  ended: boolean;
+}
+
+/** The outcome when the run never reached the backend (canceled in the queue, refused, internal error). */
+export function outcomeOfError(err: unknown): BackendOutcome {
+  if (err instanceof RunAbort) {
+    return { status: err.kind === 'canceled' ? 'canceled' : 'failed', summary: '', reason: err.message };
+  }
+  if (err instanceof QueueFullError || err instanceof SchedulerClosedError) {
+    return { status: 'failed', summary: '', reason: err.message };
+  }
+  return {
+    status: 'failed',
+    summary: '',
+    reason: `internal error: ${err instanceof Error ? err.message : String(err)}`,
+  };
+}
+
+function isShutdown(err: unknown): boolean {
+  return err instanceof SchedulerClosedError || (err instanceof RunAbort && err.kind === 'shutdown');
+}
+
+/**
+ * The task run, protocol-free: a {@link TaskJob} in, domain {@link RunEvent}s out. It binds the conversation,
+ * falls back to the template backend where allowed, prepares the workspace, runs the backend, remembers the turn,
+ * settles the result (checks, commit, apply) and reports the end. It knows no HTTP and no A2A: the A2A executor
+ * maps its events to status and artifact updates, and a worker node calls {@link run} with a job and a signal.
+ */
+export class TaskRun {
+  constructor(private readonly deps: TaskRunDeps) {}
+
+  async run(job: TaskJob, opts: RunOptions): Promise<RunResult> {
+    const emit = this.emitter(job, opts.sink);
+    let plan = opts.plan;
+    if (!plan) {
+      try {
+        plan = this.deps.planner.planOf(job);
+      } catch (err) {
+        // The job names a skill or backend this gateway no longer has.
+        emit({ type: 'finished', ...endOf(outcomeOfError(err), undefined, job.meta, {}, this.redact) });
+        return { ended: true };
+      }
+    }
+    return this.runPlanned(job, plan, opts, emit);
+  }
+
+  private async runPlanned(
+    job: TaskJob,
+    plan: TaskPlan,
+    opts: RunOptions,
+    emit: RunSink,
+  ): Promise<RunResult> {
+    const { taskId, contextId, owner } = job;
+    let meta: Record<string, string> = job.meta;
+    const logger = this.deps.logger.child({
+      taskId,
+      contextId,
+      skill: plan.skill.id,
+      backend: plan.backendName,
+      ...(job.traceparent ? { traceId: traceIdOf(job.traceparent) } : {}),
+    });
+    const chosen = await this.chooseBackend(plan);
+    const backend = chosen.backend;
+    const backendName = chosen.name;
+    if (chosen.fallbackFrom) {
+      meta = { ...meta, backend: backendName, fallbackFrom: chosen.fallbackFrom };
+      logger.info(
+        { fallbackFrom: chosen.fallbackFrom },
+        "the skill's CLI is not installed: using the template backend",
+      );
+    }
+    const startedAt = Date.now();
+    const progress = new ProgressReporter({
+      logger,
+      redact: this.redact,
+      publish: ({ text, metadata }) => emit({ type: 'progress', text, metadata }),
+      ...(this.deps.progressCoalesceMs !== undefined ? { coalesceMs: this.deps.progressCoalesceMs } : {}),
+    });
+    let outcome: BackendOutcome | undefined;
+    let extras: RunExtras = {};
+    let started = false;
+    const turn = await this.deps.conversations.begin(owner, contextId, backendName);
+    try {
+      if (!backend) throw new Error(`backend "${backendName}" is not configured`);
+      if (opts.canceled?.()) throw new RunAbort('canceled', 'canceled by request');
+      const onStart = (): void => {
+        started = true;
+        opts.onStart?.();
+      };
+      const body = async (signal: AbortSignal): Promise<BackendOutcome> => {
+        logger.info({ timeoutMs: plan.timeoutMs }, 'task started');
+        emit({ type: 'started', text: `running ${plan.skill.id} with ${backendName}` });
+        // A CLI that is not installed fails at once, before any workspace is made.
+        if (chosen.unavailable) return chosen.unavailable;
+        const ran = await this.inWorkspace(
+          job,
+          plan,
+          { backend, name: backendName },
+          turn,
+          signal,
+          progress,
+          logger,
+          opts,
+        );
+        extras = ran.extras;
+        return ran.outcome;
+      };
+      if (opts.slot) outcome = await opts.slot(body, { timeoutMs: plan.timeoutMs, onStart });
+      else {
+        onStart();
+        outcome = await body(opts.signal ?? new AbortController().signal);
+      }
+    } catch (err) {
+      // Stopped by a shutdown before it started: the job stays owed and runs at the next start.
+      if (!started && isShutdown(err)) outcome = undefined;
+      else {
+        outcome = outcomeOfError(err);
+        if (!(err instanceof RunAbort)) logger.error({ err }, 'task could not run');
+      }
+    } finally {
+      progress.close();
+      await turn
+        .release()
+        .catch((err: unknown) => logger.warn({ err }, 'could not release the conversation'));
+    }
+    if (!outcome) {
+      logger.info('the gateway stops before the task could start: it runs at the next start');
+      return { ended: false };
+    }
+    const durationMs = Date.now() - startedAt;
+    logger.info({ status: outcome.status, durationMs, reason: outcome.reason }, 'task ended');
+    emit({
+      type: 'finished',
+      ...endOf(outcome, progress.record, { ...meta, durationMs }, extras, this.redact),
+    });
+    return { ended: true };
+  }
+
+  /** The run proper, in its slot: the workspace, the backend, the turn remembered, the result settled. */
+  private async inWorkspace(
+    job: TaskJob,
+    plan: TaskPlan,
+    { backend, name: backendName }: { backend: Backend; name: string },
+    turn: ConversationTurn,
+    signal: AbortSignal,
+    progress: ProgressReporter,
+    logger: Logger,
+    opts: RunOptions,
+  ): Promise<{ outcome: BackendOutcome; extras: RunExtras }> {
+    const { taskId, contextId, owner, request } = job;
+    const origin = this.originFor(plan, turn.previousWorkdir);
+    let ws;
+    try {
+      ws = await this.deps.workspaces.prepare({
+        owner,
+        contextId,
+        taskId,
+        skill: plan.skill.id,
+        readOnly: plan.skill.readOnly,
+        workdir: origin,
+        scratch: this.deps.conversations.scratchOf(owner, contextId),
+        baseRef: plan.workspace.baseRef,
+        commit: plan.workspace.commit,
+        signal,
+      });
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      if (err instanceof WorkspaceError) {
+        return {
+          outcome: { status: 'failed', summary: '', reason: `workspace: ${err.message}` },
+          extras: {},
+        };
+      }
+      throw err;
+    }
+    try {
+      const replay = backend.resume === 'replay' && !turn.firstTurn;
+      const spec: TaskSpec = {
+        taskId,
+        contextId,
+        skill: plan.skill.id,
+        prompt: replay
+          ? await this.deps.conversations.replayPrompt(owner, contextId, plan.prompt)
+          : plan.prompt,
+        input: plan.input,
+        workdir: ws.cwd,
+        timeoutMs: plan.timeoutMs,
+        ...(plan.model ? { model: plan.model } : {}),
+        ...(plan.effort ? { effort: plan.effort } : {}),
+        ...(backend.resume === 'native' && turn.resumeSessionId
+          ? { resumeSessionId: turn.resumeSessionId }
+          : {}),
+        ...(job.traceparent ? { traceparent: job.traceparent } : {}),
+      };
+      const ask = opts.askFor?.(plan.skill.id);
+      const result = await backend.run({
+        spec,
+        signal,
+        home: turn.home,
+        firstTurn: turn.firstTurn,
+        emit: (event) => progress.handle(event),
+        ...(ask ? { ask } : {}),
+      });
+      // Remembered for the context's next turn: the session to resume, the project it works on, the skill.
+      await this.deps.conversations.remember(owner, contextId, backendName, {
+        sessionId: result.sessionId ?? progress.record.sessionId,
+        workdir: origin,
+        request,
+        summary: result.summary || result.reason || '',
+        skill: plan.skill.id,
+      });
+      try {
+        return await settle(ws, plan, job, result, progress.record, this.redact);
+      } catch (err) {
+        if (!(err instanceof WorkspaceError) || signal.aborted) throw err;
+        // The run finished, but its change could not be read or recorded (a diff over the size limit, say).
+        return {
+          outcome: { ...result, status: 'failed', reason: `workspace: ${err.message}` },
+          extras: {},
+        };
+      }
+    } finally {
+      // The run has ended and its process group is gone: the workspace can go.
+      await ws.dispose().catch((err: unknown) => logger.warn({ err }, 'workspace cleanup failed'));
+    }
+  }
+
+  /** The sink, then each observer (one that throws is skipped: it must not break the run). */
+  private emitter(job: TaskJob, sink: RunSink): RunSink {
+    const observers = this.deps.observers ?? [];
+    return (event: RunEvent) => {
+      sink(event);
+      for (const observe of observers) {
+        try {
+          observe(job, event);
+        } catch {
+          // An observer's fault is its own.
+        }
+      }
+    };
+  }
+
+  private readonly redact = (text: string): string => (this.deps.redact ? this.deps.redact(text) : text);
+
+  /**
+   * The directory a turn is about: the caller's workdir; else the one the conversation used before (a follow-up
+   * that names none stays on the same project); else none (the conversation's scratch directory).
+   */
+  private originFor(plan: TaskPlan, previous: string | undefined): string | undefined {
+    if (plan.workdir) return plan.workdir;
+    if (previous && existsSync(previous)) return previous;
+    return undefined;
+  }
+
+  /** The skill's backend, or the template backend for deployment files when the skill's CLI is not installed. */
+  private async chooseBackend(plan: TaskPlan): Promise<{
+    backend: Backend | undefined;
+    name: string;
+    fallbackFrom?: string;
+    unavailable?: BackendOutcome;
+  }> {
+    const backend = this.deps.backends.get(plan.backendName);
+    const unavailable = await backend?.unavailable?.(plan.skill.id);
+    if (!backend || !unavailable) return { backend, name: plan.backendName };
+    const template = [...this.deps.backends.values()].find((b) => b.type === 'template');
+    if (!this.deps.templateFallback || !DEPLOYMENT_SKILLS.has(plan.skill.id) || !template) {
+      return { backend, name: plan.backendName, unavailable };
+    }
+    return { backend: template, name: template.name, fallbackFrom: plan.backendName };
+  }
+}
