@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { format, parseArgs } from 'node:util';
 import { hashKey } from '../transport/auth.js';
 import { diagnose, diagnoseContainment, formatContainment, formatReport } from './doctor.js';
+import { diagnoseSandbox, formatSandbox } from './doctor-sandbox.js';
+import { SandboxError } from '../runner/sandbox.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { createGateway } from '../main.js';
 import type { Logger } from '../observability/logger.js';
@@ -95,13 +97,16 @@ async function doctor(argv: string[]): Promise<number> {
   });
   const reports = await diagnose(config, BUILTIN_SKILLS, process.env);
   const containment = await diagnoseContainment(config, process.env);
+  const sandbox = await diagnoseSandbox(config, process.env, reports);
   process.stdout.write(
     values.json
       ? `${JSON.stringify(reports, null, 2)}\n`
-      : `${formatReport(reports)}\n\n${formatContainment(containment)}\n`,
+      : `${formatReport(reports)}\n\n${formatContainment(containment)}\n\n${formatSandbox(sandbox)}\n`,
   );
-  // Non-zero when a skill would fail because its backend is missing, or the containment asked for cannot work.
-  return reports.some((r) => r.skills.length > 0 && !r.found) || 'error' in containment ? 1 : 0;
+  // Non-zero when a skill would fail because its backend is missing, or the containment or sandbox asked for
+  // cannot work.
+  const unusable = 'error' in containment || 'error' in sandbox.report;
+  return reports.some((r) => r.skills.length > 0 && !r.found) || unusable ? 1 : 0;
 }
 
 /** `keys new`: a random key, printed once, and the line for API_KEYS_FILE (which keeps only its hash). */
@@ -144,7 +149,11 @@ export async function runServerCommand(argv: string[]): Promise<void> {
         return;
       }
       const e = err as NodeJS.ErrnoException;
-      if (e.code === 'EADDRINUSE') {
+      if (err instanceof SandboxError) {
+        process.stderr.write(
+          `a2a-gateway: ${err.message} (install bubblewrap, or set SANDBOX=auto or off)\n`,
+        );
+      } else if (e.code === 'EADDRINUSE') {
         process.stderr.write(
           `a2a-gateway: cannot listen: ${e.message} (is another gateway running? set PORT)\n`,
         );

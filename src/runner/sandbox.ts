@@ -100,10 +100,13 @@ export class BwrapSandbox implements Sandbox {
     }
 
     const git = await worktreeGit(workspace);
-    if (git && !isInside(git.commonDir, dataDir)) {
-      if (isHidden(git.commonDir)) bind('--ro-bind', git.commonDir);
-      for (const dir of git.writable) bind('--bind', dir);
-      for (const dir of git.readOnly) bind('--ro-bind', dir);
+    const gitOutside = git && !isInside(git.commonDir, dataDir) ? git : undefined;
+    if (gitOutside && isHidden(gitOutside.commonDir)) bind('--ro-bind', gitOutside.commonDir);
+    // After the read-only binds above, which could hold them (a CLI installed beside the data directory).
+    args.push(...this.hideArgs());
+    if (gitOutside) {
+      for (const dir of gitOutside.writable) bind('--bind', dir);
+      for (const dir of gitOutside.readOnly) bind('--ro-bind', dir);
     }
     for (const dir of (policy.writable ?? []).map(realOr)) {
       if (existsSync(dir)) bind('--bind', dir);
@@ -136,17 +139,23 @@ export class BwrapSandbox implements Sandbox {
     return [...PRIVATE_DIRS, realOr(this.policy.dataDir), ...(this.policy.hide ?? []).map(realOr)];
   }
 
-  /** Namespaces, the read-only root, fresh /proc and /dev, the hidden directories: what every run gets. */
+  /** Namespaces, the read-only root, fresh /proc and /dev, private /tmp and /run: what every run gets. */
   baseArgs(): string[] {
-    const hidden = this.hidden();
     const args = ['--die-with-parent', '--new-session', '--unshare-pid'];
     if (this.policy.network === 'off') args.push('--unshare-net');
     args.push('--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc');
-    for (const dir of hidden) if (existsSync(dir)) args.push('--tmpfs', dir);
+    for (const dir of PRIVATE_DIRS) args.push('--tmpfs', dir);
     // /etc/resolv.conf is often a link into /run (systemd-resolved): name resolution must keep working.
     const resolv = resolvConfTarget();
-    if (resolv && hidden.some((h) => isInside(resolv, h))) args.push('--ro-bind', resolv, resolv);
+    if (resolv && PRIVATE_DIRS.some((h) => isInside(resolv, h))) args.push('--ro-bind', resolv, resolv);
     return args;
+  }
+
+  /** The data directory and the configured hidden directories, each behind an empty tmpfs. */
+  hideArgs(): string[] {
+    return this.hidden()
+      .filter((dir) => !PRIVATE_DIRS.includes(dir) && existsSync(dir))
+      .flatMap((dir) => ['--tmpfs', dir]);
   }
 
   /** The workspace a run in `cwd` works on: the tree under a workspace parent, else `cwd` itself. */
@@ -238,7 +247,8 @@ async function probeBwrap(
 ): Promise<{ path: string; version?: string } | { reason: string }> {
   const path = await resolveCommand('bwrap', pathEnv ?? '/usr/bin:/bin');
   if (!path) return { reason: 'the bwrap command (bubblewrap) was not found on PATH' };
-  const args = new BwrapSandbox(path, policy).baseArgs();
+  const sandbox = new BwrapSandbox(path, policy);
+  const args = [...sandbox.baseArgs(), ...sandbox.hideArgs()];
   const result = await runProcess({
     argv: [path, ...args, '--chdir', '/', '--', '/bin/sh', '-c', 'exit 0'],
     cwd: '/',

@@ -4,9 +4,10 @@
 // starts is gone when the task ends. With SANDBOX=off the same agent gets out (the control case), which shows the
 // test can fail. Skipped where bubblewrap cannot run.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomInt } from 'node:crypto';
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -15,12 +16,13 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Sandboxes } from '../../src/runner/sandbox.js';
 import {
   FAKE_CLI_DIR,
+  REPO_ROOT,
   rpc,
   sendTask,
   startTestGateway,
@@ -248,5 +250,58 @@ describe('sandbox: off, the same agent (control)', { skip }, () => {
       { jsonrpc: '2.0', id: 5, method: 'tasks/cancel', params: { id: other.id } },
       auth,
     );
+  });
+});
+
+describe('sandbox: start-up and doctor', () => {
+  const cli = (env: Record<string, string>, args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), ...args], {
+      env: { HOME: process.env.HOME ?? '', ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+  const nodeDir = dirname(process.execPath);
+
+  test('SANDBOX=bwrap without bubblewrap: serve refuses to start and doctor says why', () => {
+    const data = mkdtempSync(join(tmpdir(), 'a2a-sandbox-nobwrap-'));
+    try {
+      // A PATH without bwrap (node's own directory only; bwrap is in /usr/bin).
+      const env = {
+        PATH: nodeDir === '/usr/bin' ? '/nonexistent' : nodeDir,
+        DATA_DIR: data,
+        SANDBOX: 'bwrap',
+      };
+      const serve = cli({ ...env, PORT: '0', HOST: '127.0.0.1' }, ['serve']);
+      assert.equal(serve.status, 1, serve.stderr);
+      assert.match(serve.stderr, /SANDBOX=bwrap, but bubblewrap cannot run here: .*bwrap.*not found/);
+      const doctor = cli(env, ['doctor']);
+      assert.equal(doctor.status, 1);
+      assert.match(doctor.stdout, /sandbox: UNAVAILABLE: SANDBOX=bwrap, but bubblewrap cannot run here/);
+      // auto falls back and says so.
+      const auto = cli({ ...env, SANDBOX: 'auto' }, ['doctor']);
+      assert.match(auto.stdout, /sandbox: OFF: bubblewrap cannot run here/);
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+
+  test('doctor lists, per backend, the programs a sandboxed run needs and what it binds', { skip }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'a2a-sandbox-doctor-'));
+    try {
+      // A CLI installed under /tmp, which the sandbox hides: its directory is bound back read-only.
+      const bin = join(dir, 'bin');
+      mkdirSync(bin);
+      writeFileSync(join(bin, 'claude'), '#!/bin/sh\necho "9.9.9 (Claude Code)"\n');
+      chmodSync(join(bin, 'claude'), 0o755);
+      const r = cli({ PATH: `${bin}:${process.env.PATH ?? ''}`, DATA_DIR: join(dir, 'data') }, ['doctor']);
+      assert.match(r.stdout, /^sandbox: bwrap \(bubblewrap [\d.]+\), network on/m, r.stdout);
+      const line = r.stdout.split('\n').find((l) => l.startsWith('  claude: '));
+      assert.ok(line, r.stdout);
+      assert.match(line, new RegExp(`command ${join(bin, 'claude')} \\(binds ${dir} read-only\\)`));
+      assert.match(line, /interpreter \/bin\/sh/);
+      assert.match(line, /git \/usr\/bin\/git/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
