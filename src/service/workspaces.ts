@@ -1,29 +1,34 @@
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import type { Logger } from '../observability/logger.js';
 import { conversationKey } from './conversations.js';
 import {
+  EMPTY_CHANGES,
   TASK_BRANCH_PREFIX,
   WorkspaceError,
+  addDetachedWorktree,
   applyPatch,
   applyToWorkingTree,
+  applyToWorktree,
+  changesBetween,
   collectChanges,
   commitChanges,
+  conversationRef,
   copyWorktreeIncludes,
   createWorktree,
-  deleteBranch,
-  diffDirectories,
+  dropTaskBranch,
   findRepoRoot,
-  newestReflogSeconds,
+  moveConversationRef,
   pinWorkdir,
+  pruneConversationRefs,
   pruneTaskBranches,
+  refExists,
   removeWorktree,
-  resolveCommit,
   runGit,
   snapshotCopy,
   taskBranchName,
-  treesEqual,
+  withoutPending,
   WORKTREE_INCLUDE_FILE,
   type Changes,
   type GitContext,
@@ -96,11 +101,8 @@ export interface TaskWorkspace {
   dispose(): Promise<void>;
 }
 
-const EMPTY_CHANGES: Changes = { diff: '', applyableDiff: '', files: [] };
 const REPOS_FILE = 'repos.json';
 const MAX_KNOWN_REPOS = 500;
-/** Hidden refs (not branches) a conversation's follow-up turns start from. */
-const CONVERSATION_REF_PREFIX = 'refs/a2a/conversations/';
 
 /**
  * Prepares and cleans up the place each task works in. A workdir inside a git repository gets a worktree on a new
@@ -172,14 +174,13 @@ export class Workspaces {
   ): Promise<TaskWorkspace> {
     const path = join(this.worktreesDir, key);
     await this.clearPath(repoRoot, path);
-    const conversationRef = `${CONVERSATION_REF_PREFIX}${key}`;
-    const continues =
-      !req.readOnly && req.baseRef === undefined && (await refExists(repoRoot, conversationRef, git));
+    const ref = conversationRef(key);
+    const continues = !req.readOnly && req.baseRef === undefined && (await refExists(repoRoot, ref, git));
     // A read-only task gets a detached worktree: no branch is created, so the repository's refs never change.
     const branch = req.readOnly ? undefined : taskBranchName(req.skill, req.taskId);
     // Not abortable: a cancel in the middle of `git worktree add` would leave git's admin entry and the branch
     // behind (the cleanup would run with the aborted signal too). Creating a worktree takes well under a second.
-    const baseRef = req.baseRef ?? (continues ? conversationRef : 'HEAD');
+    const baseRef = req.baseRef ?? (continues ? ref : 'HEAD');
     const wt: Pick<Worktree, 'path' | 'baseCommit'> = branch
       ? // The branch is named after this task: one that exists is from an attempt a crash cut off.
         await createWorktree({ repo: repoRoot, branch, path, baseRef, replaceLeftover: true }, this.opts.git)
@@ -194,33 +195,17 @@ export class Workspaces {
       // Cleanup must run even after a cancel aborted the task's signal.
       const git = this.opts.git;
       await removeWorktree(repoRoot, wt.path, git);
-      if (branch && !keptBranch) {
-        // One call in the usual case: the branch is ours and no longer checked out anywhere. On a failure (a lock
-        // held by another task) the guarded helper, which checks and retries.
-        const deleted = await runGit(git, repoRoot, ['update-ref', '-d', `refs/heads/${branch}`]).then(
-          () => true,
-          () => false,
-        );
-        if (!deleted) await deleteBranch(repoRoot, branch, git);
-      }
+      if (branch && !keptBranch) await dropTaskBranch(repoRoot, branch, git);
     };
     try {
       let pending: Changes = EMPTY_CHANGES;
       if (req.readOnly && req.baseRef === undefined) {
         // A review of "the current changes" must see the caller's uncommitted work, without touching it.
         pending = await collectChanges(repoRoot, 'HEAD', git);
-        if (pending.files.length > 0) {
-          await runGit(git, wt.path, ['apply', '--whitespace=nowarn'], { stdin: pending.applyableDiff });
-        }
+        if (pending.files.length > 0) await applyToWorktree(wt.path, pending.applyableDiff, git);
       }
-      const collect = async (): Promise<Changes> => {
-        const changes = await collectChanges(wt.path, wt.baseCommit, this.git(req.signal));
-        if (pending.files.length === 0) return changes;
-        // What the task itself changed: the files whose diff is not the caller's pending one.
-        const before = fileDiffs(pending.diff);
-        const after = fileDiffs(changes.diff);
-        return { ...changes, files: changes.files.filter((f) => after.get(f.path) !== before.get(f.path)) };
-      };
+      const collect = async (): Promise<Changes> =>
+        withoutPending(await collectChanges(wt.path, wt.baseCommit, this.git(req.signal)), pending);
       const sub = relative(repoRoot, req.workdir ?? repoRoot);
       const cwd = join(wt.path, sub);
       await mkdir(cwd, { recursive: true });
@@ -249,14 +234,7 @@ export class Workspaces {
         collect,
         keep: async ({ message, keepBranch }) => {
           const sha = await commitChanges(wt.path, message, this.opts.git);
-          await runGit(this.opts.git, repoRoot, [
-            'update-ref',
-            '--create-reflog',
-            '-m',
-            'a2a-gateway: conversation turn',
-            conversationRef,
-            sha ?? wt.baseCommit,
-          ]);
+          await moveConversationRef(repoRoot, ref, sha ?? wt.baseCommit, this.opts.git);
           keptBranch = keepBranch && sha !== undefined;
           return { ...(sha ? { commit: sha } : {}), ...(keptBranch && branch ? { branch } : {}) };
         },
@@ -418,68 +396,6 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-/** `git worktree add --detach` at `ref`: a worktree without a branch of its own. */
-async function addDetachedWorktree(
-  repo: string,
-  path: string,
-  ref: string,
-  git: GitContext,
-): Promise<Pick<Worktree, 'path' | 'baseCommit'>> {
-  const baseCommit = await resolveCommit(repo, ref, git);
-  await mkdir(dirname(path), { recursive: true });
-  await runGit(git, repo, ['worktree', 'add', '--detach', '--quiet', path, baseCommit]);
-  return { path: await realpath(path), baseCommit };
-}
-
-/** The diff of each file, by its path after the change (`diff --git a/x b/x` sections). */
-function fileDiffs(diff: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const section of diff.split(/^(?=diff --git )/m)) {
-    const path = /^\+\+\+ b\/(.*)$/m.exec(section)?.[1] ?? /^--- a\/(.*)$/m.exec(section)?.[1];
-    if (path !== undefined) out.set(path, section);
-  }
-  return out;
-}
-
-async function refExists(repo: string, ref: string, git: GitContext): Promise<boolean> {
-  const out = await runGit(git, repo, ['show-ref', '--verify', '--quiet', ref], { okExitCodes: [0, 1] });
-  return out.exitCode === 0;
-}
-
-/**
- * The changes from `before` to `after` (a directory and its copy or snapshot; `altered` are the paths the copy
- * changed by design). Most turns in a scratch directory write nothing: the file walk spares them the git diff.
- */
-async function changesBetween(
-  before: string,
-  after: string,
-  altered: readonly string[],
-  git: GitContext,
-): Promise<Changes> {
-  if (await treesEqual(before, after, { exclude: altered })) return EMPTY_CHANGES;
-  return diffDirectories(before, after, git, { exclude: altered });
-}
-
-/** Deletes conversation refs whose newest reflog entry (or commit) is older than `before` (ms since the epoch). */
-async function pruneConversationRefs(repo: string, before: number, git: GitContext): Promise<number> {
-  const refs = await runGit(git, repo, [
-    'for-each-ref',
-    '--count=5000',
-    '--format=%(refname)%00%(committerdate:unix)',
-    CONVERSATION_REF_PREFIX,
-  ]);
-  let removed = 0;
-  for (const line of refs.stdout.split('\n')) {
-    const [ref, seconds] = line.split('\0');
-    if (!ref?.startsWith(CONVERSATION_REF_PREFIX)) continue;
-    const last = Math.max(Number(seconds) || 0, await newestReflogSeconds(repo, ref, git)) * 1000;
-    if (last >= before) continue;
-    await runGit(git, repo, ['update-ref', '-d', ref]);
-    removed += 1;
-  }
-  return removed;
 }
 
 export { EMPTY_CHANGES, TASK_BRANCH_PREFIX };

@@ -67,3 +67,8 @@ export async function applyPatch(dir: string, diff: string, ctx: GitContext): Pr
   }
   return { ok: true };
 }
+
+/** Applies a diff to a task's own worktree as it is (the caller's pending changes, for a review to see). */
+export async function applyToWorktree(worktree: string, diff: string, git: GitContext): Promise<void> {
+  await runGit(git, worktree, ['apply', '--whitespace=nowarn'], { stdin: diff });
+}

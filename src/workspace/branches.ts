@@ -37,6 +37,18 @@ export async function deleteBranch(repo: string, branch: string, ctx: GitContext
   return true;
 }
 
+/**
+ * Deletes a task's own branch once its worktree is gone: one `update-ref -d` in the usual case; on a failure (a
+ * lock held by another task) the guarded {@link deleteBranch}, which checks and retries.
+ */
+export async function dropTaskBranch(repo: string, branch: string, ctx: GitContext): Promise<void> {
+  const deleted = await runGit(ctx, repo, ['update-ref', '-d', `refs/heads/${branch}`]).then(
+    () => true,
+    () => false,
+  );
+  if (!deleted) await deleteBranch(repo, branch, ctx);
+}
+
 /** What a prune did. */
 export interface PruneResult {
   deleted: string[];

@@ -42,6 +42,30 @@ export interface DiffLimits {
 
 export const DEFAULT_MAX_DIFF_BYTES = 32 * 1024 * 1024;
 
+/** No change at all. */
+export const EMPTY_CHANGES: Changes = { diff: '', applyableDiff: '', files: [] };
+
+/**
+ * What a task itself changed when its worktree started with the caller's pending (uncommitted) changes: the files
+ * whose diff is not the pending one.
+ */
+export function withoutPending(changes: Changes, pending: Changes): Changes {
+  if (pending.files.length === 0) return changes;
+  const before = fileDiffs(pending.diff);
+  const after = fileDiffs(changes.diff);
+  return { ...changes, files: changes.files.filter((f) => after.get(f.path) !== before.get(f.path)) };
+}
+
+/** The diff of each file, by its path after the change (`diff --git a/x b/x` sections). */
+function fileDiffs(diff: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const section of diff.split(/^(?=diff --git )/m)) {
+    const path = /^\+\+\+ b\/(.*)$/m.exec(section)?.[1] ?? /^--- a\/(.*)$/m.exec(section)?.[1];
+    if (path !== undefined) out.set(path, section);
+  }
+  return out;
+}
+
 /**
  * Settings that would change the diff's shape if the user's config set them: no prefix, mnemonic prefixes,
  * relative paths, blank context lines without their space. Forced off so that `git apply -p1` always takes it.

@@ -297,3 +297,16 @@ async function pointsIntoRepo(dir: string, root: string, ctx: GitContext): Promi
   const commonDir = await realpath(common.stdout.trim()).catch(() => common.stdout.trim());
   return isInside(join(commonDir, 'worktrees'), resolve(dir, match[1]));
 }
+
+/** `git worktree add --detach` at `ref`: a worktree without a branch of its own (a read-only task's). */
+export async function addDetachedWorktree(
+  repo: string,
+  path: string,
+  ref: string,
+  ctx: GitContext,
+): Promise<Pick<Worktree, 'path' | 'baseCommit'>> {
+  const baseCommit = await resolveCommit(repo, ref, ctx);
+  await mkdir(dirname(path), { recursive: true });
+  await runGit(ctx, repo, ['worktree', 'add', '--detach', '--quiet', path, baseCommit]);
+  return { path: await realpath(path), baseCommit };
+}

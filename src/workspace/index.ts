@@ -3,6 +3,7 @@ export { isInside, pinWorkdir, resolveWorkdir, type PinnedWorkdir, type WorkdirR
 export { GitError, WorkspaceError, type WorkspaceErrorCode } from './errors.js';
 export { DEFAULT_GIT_TIMEOUT_MS, isLockError, runGit, type GitContext, type GitOutput } from './git-exec.js';
 export {
+  addDetachedWorktree,
   createWorktree,
   findRepoRoot,
   listWorktrees,
@@ -15,6 +16,7 @@ export {
 export {
   TASK_BRANCH_PREFIX,
   deleteBranch,
+  dropTaskBranch,
   newestReflogSeconds,
   pruneTaskBranches,
   taskBranchName,
@@ -23,14 +25,35 @@ export {
 export { GATEWAY_IDENTITY, commitChanges, type GitIdentity } from './commit.js';
 export {
   DEFAULT_MAX_DIFF_BYTES,
+  EMPTY_CHANGES,
   collectChanges,
   diffDirectories,
+  withoutPending,
   type ChangedFile,
   type Changes,
   type DiffLimits,
 } from './changes.js';
-export { applyPatch, applyToWorkingTree, type ApplyRefusal, type ApplyResult } from './apply.js';
-export { snapshotCopy, treesEqual, type SnapshotLimits, type SnapshotResult } from './snapshot.js';
+export {
+  applyPatch,
+  applyToWorkingTree,
+  applyToWorktree,
+  type ApplyRefusal,
+  type ApplyResult,
+} from './apply.js';
+export {
+  changesBetween,
+  snapshotCopy,
+  treesEqual,
+  type SnapshotLimits,
+  type SnapshotResult,
+} from './snapshot.js';
+export {
+  CONVERSATION_REF_PREFIX,
+  conversationRef,
+  moveConversationRef,
+  pruneConversationRefs,
+  refExists,
+} from './conversation-refs.js';
 export {
   DEFAULT_INCLUDE_LIMITS,
   WORKTREE_INCLUDE_FILE,

@@ -12,7 +12,9 @@ import {
   unlink,
 } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { EMPTY_CHANGES, diffDirectories, type Changes } from './changes.js';
 import { WorkspaceError } from './errors.js';
+import type { GitContext } from './git-exec.js';
 import { isInside } from './roots.js';
 
 /** Bounds on {@link snapshotCopy}. */
@@ -175,4 +177,18 @@ export async function treesEqual(
     return true;
   };
   return walk('');
+}
+
+/**
+ * The changes from `before` to `after` (a directory and its copy or snapshot; `altered` are the paths the copy
+ * changed by design). Most turns in a scratch directory write nothing: the file walk spares them the git diff.
+ */
+export async function changesBetween(
+  before: string,
+  after: string,
+  altered: readonly string[],
+  git: GitContext,
+): Promise<Changes> {
+  if (await treesEqual(before, after, { exclude: altered })) return EMPTY_CHANGES;
+  return diffDirectories(before, after, git, { exclude: altered });
 }
