@@ -152,6 +152,14 @@ export function createApp(deps: AppDeps): Express {
   app.use(negotiateVersion);
   app.use(requestShape);
   app.use(restMediaTypes);
+  // Plain GetTask reads are answered here; everything else goes on (see direct-reads.ts).
+  app.use(
+    directReads({
+      store: deps.store,
+      jsonRpcContext: contextBuilderFor('jsonrpc'),
+      restContext: contextBuilderFor('rest'),
+    }),
+  );
 
   // Refuse a send up front when the queue is full, so REST callers get 429 with Retry-After.
   app.post(/^\/(?:v1\/)?(?:[^/]+\/)?message:(?:send|stream)$/, (_req, res, next) => {
@@ -174,13 +182,6 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.post('/', legacyV01Handler({ requestHandler: deps.requestHandler, userBuilder }));
-  app.use(
-    directReads({
-      store: deps.store,
-      jsonRpcContext: contextBuilderFor('jsonrpc'),
-      restContext: contextBuilderFor('rest'),
-    }),
-  );
   app.use(
     '/',
     jsonRpcHandler({

@@ -32,9 +32,35 @@ export function principalOfRequest(req: Request): Principal {
 export const userBuilder = (req: Request): Promise<GatewayUser> =>
   Promise.resolve(new GatewayUser(principalOfRequest(req)));
 
+/**
+ * A middleware that only sets and removes fixed headers (helmet's, with static directives), replayed from one run
+ * at start-up: helmet rebuilds its Content-Security-Policy value and walks a dozen middlewares on every request.
+ */
+function fixedHeaders(middleware: RequestHandler): RequestHandler {
+  const set: Array<[string, string | number | readonly string[]]> = [];
+  const removed: string[] = [];
+  let passed = false;
+  const recorder = {
+    setHeader: (name: string, value: string | number | readonly string[]) => set.push([name, value]),
+    removeHeader: (name: string) => removed.push(name),
+  };
+  void middleware({ headers: {} } as Request, recorder as unknown as Response, (err?: unknown) => {
+    passed = err === undefined;
+  });
+  // Anything but a synchronous pass with headers only: use the middleware itself.
+  if (!passed) return middleware;
+  return (_req, res, next) => {
+    for (const [name, value] of set) res.setHeader(name, value);
+    for (const name of removed) res.removeHeader(name);
+    next();
+  };
+}
+
 /** Standard security headers (helmet) on every response, and CORS only for the configured origins. */
 export function securityHeaders(corsOrigins: readonly string[]): RequestHandler[] {
-  const handlers: RequestHandler[] = [helmet({ crossOriginResourcePolicy: { policy: 'same-site' } })];
+  const handlers: RequestHandler[] = [
+    fixedHeaders(helmet({ crossOriginResourcePolicy: { policy: 'same-site' } })),
+  ];
   if (corsOrigins.length > 0) {
     handlers.push(
       cors({
