@@ -17,6 +17,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Sandboxes } from '../../../src/runner/sandbox.js';
 import { startMockLlm, type MockLlm } from '../../fixtures/mock-llm/index.js';
 import { rpc, sendTask, spawnGateway, tempDir, waitFor, type GatewayProcess } from '../../helpers/gateway.js';
 import { e2eGatewayEnv, type CliName } from './cli-env.js';
@@ -223,6 +224,17 @@ export interface SuiteOptions {
   reportsTokens: boolean;
 }
 
+/** Whether bubblewrap works on this machine (then SANDBOX=auto, the default, confines every run). */
+async function bwrapRunsHere(): Promise<boolean> {
+  const probe = await Sandboxes.detect(
+    'auto',
+    [],
+    { dataDir: '/nonexistent-a2a', workspaceParents: [], secretFiles: [], network: 'on' },
+    process.env.PATH,
+  );
+  return probe.report.mode === 'bwrap';
+}
+
 /** Registers the whole suite for one backend. */
 export function backendSuite(cli: CliName, opts: SuiteOptions): void {
   describe(`${cli} through the gateway (real CLI, scripted model)`, () => {
@@ -265,6 +277,14 @@ export function backendSuite(cli: CliName, opts: SuiteOptions): void {
       await gw?.exited;
       await mock?.close();
       tmp?.cleanup();
+    });
+
+    test('the CLI runs sandboxed (bubblewrap) wherever bubblewrap can run here', async () => {
+      const health = (await (await fetch(`${gw.url}/health?detailed=true`)).json()) as {
+        sandbox?: { mode?: string };
+      };
+      const expected = (await bwrapRunsHere()) ? 'bwrap' : 'off';
+      assert.equal(health.sandbox?.mode, expected, JSON.stringify(health.sandbox));
     });
 
     test('fix_bug: the model edits a file; progress streams in order before the terminal state; usage is reported', async () => {
