@@ -8,6 +8,8 @@ import { Redis } from 'ioredis';
 import { eventRecord, statusEvent, taskEventStoreContract } from '../contracts/task-event-store.js';
 import { nextId } from '../helpers/tasks.js';
 import { RedisEventStore } from '../../src/stores/redis-event-store.js';
+import { RedisConversationStore } from '../../src/stores/redis-conversation-store.js';
+import { conversationStoreContract } from '../contracts/conversation-store.js';
 
 const REDIS_URL = process.env.TEST_REDIS_STORES_URL ?? 'redis://127.0.0.1:6379/5';
 
@@ -31,6 +33,54 @@ taskEventStoreContract('redis', () => {
   return Promise.resolve({
     store: new RedisEventStore({ redis }, { prefix, finishedTtlMs: 60_000, blockMs: 1000 }),
     cleanup,
+  });
+});
+
+conversationStoreContract('redis', () => {
+  const { redis, prefix, cleanup } = redisUnderTest();
+  const store = new RedisConversationStore({ redis }, { prefix, sessionTtlMs: 60_000, leaseMs: 2000 });
+  return Promise.resolve({
+    store,
+    cleanup: async () => {
+      await store.close();
+      await cleanup();
+    },
+  });
+});
+
+void describe('redis conversation locks: what only Redis does', () => {
+  void test('two nodes share a conversation lock, and a node that dies holding it loses it within the lease', async () => {
+    const { redis, prefix } = redisUnderTest();
+    const other = new Redis(REDIS_URL);
+    const leaseMs = 1000;
+    const a = new RedisConversationStore({ redis }, { prefix, sessionTtlMs: 0, leaseMs });
+    const b = new RedisConversationStore({ redis: other }, { prefix, sessionTtlMs: 0, leaseMs });
+    try {
+      const held = await a.lockConversation('c1');
+      const waiting = b.lockConversation('c1');
+      let got = false;
+      void waiting.then(() => (got = true));
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(got, false, 'the other node waits');
+      await held.release();
+      const second = await waiting;
+      // The node holding c2 goes away: its connection closes, so its lease is no longer renewed.
+      await a.lockConversation('c2');
+      await a.close();
+      redis.disconnect();
+      const t0 = Date.now();
+      const next = await b.lockConversation('c2');
+      assert.ok(Date.now() - t0 < leaseMs * 4, `taken over after ${Date.now() - t0} ms`);
+      await next.release();
+      await second.release();
+    } finally {
+      await b.close();
+      other.disconnect();
+      const cleaner = new Redis(REDIS_URL);
+      const keys = await cleaner.keys(`${prefix}*`);
+      if (keys.length > 0) await cleaner.del(...keys);
+      cleaner.disconnect();
+    }
   });
 });
 
