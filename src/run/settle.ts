@@ -1,14 +1,6 @@
 import type { BackendOutcome } from '../agents/types.js';
 import type { TaskJob } from '../queue/job.js';
-import {
-  DEPLOYMENT_SKILLS,
-  GENERATION_SKILLS,
-  changedFilesList,
-  parseReviewComments,
-  readGeneratedFiles,
-  validateGenerated,
-  type GeneratedFile,
-} from '../service/results.js';
+import { changedFilesList, readGeneratedFiles, type GeneratedFile } from '../service/results.js';
 import type { TaskPlan } from '../service/planner.js';
 import type { TaskWorkspace } from '../service/workspaces.js';
 import type { ReviewComment } from '../skills/review-skill.js';
@@ -43,16 +35,17 @@ export async function settle(
   const workspace: Record<string, unknown> = { kind: ws.kind, ...(ws.base ? { base: ws.base } : {}) };
   if (plan.skill.readOnly) {
     const answer = result.summary || record.lastResult || '';
+    const review = plan.skill.parseReview?.(answer);
     return {
       outcome: result,
       extras: {
-        review: parseReviewComments(answer),
+        ...(review ? { review } : {}),
         workspace: { ...workspace, discardedChanges: changes.files.length },
       },
     };
   }
-  const files = GENERATION_SKILLS.has(skill) ? await readGeneratedFiles(changes, ws.root) : [];
-  const invalid = DEPLOYMENT_SKILLS.has(skill) ? validateGenerated(skill, files) : undefined;
+  const files = plan.skill.returnsFiles ? await readGeneratedFiles(changes, ws.root) : [];
+  const invalid = plan.skill.checkFiles?.(files);
   if (invalid) {
     return {
       outcome: {

@@ -6,7 +6,6 @@ import type { TaskJob } from '../queue/job.js';
 import { QueueFullError, SchedulerClosedError } from '../queue/task-queue.js';
 import type { ConversationTurn, Conversations } from '../service/conversations.js';
 import type { TaskPlan, TaskPlanner } from '../service/planner.js';
-import { DEPLOYMENT_SKILLS } from '../service/results.js';
 import type { Workspaces } from '../service/workspaces.js';
 import { WorkspaceError } from '../workspace/index.js';
 import { ProgressReporter } from './progress.js';
@@ -331,7 +330,7 @@ export class TaskRun {
     const unavailable = await backend?.unavailable?.(plan.skill.id);
     if (!backend || !unavailable) return { backend, name: plan.backendName };
     const template = [...this.deps.backends.values()].find((b) => b.type === 'template');
-    if (!this.deps.templateFallback || !DEPLOYMENT_SKILLS.has(plan.skill.id) || !template) {
+    if (!this.deps.templateFallback || plan.skill.deployment !== true || !template) {
       return { backend, name: plan.backendName, unavailable };
     }
     return { backend: template, name: template.name, fallbackFrom: plan.backendName };

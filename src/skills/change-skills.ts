@@ -170,6 +170,7 @@ export const writeUnitTests = defineSkill({
   mainField: 'target',
   defaultBackend: 'claude',
   readOnly: false,
+  returnsFiles: true,
   outputModes: CHANGE_OUTPUT_MODES,
   prompt: (input) =>
     sections(

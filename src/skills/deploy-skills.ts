@@ -1,6 +1,7 @@
 /** The skills that write deployment files: generate_dockerfile, generate_docker_compose, generate_k8s_manifests. */
 import { z } from 'zod';
 import { CHANGE_OUTPUT_MODES, defineSkill } from './define.js';
+import { validateGenerated } from './generated-files.js';
 import { projectDescription, projectType, workdir, workspaceOptions } from './fields.js';
 import { fenced, preamble, quoted, sections, steps } from './prompt-text.js';
 
@@ -39,6 +40,9 @@ export const generateDockerfile = defineSkill({
   mainField: 'project_description',
   defaultBackend: 'claude',
   readOnly: false,
+  deployment: true,
+  returnsFiles: true,
+  checkFiles: (files) => validateGenerated('generate_dockerfile', files),
   outputModes: CHANGE_OUTPUT_MODES,
   prompt: (input) =>
     sections(
@@ -84,6 +88,9 @@ export const generateDockerCompose = defineSkill({
   mainField: 'project_description',
   defaultBackend: 'claude',
   readOnly: false,
+  deployment: true,
+  returnsFiles: true,
+  checkFiles: (files) => validateGenerated('generate_docker_compose', files),
   outputModes: CHANGE_OUTPUT_MODES,
   prompt: (input) =>
     sections(
@@ -155,6 +162,9 @@ export const generateK8sManifests = defineSkill({
   mainField: 'project_description',
   defaultBackend: 'claude',
   readOnly: false,
+  deployment: true,
+  returnsFiles: true,
+  checkFiles: (files) => validateGenerated('generate_k8s_manifests', files),
   outputModes: CHANGE_OUTPUT_MODES,
   prompt: (input) =>
     sections(

@@ -100,6 +100,43 @@ function whatToReview(input: ReviewInput): string | undefined {
   return undefined;
 }
 
+const SEVERITIES: ReadonlySet<string> = new Set(REVIEW_SEVERITIES);
+
+/**
+ * The review comments of a review_pr answer: the last fenced json block holding an array (the prompt asks for it
+ * as the very last thing). Entries that are not comments are dropped; an unknown severity becomes `minor`.
+ */
+export function parseReviewComments(answer: string): { comments: ReviewComment[]; error?: string } {
+  const blocks = [...answer.matchAll(/```(?:json)?[ \t]*\r?\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+  for (const block of blocks.reverse()) {
+    let value: unknown;
+    try {
+      value = JSON.parse(block);
+    } catch {
+      continue;
+    }
+    if (!Array.isArray(value)) continue;
+    const comments: ReviewComment[] = [];
+    for (const item of value) {
+      if (item === null || typeof item !== 'object') continue;
+      const c = item as Record<string, unknown>;
+      if (typeof c.text !== 'string' || c.text.trim() === '') continue;
+      const severity = typeof c.severity === 'string' && SEVERITIES.has(c.severity) ? c.severity : 'minor';
+      comments.push({
+        file: typeof c.file === 'string' ? c.file : '',
+        line: typeof c.line === 'number' && Number.isInteger(c.line) && c.line > 0 ? c.line : null,
+        severity: severity as ReviewComment['severity'],
+        text: c.text.trim(),
+        ...(typeof c.suggestion === 'string' && c.suggestion.trim() !== ''
+          ? { suggestion: c.suggestion.trim() }
+          : {}),
+      });
+    }
+    return { comments };
+  }
+  return { comments: [], error: 'the review ended without a JSON block of comments' };
+}
+
 /** review_pr: reviews a diff or a range of commits and reports comments; changes nothing. */
 export const reviewPr = defineSkill({
   id: 'review_pr',
@@ -116,6 +153,7 @@ export const reviewPr = defineSkill({
   mainField: 'diff',
   defaultBackend: 'claude',
   readOnly: true,
+  parseReview: parseReviewComments,
   outputModes: ['text/plain', 'application/json'],
   prompt: (input) =>
     sections(

@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import type { GeneratedFile } from './generated-files.js';
+import type { ReviewComment } from './review-skill.js';
 
 /** The backends a skill may name by default; the config file maps any skill to any configured backend. */
 export type DefaultBackendName = 'claude' | 'droid';
@@ -27,4 +29,15 @@ export interface SkillDefinition {
   readOnly: boolean;
   /** Output modes the skill produces, for the agent card. */
   outputModes: readonly string[];
+  /**
+   * Its output is files a person deploys: they must pass {@link checkFiles} before the task may succeed, and the
+   * template backend may stand in when the skill's coding agent is not installed.
+   */
+  deployment?: boolean;
+  /** The files it wrote come back as artifacts of their own (generation skills). */
+  returnsFiles?: boolean;
+  /** Checks the files a run wrote before it may succeed: the reason it fails, or undefined. */
+  checkFiles?: (files: readonly GeneratedFile[]) => string | undefined;
+  /** Reads the review comments out of the agent's answer (a review skill's structured result). */
+  parseReview?: (answer: string) => { comments: ReviewComment[]; error?: string };
 }

@@ -17,7 +17,7 @@ import { checkCompose } from '../../src/deployment/compose.js';
 import { execForm, lintDockerfile, parseDockerfile, stagesOf } from '../../src/deployment/dockerfile.js';
 import { detectProject } from '../../src/deployment/project.js';
 import { dockerfileFor } from '../../src/deployment/templates.js';
-import { validateGenerated } from '../../src/service/results.js';
+import { validateGenerated } from '../../src/skills/generated-files.js';
 import { REPO_ROOT, tempDir } from '../helpers/gateway.js';
 import { runDockerfile } from './dockerfile-steps.js';
 import { validateKubernetes } from './k8s-schema.js';

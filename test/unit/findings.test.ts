@@ -2,7 +2,7 @@
 // follow-up names to have a finding fixed.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseReviewComments } from '../../src/service/results.js';
+import { parseReviewComments } from '../../src/skills/review-skill.js';
 import {
   FINDING_ID,
   findingId,

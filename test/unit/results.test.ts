@@ -9,12 +9,8 @@ import { describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { TemplateBackend, detectProject } from '../../src/agents/template-backend.js';
 import type { AgentEvent } from '../../src/agents/types.js';
-import {
-  checkDockerfile,
-  checkYaml,
-  parseReviewComments,
-  validateGenerated,
-} from '../../src/service/results.js';
+import { checkDockerfile, checkYaml, validateGenerated } from '../../src/skills/generated-files.js';
+import { parseReviewComments } from '../../src/skills/review-skill.js';
 
 describe('Dockerfile check', () => {
   test('FROM may follow comments, parser directives, blank lines and ARGs', () => {

@@ -63,6 +63,37 @@ describe('catalog', () => {
     );
   });
 
+  test('skill traits: the deployment skills are checked and may fall back to templates; generators return their files; review_pr parses its comments', () => {
+    const ids = (has: (s: SkillDefinition) => boolean): string[] =>
+      BUILTIN_SKILLS.filter(has).map((s) => s.id);
+    const deployment = ['generate_dockerfile', 'generate_docker_compose', 'generate_k8s_manifests'];
+    assert.deepEqual(
+      ids((s) => s.deployment === true),
+      deployment,
+    );
+    assert.deepEqual(
+      ids((s) => s.checkFiles !== undefined),
+      deployment,
+    );
+    assert.deepEqual(ids((s) => s.returnsFiles === true).sort(), [...deployment, 'write_unit_tests'].sort());
+    assert.deepEqual(
+      ids((s) => s.parseReview !== undefined),
+      ['review_pr'],
+    );
+    // Each deployment skill checks for its own main file.
+    assert.equal(skill('generate_dockerfile').checkFiles?.([]), 'the agent wrote no Dockerfile');
+    assert.match(skill('generate_docker_compose').checkFiles?.([]) ?? '', /no compose file/);
+    assert.match(skill('generate_k8s_manifests').checkFiles?.([]) ?? '', /no Kubernetes manifest/);
+    assert.deepEqual(
+      skill('review_pr').parseReview?.(
+        '```json\n[{"file": "a.ts", "line": 3, "severity": "major", "text": "off by one"}]\n```',
+      ),
+      {
+        comments: [{ file: 'a.ts', line: 3, severity: 'major', text: 'off by one' }],
+      },
+    );
+  });
+
   test('fix_bug defaults to droid and every other skill to claude', () => {
     for (const s of BUILTIN_SKILLS)
       assert.equal(s.defaultBackend, s.id === 'fix_bug' ? 'droid' : 'claude', s.id);
