@@ -39,9 +39,11 @@ export async function runCancel(): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'a2a-bench-cancel-'));
   const pidFile = join(dir, 'pids');
   const tree = join(REPO_ROOT, 'bench/fixtures/spawn-tree.mjs');
+  // sandbox: off for this backend only: it needs the pid file in /tmp and real pids, which bubblewrap hides; the rest of A's
+  // settings stay as in production.
   const config = [
     'backends:',
-    `  tree: { type: command, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(tree)}, ${JSON.stringify(pidFile)}] }`,
+    `  tree: { type: command, sandbox: off, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(tree)}, ${JSON.stringify(pidFile)}] }`,
     'skills:',
     '  code: { backend: tree }',
     '',

@@ -85,9 +85,11 @@ export async function runStreamFanout(): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'a2a-bench-stream-'));
   const goFile = join(dir, 'go');
   const emitter = join(REPO_ROOT, 'bench/fixtures/emit-lines.mjs');
+  // sandbox: off for this backend only: it needs the go file in /tmp, which bubblewrap hides; the rest of A's
+  // settings stay as in production.
   const config = [
     'backends:',
-    `  emit: { type: command, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(emitter)}, ${JSON.stringify(goFile)}, "${events}", "${interval}"] }`,
+    `  emit: { type: command, sandbox: off, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(emitter)}, ${JSON.stringify(goFile)}, "${events}", "${interval}"] }`,
     'skills:',
     '  code: { backend: emit }',
     '',
