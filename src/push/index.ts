@@ -17,6 +17,7 @@ export type { PushSignatureClaims, SignInput, VerifyJwtOptions, VerifyResult } f
 export { PushDispatcher } from './sender.js';
 export type { PushDispatcherOptions, PushJob, PushLogger } from './sender.js';
 export { MemoryPushConfigStore, SqlitePushConfigStore } from './store.js';
+export { RedisPushConfigStore } from './redis-store.js';
 export type { PushConfigStore, PushStoreOptions, SqlitePushStoreOptions } from './store.js';
 export { GatewayPushSender, TOKEN_HEADER, credentialHeaders } from './notification-sender.js';
 export type { GatewayPushSenderDeps, TaskEnd, TaskEndListener } from './notification-sender.js';

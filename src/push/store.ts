@@ -14,8 +14,8 @@ const LEGACY_VERSION = '0.3';
 
 export type { PushConfigStore } from '../stores/push-config-store.js';
 
-/** One stored config, the same shape in both implementations. */
-interface Row {
+/** One stored config, the same shape in every implementation. */
+export interface Row {
   tenant: string;
   owner: string;
   configId: string;
@@ -25,7 +25,7 @@ interface Row {
 }
 
 /** Fills in the id (in place: the SDK reads it back from the same object) and builds the row to write. */
-function toRow(
+export function toRow(
   taskId: string,
   context: ServerCallContext,
   scope: StoreScope,
@@ -37,12 +37,12 @@ function toRow(
   return { tenant: scope.tenant, owner: scope.owner, configId: config.id, wireVersion, json };
 }
 
-function toStored(row: Pick<Row, 'json' | 'wireVersion'>): StoredPushNotificationConfig {
+export function toStored(row: Pick<Row, 'json' | 'wireVersion'>): StoredPushNotificationConfig {
   return { config: TaskPushNotificationConfig.fromJSON(JSON.parse(row.json)), wireVersion: row.wireVersion };
 }
 
 /** A delete without an id (0.3 `tasks/pushNotificationConfig/delete` with none) means the task's default config. */
-function configIdOrDefault(taskId: string, configId: string | undefined): string {
+export function configIdOrDefault(taskId: string, configId: string | undefined): string {
   return configId === undefined || configId === '' ? taskId : configId;
 }
 
@@ -107,7 +107,7 @@ export class MemoryPushConfigStore implements PushConfigStore {
   }
 }
 
-function visible(row: Row, scope: StoreScope): boolean {
+export function visible(row: Row, scope: StoreScope): boolean {
   return scope.admin || (row.tenant === scope.tenant && row.owner === scope.owner);
 }
 

@@ -10,6 +10,8 @@ import { nextId } from '../helpers/tasks.js';
 import { RedisEventStore } from '../../src/stores/redis-event-store.js';
 import { RedisConversationStore } from '../../src/stores/redis-conversation-store.js';
 import { conversationStoreContract } from '../contracts/conversation-store.js';
+import { pushConfigStoreContract } from '../contracts/push-config-store.js';
+import { RedisPushConfigStore } from '../../src/push/redis-store.js';
 
 const REDIS_URL = process.env.TEST_REDIS_STORES_URL ?? 'redis://127.0.0.1:6379/5';
 
@@ -46,6 +48,12 @@ conversationStoreContract('redis', () => {
       await cleanup();
     },
   });
+});
+
+pushConfigStoreContract('redis', ({ scope }) => {
+  const { redis, prefix, cleanup } = redisUnderTest();
+  const store = new RedisPushConfigStore({ redis }, { prefix, ...(scope ? { scope } : {}) });
+  return Promise.resolve({ store, cleanup });
 });
 
 void describe('redis conversation locks: what only Redis does', () => {
