@@ -25,6 +25,7 @@ import {
   REPO_ROOT,
   rpc,
   sendTask,
+  spawnGateway,
   startTestGateway,
   waitFor,
   type TestGateway,
@@ -262,7 +263,7 @@ describe('sandbox: start-up and doctor', () => {
     });
   const nodeDir = dirname(process.execPath);
 
-  test('SANDBOX=bwrap without bubblewrap: serve refuses to start and doctor says why', () => {
+  test('without bubblewrap: SANDBOX=bwrap refuses to start, auto falls back and says so', async () => {
     const data = mkdtempSync(join(tmpdir(), 'a2a-sandbox-nobwrap-'));
     try {
       // A PATH without bwrap (node's own directory only; bwrap is in /usr/bin).
@@ -277,9 +278,20 @@ describe('sandbox: start-up and doctor', () => {
       const doctor = cli(env, ['doctor']);
       assert.equal(doctor.status, 1);
       assert.match(doctor.stdout, /sandbox: UNAVAILABLE: SANDBOX=bwrap, but bubblewrap cannot run here/);
-      // auto falls back and says so.
+      // auto falls back and says so, in doctor, at start-up and in the detailed health.
       const auto = cli({ ...env, SANDBOX: 'auto' }, ['doctor']);
       assert.match(auto.stdout, /sandbox: OFF: bubblewrap cannot run here/);
+      const gw = await spawnGateway({ ...env, SANDBOX: 'auto' });
+      try {
+        assert.match(gw.output(), /sandbox: OFF, bubblewrap cannot run here \(the bwrap command/);
+        const health = (await (await fetch(`${gw.url}/health?detailed=true`)).json()) as any;
+        assert.equal(health.sandbox?.mode, 'off');
+        assert.equal(health.sandbox?.setting, 'auto');
+        assert.match(health.sandbox?.reason ?? '', /bwrap command \(bubblewrap\) was not found/);
+      } finally {
+        gw.kill('SIGTERM');
+        await gw.exited;
+      }
     } finally {
       rmSync(data, { recursive: true, force: true });
     }
