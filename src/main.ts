@@ -40,6 +40,7 @@ import { InProcessQueue } from './queue/in-process-queue.js';
 import type { TaskQueue } from './queue/task-queue.js';
 import { BUILTIN_SKILLS } from './skills/catalog.js';
 import { MemoryTaskStore } from './stores/memory-store.js';
+import { openGatewayDatabase } from './stores/sqlite-database.js';
 import { SqliteTaskStore } from './stores/sqlite-store.js';
 import type { EmbeddedStore, GatewayTaskStore, ScopeResolver } from './stores/types.js';
 import { Authenticator, GatewayUser, mayUseSkill, principalOf } from './transport/auth.js';
@@ -142,10 +143,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     return { tenant: ctx.tenant ?? '', owner: principal.id, admin: principal.admin };
   };
   // One embedded store serves three ports: tasks, their event streams and conversation bindings.
-  const store: EmbeddedStore =
-    config.store === 'memory'
-      ? new MemoryTaskStore({ scope })
-      : new SqliteTaskStore({ file: config.dbFile, scope });
+  // With SQLite, one connection to one file serves every SQLite store (tasks, events, conversations, jobs, push).
+  const db = config.store === 'memory' ? undefined : openGatewayDatabase({ file: config.dbFile });
+  const store: EmbeddedStore = db ? new SqliteTaskStore({ db, scope }) : new MemoryTaskStore({ scope });
   const redis = config.redis.enabled
     ? new Redis(config.redis.url, { lazyConnect: false, maxRetriesPerRequest: 2 })
     : undefined;
@@ -153,8 +153,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   // Every task's events, numbered and kept with the tasks, so a stream can be resumed (Last-Event-ID).
   const eventLog = new TaskEventLog({ store, logger }, { limit: config.taskEventLogLimit });
   // Acknowledged jobs are kept until their task ends: after a crash, the ones not started are still owed.
-  const jobs: JobStore =
-    config.store === 'memory' ? new MemoryJobStore() : new SqliteJobStore({ file: config.dbFile });
+  const jobs: JobStore = db ? new SqliteJobStore({ db }) : new MemoryJobStore();
   const recovery = { store, events: eventLog, jobs, logger };
   const owed = await settleUnfinished(recovery, {
     reason: INTERRUPTED_REASON,
@@ -312,10 +311,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       ...(config.push.hmacSecret ? { hmacSecret: config.push.hmacSecret } : {}),
     },
   );
-  const pushStore =
-    config.store === 'memory'
-      ? new MemoryPushConfigStore({ scope })
-      : new SqlitePushConfigStore({ file: config.dbFile, scope });
+  const pushStore = db ? new SqlitePushConfigStore({ db, scope }) : new MemoryPushConfigStore({ scope });
   const pushSender = new GatewayPushSender({
     store: pushStore,
     dispatcher,
@@ -503,6 +499,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       await store.close();
       await containment.close();
       await jobs.close();
+      // Last: the stores above share it.
+      db?.close();
       redis?.disconnect();
       logger.info('a2a-gateway stopped');
     })();

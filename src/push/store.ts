@@ -112,12 +112,19 @@ export function visible(row: Row, scope: StoreScope): boolean {
 }
 
 /** Options of {@link SqlitePushConfigStore}. */
-export interface SqlitePushStoreOptions extends PushStoreOptions {
-  /** Database file (may be the task store's file: this store only touches its own table). */
-  file: string;
-  /** How long a write waits for another connection's lock (default 5000 ms). */
-  busyTimeoutMs?: number;
-}
+export type SqlitePushStoreOptions = PushStoreOptions &
+  (
+    | {
+        /** Database file (may be the task store's file: this store only touches its own table). */
+        file: string;
+        /** How long a write waits for another connection's lock (default 5000 ms). */
+        busyTimeoutMs?: number;
+      }
+    | {
+        /** The gateway's connection, shared with the other SQLite stores; left open on close. */
+        db: Database.Database;
+      }
+  );
 
 // `IF NOT EXISTS` rather than the task store's user_version migrations, so both stores can share one file.
 const SCHEMA = `
@@ -149,6 +156,8 @@ const SCOPED = 'task_id = @taskId AND (@admin = 1 OR (tenant = @tenant AND owner
 export class SqlitePushConfigStore implements PushConfigStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
+  /** Whether close() closes the connection (it opened its file itself). */
+  private readonly ownsDb: boolean;
   private readonly resolveScope: ScopeResolver;
   private readonly upsert: Database.Statement;
   private readonly select: Database.Statement;
@@ -156,13 +165,10 @@ export class SqlitePushConfigStore implements PushConfigStore {
   private readonly removeTask: Database.Statement;
 
   constructor(opts: SqlitePushStoreOptions) {
-    const inMemory = opts.file === ':memory:' || opts.file === '';
-    if (!inMemory) mkdirSync(dirname(opts.file), { recursive: true });
     this.resolveScope = opts.scope ?? anonymousScope;
-    this.db = new Database(opts.file, { timeout: opts.busyTimeoutMs ?? 5000 });
+    this.ownsDb = !('db' in opts);
+    this.db = 'db' in opts ? opts.db : openFile(opts.file, opts.busyTimeoutMs);
     try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
       this.db.exec(SCHEMA);
       this.upsert = this.db.prepare(UPSERT);
       this.select = this.db.prepare(
@@ -171,7 +177,7 @@ export class SqlitePushConfigStore implements PushConfigStore {
       this.remove = this.db.prepare(`DELETE FROM push_configs WHERE ${SCOPED} AND config_id = @configId`);
       this.removeTask = this.db.prepare('DELETE FROM push_configs WHERE task_id = ?');
     } catch (error) {
-      this.db.close();
+      if (this.ownsDb) this.db.close();
       throw error;
     }
   }
@@ -202,11 +208,26 @@ export class SqlitePushConfigStore implements PushConfigStore {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (this.ownsDb && this.db.open) this.db.close();
   }
 
   private scopeArgs(taskId: string, context: ServerCallContext): Record<string, string | number> {
     const scope = this.resolveScope(context);
     return { taskId, tenant: scope.tenant, owner: scope.owner, admin: scope.admin ? 1 : 0 };
   }
+}
+
+/** Opens a file of its own (WAL); its directory is created when missing. */
+function openFile(file: string, busyTimeoutMs = 5000): Database.Database {
+  const inMemory = file === ':memory:' || file === '';
+  if (!inMemory) mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file, { timeout: busyTimeoutMs });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
 }

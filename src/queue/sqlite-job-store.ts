@@ -1,7 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
-import { migrate } from '../stores/sqlite-schema.js';
+import type Database from 'better-sqlite3';
+import { openGatewayDatabase } from '../stores/sqlite-database.js';
 import type { JobState, StoredJob, TaskJob } from './job.js';
 import type { JobStore } from './job-store.js';
 
@@ -16,18 +14,13 @@ interface JobRow {
  */
 export class SqliteJobStore implements JobStore {
   private readonly db: Database.Database;
+  /** Whether close() closes the connection (it opened it itself, rather than sharing the gateway's). */
+  private readonly ownsDb: boolean;
 
-  constructor(opts: { file: string; busyTimeoutMs?: number }) {
-    if (opts.file !== ':memory:') mkdirSync(dirname(opts.file), { recursive: true });
-    this.db = new Database(opts.file, { timeout: opts.busyTimeoutMs ?? 5000 });
-    try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      migrate(this.db);
-    } catch (error) {
-      this.db.close();
-      throw error;
-    }
+  /** The gateway's file, or its connection shared with the other SQLite stores (then left open on close). */
+  constructor(opts: { file: string; busyTimeoutMs?: number } | { db: Database.Database }) {
+    this.ownsDb = !('db' in opts);
+    this.db = 'db' in opts ? opts.db : openGatewayDatabase(opts);
   }
 
   save(job: TaskJob): Promise<void> {
@@ -61,7 +54,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (this.ownsDb && this.db.open) this.db.close();
     return Promise.resolve();
   }
 }

@@ -1,7 +1,5 @@
 /* eslint-disable @typescript-eslint/require-await -- the work is synchronous; `async` keeps the TaskStore
    contract's promises and turns every throw into a rejection rather than an exception at the call site. */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import {
   StreamResponse,
   Task,
@@ -15,7 +13,7 @@ import { ConversationLocks } from './conversation-locks.js';
 import { TaskOwnershipError, TaskUnreadableError } from './errors.js';
 import { encodePageToken, parseListQuery, statusKey } from './listing.js';
 import { LiveFeed } from './live-feed.js';
-import { migrate } from './sqlite-schema.js';
+import { openGatewayDatabase, type GatewayDatabaseOptions } from './sqlite-database.js';
 import {
   COMPLETED_STATES,
   OTHER_TERMINAL_STATES,
@@ -35,19 +33,14 @@ import {
   type TaskEventRecord,
 } from './types.js';
 
-/** Options of {@link SqliteTaskStore}. */
-export interface SqliteTaskStoreOptions {
-  /** Database file; its directory is created when missing. `:memory:` gives a private, non-durable store. */
-  file: string;
+/**
+ * Options of {@link SqliteTaskStore}: the file to open (its directory is created when missing; `:memory:` gives a
+ * private, non-durable store), or a connection opened by {@link openGatewayDatabase} and shared with the other
+ * SQLite stores, which the store then does not close.
+ */
+export type SqliteTaskStoreOptions = (GatewayDatabaseOptions | { db: Database.Database }) & {
   scope?: ScopeResolver;
-  /**
-   * `normal` (the default) keeps every committed save through a crash or SIGKILL of the process; `full` also
-   * keeps it through power loss or an OS crash, at the cost of an fsync per save.
-   */
-  synchronous?: 'normal' | 'full';
-  /** How long a write waits for another connection's lock before failing (default 5000 ms). */
-  busyTimeoutMs?: number;
-}
+};
 
 interface TaskRow {
   id: string;
@@ -102,24 +95,18 @@ const OLDER_THAN = (param: string): string =>
 export class SqliteTaskStore implements EmbeddedStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
+  /** Whether close() closes the connection (it opened it itself). */
+  private readonly ownsDb: boolean;
+  private closed = false;
   private readonly resolveScope: ScopeResolver;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly feed = new LiveFeed();
   private readonly locks = new ConversationLocks();
 
   constructor(opts: SqliteTaskStoreOptions) {
-    const inMemory = opts.file === ':memory:' || opts.file === '';
-    if (!inMemory) mkdirSync(dirname(opts.file), { recursive: true });
     this.resolveScope = opts.scope ?? anonymousScope;
-    this.db = new Database(opts.file, { timeout: opts.busyTimeoutMs ?? 5000 });
-    try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-      migrate(this.db);
-    } catch (error) {
-      this.db.close();
-      throw error;
-    }
+    this.ownsDb = !('db' in opts);
+    this.db = 'db' in opts ? opts.db : openGatewayDatabase(opts);
   }
 
   async save(task: Task, context: ServerCallContext): Promise<void> {
@@ -337,7 +324,7 @@ export class SqliteTaskStore implements EmbeddedStore {
   }
 
   async ping(): Promise<boolean> {
-    if (!this.db.open) return false;
+    if (this.closed || !this.db.open) return false;
     try {
       return this.statement('SELECT 1 AS ok').get() !== undefined;
     } catch {
@@ -346,11 +333,14 @@ export class SqliteTaskStore implements EmbeddedStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.statements.clear();
-    if (this.db.open) this.db.close();
+    if (this.ownsDb && this.db.open) this.db.close();
   }
 
   private statement(sql: string): Database.Statement {
+    // A shared connection outlives a closed store: the store refuses as its own closed connection would.
+    if (this.closed) throw new TypeError('The database connection is not open');
     let statement = this.statements.get(sql);
     if (!statement) {
       statement = this.db.prepare(sql);

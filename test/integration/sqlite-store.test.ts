@@ -11,11 +11,14 @@ import Database from 'better-sqlite3';
 import { TaskState } from '@a2a-js/sdk';
 import { SCHEMA_VERSION } from '../../src/stores/sqlite-schema.js';
 import { SqliteTaskStore } from '../../src/stores/sqlite-store.js';
+import { SqlitePushConfigStore } from '../../src/push/store.js';
 import { SqliteJobStore } from '../../src/queue/sqlite-job-store.js';
+import { openGatewayDatabase } from '../../src/stores/sqlite-database.js';
 import type { ScopeResolver } from '../../src/stores/task-store.js';
 import { conversationStoreContract } from '../contracts/conversation-store.js';
 import { embeddedStoreChecks } from '../contracts/embedded-store.js';
-import { jobStoreContract } from '../contracts/job-store.js';
+import { jobStoreContract, makeJob } from '../contracts/job-store.js';
+import { pushConfig, pushContext } from '../contracts/push-config-store.js';
 import { taskEventStoreContract } from '../contracts/task-event-store.js';
 import { listRequest, taskStoreContract } from '../contracts/task-store.js';
 import { callContext, makeNumberedTask, makeRichTask, makeTask } from '../helpers/tasks.js';
@@ -53,6 +56,49 @@ jobStoreContract('sqlite', async () => {
       await rm(dir, { recursive: true, force: true });
     },
   };
+});
+
+void describe('sqlite stores on one connection', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'a2a-sqlite-shared-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  void test('tasks, jobs and push configs share the one connection; closing a store leaves it to the others', async () => {
+    const file = join(dir, 'gateway.db');
+    const db = openGatewayDatabase({ file });
+    const tasks = new SqliteTaskStore({ db });
+    const jobs = new SqliteJobStore({ db });
+    const push = new SqlitePushConfigStore({ db });
+    const task = makeTask();
+    const job = makeJob({ taskId: task.id });
+    await tasks.save(task, callContext('alice'));
+    await jobs.save(job);
+    await push.save(task.id, pushContext('1.0'), pushConfig({ id: 'hook' }));
+
+    await push.close();
+    await tasks.close();
+    assert.equal(await tasks.ping(), false, 'a closed store says so');
+    await assert.rejects(tasks.get(task.id), /not open/);
+    // The jobs store still works on the connection the others gave up.
+    assert.deepEqual(await jobs.list(), [{ job, state: 'queued' }]);
+    await jobs.close();
+    assert.ok(db.open, 'the stores leave the connection to whoever opened it');
+    db.close();
+
+    // Everything went to the one file.
+    const reopened = new Database(file, { readonly: true });
+    try {
+      const count = (table: string): number =>
+        (reopened.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+      assert.deepEqual([count('tasks'), count('jobs'), count('push_configs')], [1, 1, 1]);
+    } finally {
+      reopened.close();
+    }
+  });
 });
 
 void describe('sqlite store: the file', () => {
