@@ -39,6 +39,9 @@ import { TaskPlanner } from './service/planner.js';
 import { InProcessQueue } from './queue/in-process-queue.js';
 import type { TaskQueue } from './queue/task-queue.js';
 import { BUILTIN_SKILLS } from './skills/catalog.js';
+import { findingsOfArtifacts } from './skills/findings.js';
+import { WorkspaceError } from './workspace/errors.js';
+import { requireRemote } from './workspace/push.js';
 import { MemoryTaskStore } from './stores/memory-store.js';
 import { openGatewayDatabase } from './stores/sqlite-database.js';
 import { SqliteTaskStore } from './stores/sqlite-store.js';
@@ -189,7 +192,19 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     run: createTaskRunner({ registry: processes, limits, containment, sandbox: sandboxes.for(undefined) }),
     runFor: runnerFor,
   });
-  const planner = new TaskPlanner({ config, skills: BUILTIN_SKILLS });
+  const gitEnv = withoutGatewaySecrets(env);
+  const planner = new TaskPlanner({
+    config,
+    skills: BUILTIN_SKILLS,
+    // A follow-up that names a finding gets its request from the review task's result.
+    findingsOf: async (taskId) => findingsOfArtifacts((await store.get(taskId))?.artifacts),
+    // push / pull_request are refused before a task exists when the repository has no such remote.
+    checkRemote: (workdir, remote) =>
+      requireRemote(workdir, remote, { env: gitEnv }).then(
+        () => undefined,
+        (err: unknown) => (err instanceof WorkspaceError ? err.message : String(err)),
+      ),
+  });
   const conversations = new Conversations(config.dataDir, store);
   const scheduler = new InProcessQueue({
     maxConcurrent: config.maxConcurrentTasks,

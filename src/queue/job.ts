@@ -17,13 +17,22 @@ export interface TaskJob {
   timeoutMs: number;
   model?: string;
   effort?: string;
-  workspace: { baseRef?: string; commit: boolean; apply: boolean };
+  workspace: TaskWorkspacePlan;
   /** What the caller asked, in words (for backends that replay earlier turns, and commit messages). */
   request: string;
   /** Task metadata set when the task is created (skill, backend, dialect). */
   meta: Record<string, string>;
   /** W3C trace context of the request that sent it: in the task's log lines, and the CLI's TRACEPARENT. */
   traceparent?: string;
+}
+
+/** What happens to a task's change: where it starts, whether it is committed, applied, pushed. */
+export interface TaskWorkspacePlan {
+  baseRef?: string;
+  commit: boolean;
+  apply: boolean;
+  /** Push the task branch to `remote` after a verified change, and open a pull request when asked. */
+  push?: { remote: string; pullRequest: boolean };
 }
 
 /** Where a kept job is: waiting for a slot (owed after a restart) or running (settled after a restart). */

@@ -3,7 +3,8 @@ import type { GatewayConfig } from '../config/load.js';
 import { SKILL_INPUT_MODES, extractSkillInput, fieldLabel, type InputPart } from '../skills/input.js';
 import type { SkillDefinition } from '../skills/types.js';
 import { resolveWorkdir } from '../workspace/roots.js';
-import type { TaskJob } from '../queue/job.js';
+import type { TaskJob, TaskWorkspacePlan } from '../queue/job.js';
+import { fixRequestOf, parseFindingRef, type Finding } from '../skills/findings.js';
 
 /** A request that cannot become a task; `field` names what was wrong. Refused before any task exists. */
 export class TaskInputError extends Error {
@@ -39,8 +40,8 @@ export interface TaskPlan {
   timeoutMs: number;
   model?: string;
   effort?: string;
-  /** What happens to the change: where it starts, and whether it is committed or applied. */
-  workspace: { baseRef?: string; commit: boolean; apply: boolean };
+  /** What happens to the change: where it starts, and whether it is committed, applied or pushed. */
+  workspace: TaskWorkspacePlan;
 }
 
 type Metadata = Record<string, unknown> | undefined;
@@ -48,6 +49,10 @@ type Metadata = Record<string, unknown> | undefined;
 export interface PlannerDeps {
   config: GatewayConfig;
   skills: readonly SkillDefinition[];
+  /** The findings a task reported, for inputs that name one (`finding: "<taskId>#<findingId>"`). */
+  findingsOf?: (taskId: string) => Promise<readonly Finding[] | undefined>;
+  /** Checks that a workdir's repository has `remote`: resolves to why not, or undefined when it has. */
+  checkRemote?: (workdir: string, remote: string) => Promise<string | undefined>;
 }
 
 /** The media type without parameters (`text/plain; charset=utf-8` is `text/plain`), or '' when none is given. */
@@ -126,7 +131,7 @@ export class TaskPlanner {
 
     const extracted = extractSkillInput(toInputParts(message.parts), skill);
     if (!extracted.ok) throw new TaskInputError(fieldLabel(extracted.error.field), extracted.error.message);
-    const input = extracted.input;
+    const input = await this.withFinding(extracted.input);
 
     const backendName = this.chooseBackend(skill, pick('backend', meta, requestMetadata));
     const timeoutMs = this.chooseTimeout(skill, pick('timeout', meta, requestMetadata));
@@ -140,19 +145,33 @@ export class TaskPlanner {
       workdir = resolved.path;
     }
 
-    const workspace = {
+    // A pull request needs the branch pushed, and a push needs the branch kept.
+    const pullRequest = input.pull_request === true;
+    const push = pullRequest || input.push === true;
+    const remote = typeof input.remote === 'string' ? input.remote : 'origin';
+    const workspace: TaskWorkspacePlan = {
       ...(typeof input.base_ref === 'string' ? { baseRef: input.base_ref } : {}),
-      commit: input.commit === true,
+      commit: input.commit === true || push,
       apply: input.apply === true,
+      ...(push ? { push: { remote, pullRequest } } : {}),
     };
     if (workdir === undefined) {
-      for (const field of ['base_ref', 'commit', 'apply'] as const) {
+      for (const field of ['base_ref', 'commit', 'apply', 'push', 'pull_request', 'remote'] as const) {
         if (input[field] !== undefined && input[field] !== false) {
           throw new TaskInputError(
             `input.${field}`,
             `input.${field}: needs input.workdir, the repository the change is made in`,
           );
         }
+      }
+    }
+
+    if (push && workdir !== undefined && this.deps.checkRemote) {
+      const why = await this.deps.checkRemote(workdir, remote);
+      if (why !== undefined) {
+        const field =
+          input.remote !== undefined ? 'remote' : input.pull_request === true ? 'pull_request' : 'push';
+        throw new TaskInputError(`input.${field}`, `input.${field}: ${why}`);
       }
     }
 
@@ -187,6 +206,38 @@ export class TaskPlanner {
       ...(job.model !== undefined ? { model: job.model } : {}),
       ...(job.effort !== undefined ? { effort: job.effort } : {}),
     };
+  }
+
+  /**
+   * An input that names a finding (`finding: "<taskId>#<findingId>"`) gets its bug report built from that finding
+   * (the caller's own description, if any, kept as notes) and the finding's file as the file to start from.
+   */
+  private async withFinding(input: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (typeof input.finding !== 'string') return input;
+    const ref = parseFindingRef(input.finding);
+    if (!ref) {
+      throw new TaskInputError(
+        'input.finding',
+        `input.finding: expected "<taskId>#<findingId>", got ${JSON.stringify(input.finding)}`,
+      );
+    }
+    const findings = await this.deps.findingsOf?.(ref.taskId);
+    if (findings === undefined) {
+      throw new TaskInputError(
+        'input.finding',
+        `input.finding: task ${JSON.stringify(ref.taskId)} is unknown or reported no findings (a finding comes from a completed review_pr task)`,
+      );
+    }
+    const finding = findings.find((f) => f.id === ref.findingId);
+    if (!finding) {
+      throw new TaskInputError(
+        'input.finding',
+        `input.finding: task ${JSON.stringify(ref.taskId)} has no finding ${JSON.stringify(ref.findingId)}; its findings are ${findings.map((f) => f.id).join(', ') || 'none'}`,
+      );
+    }
+    const notes = typeof input.bug_description === 'string' ? input.bug_description : undefined;
+    const files = Array.isArray(input.files) ? input.files : finding.file ? [finding.file] : undefined;
+    return { ...input, bug_description: fixRequestOf(finding, ref, notes), ...(files ? { files } : {}) };
   }
 
   private chooseSkill(requested: unknown): SkillDefinition {

@@ -51,14 +51,14 @@ export function parseFindingRef(ref: string): FindingRef | undefined {
   return { taskId, findingId };
 }
 
-/** The findings a task's artifacts carry (the data part of its result holding `findings`), if any. */
+/** The findings a task's artifacts carry (the review data part of its result: `comments` with ids), if any. */
 export function findingsOfArtifacts(artifacts: readonly unknown[] | undefined): Finding[] | undefined {
   for (const artifact of artifacts ?? []) {
     const parts = (artifact as { parts?: unknown }).parts;
     if (!Array.isArray(parts)) continue;
     for (const part of parts as unknown[]) {
       const data = dataOf(part);
-      const findings = data?.findings;
+      const findings = data?.comments;
       if (Array.isArray(findings)) return findings.filter(isFinding);
     }
   }

@@ -1,6 +1,7 @@
 /** review_pr: the one read-only skill. It reviews a change and reports comments instead of editing files. */
 import { z } from 'zod';
 import { defineSkill } from './define.js';
+import { withFindingIds, type Finding } from './findings.js';
 import { workdir } from './fields.js';
 import { fenced, preamble, quoted, sections } from './prompt-text.js';
 
@@ -104,9 +105,10 @@ const SEVERITIES: ReadonlySet<string> = new Set(REVIEW_SEVERITIES);
 
 /**
  * The review comments of a review_pr answer: the last fenced json block holding an array (the prompt asks for it
- * as the very last thing). Entries that are not comments are dropped; an unknown severity becomes `minor`.
+ * as the very last thing). Entries that are not comments are dropped; an unknown severity becomes `minor`. Each
+ * comment is a finding with a stable id, which a follow-up names to have it fixed (`finding: <taskId>#<id>`).
  */
-export function parseReviewComments(answer: string): { comments: ReviewComment[]; error?: string } {
+export function parseReviewComments(answer: string): { comments: Finding[]; error?: string } {
   const blocks = [...answer.matchAll(/```(?:json)?[ \t]*\r?\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
   for (const block of blocks.reverse()) {
     let value: unknown;
@@ -132,7 +134,7 @@ export function parseReviewComments(answer: string): { comments: ReviewComment[]
           : {}),
       });
     }
-    return { comments };
+    return { comments: withFindingIds(comments) };
   }
   return { comments: [], error: 'the review ended without a JSON block of comments' };
 }

@@ -18,6 +18,7 @@ import {
   type TestGateway,
 } from '../helpers/gateway.js';
 import { git } from '../helpers/git.js';
+import { withFindingIds } from '../../src/skills/findings.js';
 
 const EDIT = join(FAKE_CLI_DIR, 'edit-files.mjs');
 
@@ -387,10 +388,13 @@ describe('workspaces', () => {
     const r = await run(gw, 'review_pr', { workdir: repo, base: 'main', head: 'feature' });
     assert.equal(r.state, 'completed', r.reason);
     const review = artifact(r.task, 'result').parts.find((p: any) => p.kind === 'data' && p.data.comments);
-    assert.deepEqual(review.data.comments, [
-      { file: 'src/a.txt', line: 1, severity: 'major', text: 'this never terminates' },
-      { file: 'src/a.txt', line: null, severity: 'minor', text: 'rename it' },
-    ]);
+    assert.deepEqual(
+      review.data.comments,
+      withFindingIds([
+        { file: 'src/a.txt', line: 1, severity: 'major' as const, text: 'this never terminates' },
+        { file: 'src/a.txt', line: null, severity: 'minor' as const, text: 'rename it' },
+      ]),
+    );
     assert.equal(artifact(r.task, 'diff'), undefined, 'a review returns no diff');
     assert.equal(details(r.task).workspace.discardedChanges, 1, 'what the reviewer wrote was thrown away');
     assert.deepEqual(fingerprint(repo), before);

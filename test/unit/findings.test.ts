@@ -32,12 +32,18 @@ describe('finding ids', () => {
     assert.deepEqual(ids, [ids[0], `${ids[0]}-2`, `${ids[0]}-3`]);
   });
 
-  test('a review answer keeps the suggestion next to the text', () => {
+  test('a review answer gives each comment its finding id, and keeps the suggestion next to the text', () => {
     const answer =
       '```json\n[{"file": "a.ts", "line": 1, "severity": "major", "text": "bad", "suggestion": " do good "}]\n```';
-    assert.deepEqual(parseReviewComments(answer).comments, [
-      { file: 'a.ts', line: 1, severity: 'major', text: 'bad', suggestion: 'do good' },
-    ]);
+    const [finding] = parseReviewComments(answer).comments;
+    assert.deepEqual(finding, {
+      file: 'a.ts',
+      line: 1,
+      severity: 'major',
+      text: 'bad',
+      suggestion: 'do good',
+      id: findingId({ file: 'a.ts', line: 1, text: 'bad' }),
+    });
   });
 });
 
@@ -57,11 +63,11 @@ describe('finding references', () => {
       {
         parts: [
           { content: { $case: 'text', value: 'x' } },
-          { content: { $case: 'data', value: { findings } } },
+          { content: { $case: 'data', value: { comments: findings } } },
         ],
       },
     ];
-    const v03 = [{ parts: [{ kind: 'data', data: { findings } }] }];
+    const v03 = [{ parts: [{ kind: 'data', data: { comments: findings } }] }];
     assert.deepEqual(findingsOfArtifacts(v10), findings);
     assert.deepEqual(findingsOfArtifacts(v03), findings);
     assert.equal(findingsOfArtifacts([{ parts: [] }]), undefined);

@@ -10,6 +10,7 @@ import { parseAllDocuments } from 'yaml';
 import { TemplateBackend, detectProject } from '../../src/agents/template-backend.js';
 import type { AgentEvent } from '../../src/agents/types.js';
 import { checkDockerfile, checkYaml, validateGenerated } from '../../src/skills/generated-files.js';
+import { withFindingIds } from '../../src/skills/findings.js';
 import { parseReviewComments } from '../../src/skills/review-skill.js';
 
 describe('Dockerfile check', () => {
@@ -108,10 +109,10 @@ describe('review comments', () => {
       '```',
     ].join('\n');
     assert.deepEqual(parseReviewComments(answer), {
-      comments: [
-        { file: 'a.ts', line: 3, severity: 'critical', text: 'SQL injection' },
-        { file: 'b.ts', line: null, severity: 'minor', text: 'odd' },
-      ],
+      comments: withFindingIds([
+        { file: 'a.ts', line: 3, severity: 'critical' as const, text: 'SQL injection' },
+        { file: 'b.ts', line: null, severity: 'minor' as const, text: 'odd' },
+      ]),
     });
   });
   test('an answer without the block gives no comments and says so', () => {

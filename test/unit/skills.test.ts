@@ -10,6 +10,7 @@ import {
   type SkillDefinition,
   type SkillInputError,
 } from '../../src/skills/index.js';
+import { withFindingIds } from '../../src/skills/findings.js';
 
 function skill(id: string): SkillDefinition {
   const found = findSkill(id, BUILTIN_SKILLS);
@@ -89,7 +90,7 @@ describe('catalog', () => {
         '```json\n[{"file": "a.ts", "line": 3, "severity": "major", "text": "off by one"}]\n```',
       ),
       {
-        comments: [{ file: 'a.ts', line: 3, severity: 'major', text: 'off by one' }],
+        comments: withFindingIds([{ file: 'a.ts', line: 3, severity: 'major' as const, text: 'off by one' }]),
       },
     );
   });
