@@ -10,7 +10,7 @@ import { startMockLlm, type MockLlm } from '../fixtures/mock-llm/index.js';
 import { REPO_ROOT, sendTask, spawnGateway, tempDir, type GatewayProcess } from '../helpers/gateway.js';
 import { e2eGatewayEnv } from './helpers/cli-env.js';
 
-const FILE = 'src/service/results.ts';
+const FILE = 'src/skills/generated-files.ts';
 const FIXED = 'const instruction = /^([A-Za-z]+)/.exec(line)?.[1]?.toUpperCase();';
 // The planted bug: Dockerfile instructions are case-insensitive, and this stops `from alpine` from counting.
 const BUGGY = 'const instruction = /^([A-Za-z]+)/.exec(line)?.[1];';
