@@ -261,6 +261,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     logger,
     redact: (text) => redactor.redact(text),
     templateFallback: config.workspace.templateFallback,
+    // The gateway's own test runs, pushes and gh filter this through their allowlists.
+    toolEnv: gitEnv,
+    testRunner: createTaskRunner({
+      registry: processes,
+      limits,
+      containment,
+      sandbox: sandboxes.for(undefined),
+    }),
   });
   const executor = new GatewayExecutor({
     inputRequests,

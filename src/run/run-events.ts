@@ -1,5 +1,6 @@
 import type { BackendOutcome, InputAnswer, InputQuestion } from '../agents/types.js';
 import type { TaskJob } from '../queue/job.js';
+import type { TestReport } from '../verify/report.js';
 import type { ReviewComment } from '../skills/review-skill.js';
 import type { GeneratedFile } from '../service/results.js';
 
@@ -15,6 +16,8 @@ export interface RunProducts {
   diff?: string;
   /** Files a generation skill wrote (text redacted). */
   files: GeneratedFile[];
+  /** The pull request opened for the task's pushed branch. */
+  pullRequest?: { url: string };
 }
 
 /** The end of a run, everything the caller is told. */
@@ -26,6 +29,8 @@ export interface RunEnd {
   details: Record<string, unknown>;
   /** Only when completed. */
   products?: RunProducts;
+  /** The gateway's own test run (before and after the agent), completed or not. */
+  testReport?: TestReport;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { ReviewComment } from '../skills/review-skill.js';
 import type { Changes } from '../workspace/index.js';
 import type { RunRecord } from './progress.js';
 import type { RunEnd } from './run-events.js';
+import type { TestReport } from '../verify/report.js';
 
 /** What a run's workspace produced, for the result. */
 export interface RunExtras {
@@ -14,6 +15,10 @@ export interface RunExtras {
   files?: GeneratedFile[];
   review?: { comments: ReviewComment[]; error?: string };
   workspace?: Record<string, unknown>;
+  /** The gateway's own test run, when the task had a test command (kept on failure too). */
+  testReport?: TestReport;
+  /** The pull request opened for the pushed branch. */
+  pullRequest?: { url: string };
 }
 
 /**
@@ -107,13 +112,19 @@ export function endOf(
     ...(extras.workspace ? { workspace: extras.workspace } : {}),
     ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
     ...(outcome.errorKind ? { errorKind: outcome.errorKind } : {}),
+    ...(extras.testReport
+      ? { tests: { command: extras.testReport.command, verdict: extras.testReport.verdict } }
+      : {}),
+    ...(extras.pullRequest ? { pullRequest: extras.pullRequest.url } : {}),
   };
+  const reported = extras.testReport ? { testReport: redactReport(extras.testReport, redact) } : {};
   const summary = redact(outcome.summary || record?.lastResult || '');
   if (outcome.status !== 'completed') {
     return {
       status: outcome.status,
       text: redact(outcome.reason ?? (outcome.status === 'canceled' ? 'canceled' : 'failed')),
       details,
+      ...reported,
     };
   }
   const said = summary || '(the agent produced no output)';
@@ -121,11 +132,19 @@ export function endOf(
     status: outcome.status,
     text: said,
     details,
+    ...reported,
     products: {
       summary: said,
       ...(extras.review ? { review: extras.review } : {}),
       ...(extras.changes && extras.changes.diff !== '' ? { diff: redact(extras.changes.diff) } : {}),
       files: (extras.files ?? []).map((file) => ({ ...file, text: redact(file.text) })),
+      ...(extras.pullRequest ? { pullRequest: extras.pullRequest } : {}),
     },
   };
+}
+
+/** The test output can carry anything the tests printed: masked like every other text the task returns. */
+function redactReport(report: TestReport, redact: (text: string) => string): TestReport {
+  const run = (r: TestReport['before']): TestReport['before'] => ({ ...r, outputTail: redact(r.outputTail) });
+  return { ...report, before: run(report.before), after: report.after.map(run) };
 }

@@ -11,6 +11,12 @@ import { WorkspaceError } from '../workspace/index.js';
 import { ProgressReporter } from './progress.js';
 import type { Ask, RunEvent, RunObserver, RunSink } from './run-events.js';
 import { endOf, settle, type RunExtras } from './settle.js';
+import { publish } from './publish.js';
+import type { ProcessRunner } from '../runner/types.js';
+import { verifyPolicyOf } from '../verify/policy.js';
+import type { TestReport } from '../verify/report.js';
+import { runTests } from '../verify/run-tests.js';
+import { verifiedRun, type AgentTurn } from '../verify/verified-run.js';
 
 export interface TaskRunDeps {
   /** Rebuilds the plan of a job that comes without one (a worker's job, a job resumed after a restart). */
@@ -28,6 +34,13 @@ export interface TaskRunDeps {
   progressCoalesceMs?: number;
   /** See every run's events after its sink (metrics, logs). */
   observers?: readonly RunObserver[];
+  /**
+   * The environment the gateway's own test runs, pushes and gh start from (each filters it through its
+   * allowlist). Absent: nothing of the gateway's environment passes.
+   */
+  toolEnv?: Readonly<Record<string, string | undefined>>;
+  /** The runner test commands go through (the sandboxed task runner); plain spawn when absent. */
+  testRunner?: ProcessRunner;
 }
 
 /**
@@ -260,14 +273,62 @@ export class TaskRun {
         ...(job.traceparent ? { traceparent: job.traceparent } : {}),
       };
       const ask = opts.askFor?.(plan.skill.id);
-      const result = await backend.run({
-        spec,
-        signal,
-        home: turn.home,
-        firstTurn: turn.firstTurn,
-        emit: (event) => progress.handle(event),
-        ...(ask ? { ask } : {}),
-      });
+      const runAgent = (turnOf: AgentTurn): Promise<BackendOutcome> => {
+        if (turnOf.prompt === undefined) {
+          return backend.run({
+            spec,
+            signal,
+            home: turn.home,
+            firstTurn: turn.firstTurn,
+            emit: (event) => progress.handle(event),
+            ...(ask ? { ask } : {}),
+          });
+        }
+        // A fix attempt: the same session resumed with the failing output where the CLI can resume, else the
+        // task's prompt again with it (the agent's earlier change is still in the workspace).
+        const sessionId = turnOf.previous?.sessionId ?? progress.record.sessionId;
+        const native = backend.resume === 'native' && sessionId !== undefined;
+        const { resumeSessionId: _first, ...base } = spec;
+        return backend.run({
+          spec: native
+            ? { ...base, prompt: turnOf.prompt, resumeSessionId: sessionId }
+            : { ...base, prompt: `${spec.prompt}\n\n${turnOf.prompt}` },
+          signal,
+          home: turn.home,
+          firstTurn: false,
+          emit: (event) => progress.handle(event),
+          ...(ask ? { ask } : {}),
+        });
+      };
+      // The gateway's own test run, before and after the agent, when the skill changes code and has a command.
+      const policy = plan.skill.readOnly ? undefined : verifyPolicyOf(plan.input);
+      let result: BackendOutcome;
+      let report: TestReport | undefined;
+      if (policy) {
+        const verified = await verifiedRun({
+          policy,
+          runAgent,
+          runTests: (phase) =>
+            runTests({
+              command: policy.command,
+              cwd: ws.cwd,
+              baseEnv: this.deps.toolEnv ?? {},
+              home: turn.home,
+              signal,
+              ...(this.deps.testRunner ? { runner: this.deps.testRunner } : {}),
+              label: `${taskId}:tests-${phase}`,
+            }),
+          onTests: (phase, run) =>
+            logger.info(
+              { phase, passed: run.passed, exitCode: run.exitCode, durationMs: run.durationMs },
+              'test command ran',
+            ),
+        });
+        result = verified.outcome;
+        report = verified.report;
+      } else result = await runAgent({ attempt: 0 });
+      const withReport = (extras: RunExtras): RunExtras =>
+        report ? { ...extras, testReport: report } : extras;
       // Remembered for the context's next turn: the session to resume, the project it works on, the skill.
       await this.deps.conversations.remember(owner, contextId, backendName, {
         sessionId: result.sessionId ?? progress.record.sessionId,
@@ -277,13 +338,35 @@ export class TaskRun {
         skill: plan.skill.id,
       });
       try {
-        return await settle(ws, plan, job, result, progress.record, this.redact);
+        const settled = await settle(ws, plan, job, result, progress.record, this.redact);
+        const branch = settled.extras.workspace?.branch;
+        const published = await publish({
+          plan,
+          job,
+          outcome: settled.outcome,
+          branch: typeof branch === 'string' ? branch : undefined,
+          dir: ws.root,
+          report,
+          git: { env: this.deps.toolEnv ?? {}, signal },
+          redact: this.redact,
+        });
+        const workspace = published.published.pushed
+          ? { ...settled.extras.workspace, pushed: published.published.pushed }
+          : settled.extras.workspace;
+        return {
+          outcome: published.outcome,
+          extras: withReport({
+            ...settled.extras,
+            ...(workspace ? { workspace } : {}),
+            ...(published.published.pullRequest ? { pullRequest: published.published.pullRequest } : {}),
+          }),
+        };
       } catch (err) {
         if (!(err instanceof WorkspaceError) || signal.aborted) throw err;
         // The run finished, but its change could not be read or recorded (a diff over the size limit, say).
         return {
           outcome: { ...result, status: 'failed', reason: `workspace: ${err.message}` },
-          extras: {},
+          extras: withReport({}),
         };
       }
     } finally {

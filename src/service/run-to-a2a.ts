@@ -1,6 +1,7 @@
 import { TaskState } from '@a2a-js/sdk';
 import { AgentEvent, type AgentExecutionEvent } from '@a2a-js/sdk/server';
 import type { RunEvent, RunStatus } from '../run/run-events.js';
+import { describeReport } from '../verify/report.js';
 import { agentMessage, artifactUpdate, dataPart, filePart, statusUpdate, textPart } from './a2a.js';
 
 const STATE_OF: Record<RunStatus, TaskState> = {
@@ -23,6 +24,20 @@ export function a2aEventsOf(taskId: string, contextId: string, event: RunEvent):
     case 'finished': {
       const events: AgentExecutionEvent[] = [];
       const products = event.products;
+      if (event.testReport) {
+        // Completed or not: a failed verification is what the caller most needs to read.
+        events.push(
+          AgentEvent.artifactUpdate(
+            artifactUpdate(taskId, contextId, {
+              artifactId: `${taskId}-test-report`,
+              name: 'test-report',
+              description:
+                "The gateway's own run of the test command before and after the agent: command, exit codes, durations, output tails, verdict.",
+              parts: [textPart(describeReport(event.testReport)), dataPart({ ...event.testReport })],
+            }),
+          ),
+        );
+      }
       if (products) {
         const parts = [textPart(products.summary), dataPart(event.details)];
         if (products.review) {
@@ -47,6 +62,18 @@ export function a2aEventsOf(taskId: string, contextId: string, event: RunEvent):
                 name: 'diff',
                 description: 'The unified diff of every file the task changed (git apply takes it).',
                 parts: [filePart(products.diff, 'text/x-diff', 'changes.diff')],
+              }),
+            ),
+          );
+        }
+        if (products.pullRequest) {
+          events.push(
+            AgentEvent.artifactUpdate(
+              artifactUpdate(taskId, contextId, {
+                artifactId: `${taskId}-pull-request`,
+                name: 'pull-request',
+                description: 'The pull request opened for the pushed task branch.',
+                parts: [textPart(products.pullRequest.url), dataPart({ url: products.pullRequest.url })],
               }),
             ),
           );
