@@ -6,7 +6,7 @@ import type { TaskJob } from '../queue/job.js';
 import { QueueFullError, SchedulerClosedError } from '../queue/task-queue.js';
 import type { ConversationTurn, Conversations } from '../service/conversations.js';
 import type { TaskPlan, TaskPlanner } from '../service/planner.js';
-import type { Workspaces } from '../service/workspaces.js';
+import type { TaskWorkspace, Workspaces } from '../service/workspaces.js';
 import { WorkspaceError } from '../workspace/index.js';
 import { ProgressReporter } from './progress.js';
 import type { Ask, RunEvent, RunObserver, RunSink } from './run-events.js';
@@ -229,7 +229,7 @@ export class TaskRun {
   ): Promise<{ outcome: BackendOutcome; extras: RunExtras }> {
     const { taskId, contextId, owner, request } = job;
     const origin = this.originFor(plan, turn.previousWorkdir);
-    let ws;
+    let ws: TaskWorkspace;
     try {
       ws = await this.deps.workspaces.prepare({
         owner,
