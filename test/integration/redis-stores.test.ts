@@ -12,6 +12,8 @@ import { RedisConversationStore } from '../../src/stores/redis-conversation-stor
 import { conversationStoreContract } from '../contracts/conversation-store.js';
 import { pushConfigStoreContract } from '../contracts/push-config-store.js';
 import { RedisPushConfigStore } from '../../src/push/redis-store.js';
+import { taskStoreContract } from '../contracts/task-store.js';
+import { RedisTaskStore } from '../../src/stores/redis-task-store.js';
 
 const REDIS_URL = process.env.TEST_REDIS_STORES_URL ?? 'redis://127.0.0.1:6379/5';
 
@@ -48,6 +50,12 @@ conversationStoreContract('redis', () => {
       await cleanup();
     },
   });
+});
+
+taskStoreContract('redis', ({ scope }) => {
+  const { redis, prefix, cleanup } = redisUnderTest();
+  const store = new RedisTaskStore({ redis }, { prefix, ...(scope ? { scope } : {}) });
+  return Promise.resolve({ store, cleanup });
 });
 
 pushConfigStoreContract('redis', ({ scope }) => {
