@@ -280,11 +280,10 @@ export function backendSuite(cli: CliName, opts: SuiteOptions): void {
     });
 
     test('the CLI runs sandboxed (bubblewrap) wherever bubblewrap can run here', async () => {
-      const health = (await (await fetch(`${gw.url}/health?detailed=true`)).json()) as {
-        sandbox?: { mode?: string };
-      };
-      const expected = (await bwrapRunsHere()) ? 'bwrap' : 'off';
-      assert.equal(health.sandbox?.mode, expected, JSON.stringify(health.sandbox));
+      // The start-up line, not /health?detailed=true: that would also start every CLI's --version probe, which
+      // may still be writing into the user's home when the suite removes it.
+      const expected = (await bwrapRunsHere()) ? /sandbox: bwrap \(/ : /sandbox: OFF/;
+      assert.match(gw.output(), expected);
     });
 
     test('fix_bug: the model edits a file; progress streams in order before the terminal state; usage is reported', async () => {
@@ -335,6 +334,29 @@ export function backendSuite(cli: CliName, opts: SuiteOptions): void {
       assert.deepEqual(details.changedFiles, [{ path: 'hello.txt', status: 'added', added: 1, removed: 0 }]);
       assert.equal(details.backend, cli);
       if (opts.reportsTokens) assert.ok(details.usage?.inputTokens > 0, JSON.stringify(details));
+    });
+
+    test("told an absolute path in the caller's repository, the CLI cannot write there (sandbox)", async (t) => {
+      if (!(await bwrapRunsHere())) return t.skip('bubblewrap cannot run here');
+      const repo = newRepo();
+      const target = join(repo, 'escaped.txt');
+      // The scripted model has the CLI's shell write the caller's own working tree, not the task's worktree: what
+      // a CLI did before the sandbox (issue 17).
+      mock.setScript({ file: target });
+      try {
+        const task = await send(
+          gw.url,
+          { instructions: 'mock:shell create escaped.txt containing hi', workdir: repo },
+          { skill: 'code', timeout: 120 },
+        );
+        assert.ok(['completed', 'failed'].includes(task.status.state), JSON.stringify(task.status));
+        assert.equal(existsSync(target), false, "the caller's working tree was written");
+        assert.equal(execFileSync('git', ['status', '--porcelain'], { cwd: repo, encoding: 'utf8' }), '');
+        const diff = task.artifacts?.find((a: { name: string }) => a.name === 'diff')?.parts[0]?.text ?? '';
+        assert.doesNotMatch(diff, /escaped\.txt/);
+      } finally {
+        mock.setScript({});
+      }
     });
 
     test('a 401 from the model API ends the task failed, saying the backend is not authenticated', async () => {
