@@ -353,7 +353,7 @@ describe('a2a-gateway client commands against a gateway', () => {
     assert.equal(await complete(['a2a-gateway', 'tasks', 'w']), 'watch');
     assert.equal(await complete(['a2a-gateway', 'send', '--sk']), '--skill');
     assert.equal(await complete(['a2a-gateway', 'tasks', 'list', '--state', 'inp']), 'input-required');
-    assert.match(await complete(['a2a-gateway', '']), /send tasks card skills completion serve/);
+    assert.match(await complete(['a2a-gateway', '']), /send improve tasks card skills completion serve/);
     const zsh = await run(['completion', 'zsh'], env);
     assert.match(zsh.stdout, /^#compdef a2a-gateway/);
   });

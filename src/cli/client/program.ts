@@ -12,11 +12,13 @@ import type { FollowFlags } from './send.js';
 import type { SendFlags } from './send-input.js';
 import { defaultUrl } from './target.js';
 import type { ListFlags } from './tasks.js';
+import type { ImproveFlags } from './improve.js';
 
 // Each command's module (and with it the SDK client) loads when the command runs, not for --help or a typo.
 const commands = {
   send: () => import('./send.js'),
   tasks: () => import('./tasks.js'),
+  improve: () => import('./improve.js'),
   card: () => import('./card.js'),
 };
 
@@ -72,6 +74,28 @@ export function buildProgram(
   ).action((text: string[], flags: SendFlags & FollowFlags, cmd: Command) =>
     run(async (ctx) => (await commands.send()).sendCommand(ctx, text, flags), cmd),
   );
+
+  program
+    .command('improve')
+    .description(
+      'review a repository, fix each finding in its own verified task (committed on a task branch), report; exit 0 only when every fix verified',
+    )
+    .requiredOption(
+      '--test-command <command>',
+      'the tests the gateway runs before and after each fix (no shell)',
+    )
+    .option('-w, --workdir <dir>', 'the repository (default: the current directory)')
+    .option('--focus <text>', 'what the review pays attention to')
+    .option('--max <n>', 'fix at most this many findings (most severe first)')
+    .option('--severity <level>', 'only findings at least this severe: critical, major, minor or nit')
+    .option('--fix-attempts <n>', 'extra agent turns when the tests still fail (default 1)')
+    .option('--push', 'push each verified fix branch to the remote')
+    .option('--pull-request', 'open a pull request for each verified fix (gh on the gateway machine)')
+    .option('--remote <name>', 'the remote to push to (default origin)')
+    .option('-t, --timeout <seconds>', "each task's deadline")
+    .action((flags: ImproveFlags, cmd: Command) =>
+      run(async (ctx) => (await commands.improve()).improveCommand(ctx, flags), cmd),
+    );
 
   const tasks = program.command('tasks').description('list, show, follow, answer and cancel tasks');
   tasks
