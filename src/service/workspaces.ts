@@ -23,6 +23,7 @@ import {
   pinWorkdir,
   pruneConversationRefs,
   pruneTaskBranches,
+  unlockAbandonedWorktrees,
   refExists,
   removeWorktree,
   runGit,
@@ -333,6 +334,16 @@ export class Workspaces {
       await rm(join(this.opts.dataDir, dir), { recursive: true, force: true });
     }
     for (const repo of await this.repos()) {
+      const unlocked = await unlockAbandonedWorktrees(
+        repo,
+        join(this.opts.dataDir, 'worktrees'),
+        this.opts.git,
+      ).catch((err: unknown) => {
+        this.opts.logger.warn({ err, repo }, 'reading the worktree entries failed');
+        return 0;
+      });
+      if (unlocked > 0)
+        this.opts.logger.info({ repo, unlocked }, 'unlocked worktree entries a killed git left half made');
       await runGit(this.opts.git, repo, ['worktree', 'prune']).catch((err: unknown) =>
         this.opts.logger.warn({ err, repo }, 'git worktree prune failed'),
       );

@@ -64,6 +64,7 @@ export const fixBug = defineSkill({
   ],
   input: fixBugInput,
   mainField: 'bug_description',
+  oneOfRequired: ['bug_description', 'finding'],
   defaultBackend: 'droid',
   readOnly: false,
   outputModes: CHANGE_OUTPUT_MODES,

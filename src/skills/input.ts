@@ -140,7 +140,14 @@ export function extractSkillInput(parts: readonly InputPart[], skill: SkillDefin
  * `additionalProperties: false`.
  */
 export function skillInputJsonSchema(skill: SkillDefinition): Record<string, unknown> {
-  return z.toJSONSchema(skill.input, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
+  const schema = z.toJSONSchema(skill.input, {
+    target: 'draft-2020-12',
+    io: 'input',
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
+  if (skill.oneOfRequired && skill.oneOfRequired.length > 0)
+    schema.anyOf = skill.oneOfRequired.map((name) => ({ required: [name] }));
+  return schema;
 }
 
 /** The skill with this id, if the list has it. */

@@ -22,6 +22,11 @@ export interface SkillDefinition {
    * (e.g. `bug_description` for fix_bug).
    */
   mainField: string;
+  /**
+   * Fields of which at least one must be given, when no single one is required (fix_bug: bug_description or
+   * finding). Published on the card as the schema's `anyOf`.
+   */
+  oneOfRequired?: readonly string[];
   /** Builds the prompt the coding agent receives from the validated input. */
   prompt: (input: Record<string, unknown>) => string;
   defaultBackend: DefaultBackendName;

@@ -112,6 +112,15 @@ export function bodyReader(limitBytes: number): RequestHandler[] {
         return;
       }
     }
+    // Every HTTP+JSON request body is an object; the SDK's tenant route writes `tenant` into the body and a
+    // JSON scalar there throws (answered as an internal error).
+    if (
+      !isJsonRpcPath(req) &&
+      (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body))
+    ) {
+      restError(res, 400, 'INVALID_ARGUMENT', 'the request body must be a JSON object');
+      return;
+    }
     // Code further on walks requests recursively (validation, copies, the store): a body nested thousands deep
     // would end in a stack overflow, answered as an internal error. No real request nests this deep.
     if (nestingDepth(req.body) > MAX_NESTING) {

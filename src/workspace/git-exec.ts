@@ -157,7 +157,10 @@ export async function runGit(
 
 /** git's messages when another git process holds a lock we need for a moment (index, ref, config, worktrees). */
 const LOCK_ERROR =
-  /Unable to create '[^']*\.lock'|\.lock': File exists|cannot lock ref|could not lock|unable to lock/i;
+  /Unable to create '[^']*\.lock'|\.lock': File exists|cannot lock ref|could not lock|unable to lock|failed to read [^\n]*worktrees\/[^\n]*\/(?:commondir|gitdir)/i;
+
+// (The last one: `git worktree add` reads every worktree's admin entry, and one another `worktree add` is
+// writing has no `commondir` yet for a moment.)
 
 /** True for a failure that another git process's lock caused, worth retrying after a short wait. */
 export function isLockError(err: unknown): boolean {
@@ -185,4 +188,25 @@ export async function withLockRetry<T>(
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
+}
+
+const repoQueues = new Map<string, Promise<unknown>>();
+
+/**
+ * Runs `fn` after every earlier call for the same repository has settled: changes to a repository's worktree
+ * list (`worktree add`, `remove`) go one at a time within this process, since each one reads every other entry
+ * and one half written makes it fail. Another process's git is covered by {@link withLockRetry}.
+ */
+export function oneAtATime<T>(repo: string, fn: () => Promise<T>): Promise<T> {
+  const previous = repoQueues.get(repo) ?? Promise.resolve();
+  const run = previous.then(fn, fn);
+  const settled = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  repoQueues.set(repo, settled);
+  void settled.then(() => {
+    if (repoQueues.get(repo) === settled) repoQueues.delete(repo);
+  });
+  return run;
 }

@@ -1,7 +1,7 @@
-import { lstat, mkdir, readFile, realpath, rm } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { GitError, WorkspaceError } from './errors.js';
-import { isLockError, runGit, withLockRetry, type GitContext } from './git-exec.js';
+import { isLockError, oneAtATime, runGit, withLockRetry, type GitContext } from './git-exec.js';
 import { isInside } from './roots.js';
 
 /**
@@ -186,7 +186,7 @@ export async function createWorktree(opts: CreateWorktreeOptions, ctx: GitContex
   );
   try {
     await withLockRetry(
-      () => runGit(ctx, root, ['worktree', 'add', '--quiet', path, opts.branch]),
+      () => oneAtATime(root, () => runGit(ctx, root, ['worktree', 'add', '--quiet', path, opts.branch])),
       // A try that lost a lock race may leave the directory or an admin entry; the next try needs neither.
       async () => {
         await rm(path, { recursive: true, force: true });
@@ -243,7 +243,9 @@ export async function removeWorktree(repo: string, path: string, ctx: GitContext
   // The usual case in one call: git itself refuses the main working tree and anything not a worktree of this
   // repository. Whatever it refuses or fails at (a lock, a damaged worktree, a path already gone) takes the
   // guarded way below.
-  const quick = await runGit(ctx, repo, ['worktree', 'remove', '--force', resolve(path)]).then(
+  const quick = await oneAtATime(resolve(repo), () =>
+    runGit(ctx, repo, ['worktree', 'remove', '--force', resolve(path)]),
+  ).then(
     () => true,
     () => false,
   );
@@ -307,6 +309,62 @@ export async function addDetachedWorktree(
 ): Promise<Pick<Worktree, 'path' | 'baseCommit'>> {
   const baseCommit = await resolveCommit(repo, ref, ctx);
   await mkdir(dirname(path), { recursive: true });
-  await runGit(ctx, repo, ['worktree', 'add', '--detach', '--quiet', path, baseCommit]);
+  await withLockRetry(
+    () =>
+      oneAtATime(resolve(repo), () =>
+        runGit(ctx, repo, ['worktree', 'add', '--detach', '--quiet', path, baseCommit]),
+      ),
+    async () => {
+      await rm(path, { recursive: true, force: true });
+      await runGit(ctx, repo, ['worktree', 'prune']).catch(() => undefined);
+    },
+  );
   return { path: await realpath(path), baseCommit };
+}
+
+/** How old a half-made worktree entry with no `gitdir` must be before it counts as abandoned. */
+const ABANDONED_ENTRY_MS = 10_000;
+
+/**
+ * Unlocks the worktree entries a killed `git worktree add` left half made, so that `git worktree prune` drops
+ * them: git locks an entry while it writes it, prune never touches a locked entry, and every later `worktree add`
+ * in the repository fails reading the entry's missing `commondir`. An entry is taken as abandoned when its
+ * worktree was to be under `ownedDir` (the gateway's own worktree directory, emptied before this is called) and
+ * is gone, or when it never got as far as naming its worktree and is older than ten seconds. Returns how many.
+ */
+export async function unlockAbandonedWorktrees(
+  root: string,
+  ownedDir: string,
+  ctx: GitContext,
+  now = Date.now(),
+): Promise<number> {
+  const common = await runGit(ctx, root, ['rev-parse', '--path-format=absolute', '--git-common-dir']);
+  const adminDir = join(common.stdout.trim(), 'worktrees');
+  const names = await readdir(adminDir).catch(() => [] as string[]);
+  let unlocked = 0;
+  for (const name of names) {
+    const locked = join(adminDir, name, 'locked');
+    const lockedAt = await stat(locked).then(
+      (s) => s.mtimeMs,
+      () => undefined,
+    );
+    if (lockedAt === undefined) continue;
+    const gitdir = await readFile(join(adminDir, name, 'gitdir'), 'utf8').catch(() => undefined);
+    let abandoned: boolean;
+    if (gitdir === undefined) {
+      abandoned = now - lockedAt > ABANDONED_ENTRY_MS;
+    } else {
+      const worktree = dirname(gitdir.trim());
+      abandoned =
+        isInside(ownedDir, worktree) &&
+        !(await lstat(worktree).then(
+          () => true,
+          () => false,
+        ));
+    }
+    if (!abandoned) continue;
+    await rm(locked, { force: true });
+    unlocked += 1;
+  }
+  return unlocked;
 }

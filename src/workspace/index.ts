@@ -9,6 +9,7 @@ export {
   listWorktrees,
   removeWorktree,
   resolveCommit,
+  unlockAbandonedWorktrees,
   type CreateWorktreeOptions,
   type Worktree,
   type WorktreeEntry,

@@ -65,7 +65,19 @@ describe('the gateway fixes a bug in its own repository (claude, scripted model)
     const home = join(tmp.dir, 'home');
     mkdirSync(home);
     const config = join(tmp.dir, 'gateway.yaml');
-    writeFileSync(config, 'skills:\n  fix_bug: { backend: claude }\n');
+    // A new worktree has no node_modules (gitignored): the repository's set-up command links this checkout's in,
+    // so the gateway's own run of the test command finds tsx, as a user's `npm ci` set-up would.
+    writeFileSync(
+      config,
+      [
+        'skills:',
+        '  fix_bug: { backend: claude }',
+        'repositories:',
+        `  - path: ${JSON.stringify(clone)}`,
+        `    setup: [ln, -s, ${JSON.stringify(join(REPO_ROOT, 'node_modules'))}, node_modules]`,
+        '',
+      ].join('\n'),
+    );
     gw = await spawnGateway(
       {
         ANTHROPIC_BASE_URL: mock.url,
@@ -110,7 +122,22 @@ describe('the gateway fixes a bug in its own repository (claude, scripted model)
     assert.match(diff, new RegExp(`^diff --git a/${FILE} b/${FILE}$`, 'm'));
     assert.equal((diff.match(/^diff --git /gm) ?? []).length, 1, diff);
     assert.ok(diff.includes(`-  ${BUGGY}`) || diff.includes(`-    ${BUGGY}`), diff);
-    const details = task.artifacts[0].parts[1].data;
+    type Part = { data?: Record<string, unknown> };
+    type Artifact = { name: string; parts: Part[] };
+    const artifacts = task.artifacts as Artifact[];
+    const details = artifacts
+      .flatMap((a) => a.parts)
+      .find((p) => p.data !== undefined && 'changedFiles' in p.data)?.data as {
+      changedFiles: Array<{ path: string }>;
+    };
+    assert.ok(details, 'a data part lists the changed files');
+    // The gateway ran the test command itself: failing before the agent, passing after.
+    const report = artifacts.find((a) => a.name === 'test-report')?.parts.find((p) => p.data)?.data as {
+      verdict: string;
+      before: { passed: boolean };
+    };
+    assert.equal(report?.verdict, 'passed', JSON.stringify(report));
+    assert.equal(report.before.passed, false, 'the planted bug fails the tests before the agent');
     assert.deepEqual(
       details.changedFiles.map((f: { path: string }) => f.path),
       [FILE],

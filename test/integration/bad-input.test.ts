@@ -131,6 +131,34 @@ describe('mistyped fields get errors naming the field', () => {
     await stillServing();
   });
 
+  test('a REST body that is JSON but not an object is 400 naming what was expected, on tenant routes too', async () => {
+    const send = await rpc(gw.url, send03([{ kind: 'text', text: 'hi' }]), as);
+    const id = (send.body as { result: { id: string } }).result.id;
+    const probes: Array<[string, string, string]> = [
+      ['DELETE', `/tenant-a/tasks/${id}/pushNotificationConfigs/%00`, '-5.2e+146'],
+      ['POST', `/tenant-a/tasks/${id}:cancel`, 'true'],
+      ['POST', '/tenant-a/message:send', '"text"'],
+      ['POST', '/message:send', '[1, 2]'],
+      ['GET', `/tenant-a/tasks/${id}`, '7'],
+    ];
+    for (const [method, path, body] of probes) {
+      const res = await fetch(`${gw.url}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json', 'a2a-version': '1.0', ...as },
+        ...(method === 'GET' ? {} : { body }),
+      });
+      if (method === 'GET') {
+        assert.notEqual(res.status, 500, `${method} ${path}`);
+        continue;
+      }
+      assert.equal(res.status, 400, `${method} ${path} ${body}`);
+      const answer = (await res.json()) as { error: { message: string } };
+      assert.match(answer.error.message, /body must be a JSON object/);
+    }
+    assert.doesNotMatch(gw.logs.text(), /unhandled error/);
+    await stillServing();
+  });
+
   test('0.1 tasks/send with a skill that is not a string is refused, not run as the default skill', async () => {
     for (const [label, value] of [
       ['0', 0],

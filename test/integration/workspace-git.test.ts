@@ -41,6 +41,7 @@ import {
   removeWorktree,
   snapshotCopy,
   taskBranchName,
+  unlockAbandonedWorktrees,
   type ChangedFile,
   type GitContext,
 } from '../../src/workspace/index.js';
@@ -262,6 +263,57 @@ describe('createWorktree', () => {
     write(wt.path, 'a.txt', 'edited\n');
     assert.match((await commitChanges(wt.path, 'task: edit', ctx)) ?? '', /^[0-9a-f]{40}$/);
     assert.equal(existsSync(marker), false);
+  });
+});
+
+describe('worktree entries a killed git left', () => {
+  /** What `git worktree add` killed while writing `commondir` leaves behind (an empty file). */
+  function halfMadeEntry(repo: string, worktree: string, opts: { gitdir: boolean }): string {
+    const entry = join(repo, '.git', 'worktrees', `killed-${++counter}`);
+    mkdirSync(entry, { recursive: true });
+    writeFileSync(join(entry, 'locked'), 'initializing');
+    if (opts.gitdir) writeFileSync(join(entry, 'gitdir'), `${join(worktree, '.git')}\n`);
+    writeFileSync(join(entry, 'commondir'), '');
+    return entry;
+  }
+
+  test("a half-made entry under the gateway's worktrees blocks worktree add until unlocked and pruned", async () => {
+    const repo = makeRepo();
+    const owned = join(TOP, 'data', 'worktrees');
+    const entry = halfMadeEntry(repo, join(owned, 'gone-task'), { gitdir: true });
+    await assert.rejects(
+      createWorktree({ repo, branch: 'a2a/killed/1', path: worktreePath('killed') }, ctx),
+      /commondir/,
+    );
+    assert.equal(await unlockAbandonedWorktrees(repo, owned, ctx), 1);
+    git(repo, 'worktree', 'prune');
+    assert.equal(existsSync(entry), false);
+    const wt = await createWorktree({ repo, branch: 'a2a/killed/2', path: worktreePath('killed') }, ctx);
+    assert.equal(existsSync(join(wt.path, 'a.txt')), true);
+  });
+
+  test("entries that are not the gateway's, or too young to be abandoned, stay locked", async () => {
+    const repo = makeRepo();
+    const owned = join(TOP, 'data', 'worktrees');
+    const elsewhere = halfMadeEntry(repo, join(TOP, 'users-own-worktree'), { gitdir: true });
+    const young = halfMadeEntry(repo, '', { gitdir: false });
+    assert.equal(await unlockAbandonedWorktrees(repo, owned, ctx), 0);
+    assert.equal(existsSync(join(elsewhere, 'locked')), true);
+    assert.equal(existsSync(join(young, 'locked')), true);
+    // Older than ten seconds, an entry that never named its worktree is abandoned.
+    assert.equal(await unlockAbandonedWorktrees(repo, owned, ctx, Date.now() + 60_000), 1);
+    assert.equal(existsSync(join(young, 'locked')), false);
+    assert.equal(existsSync(join(elsewhere, 'locked')), true);
+  });
+
+  test('twelve worktrees made at once on one repository all succeed', async () => {
+    const repo = makeRepo();
+    const names = Array.from({ length: 12 }, (_, i) => `many-${i}`);
+    const made = await Promise.all(
+      names.map((n) => createWorktree({ repo, branch: `a2a/many/${n}`, path: worktreePath(n) }, ctx)),
+    );
+    assert.equal(new Set(made.map((w) => w.path)).size, 12);
+    assert.equal((await listWorktrees(repo, ctx)).length, 13);
   });
 });
 

@@ -571,6 +571,16 @@ function cpuSeconds(pid: number | undefined): number {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+/** The gateway's log lines at error level or above (the first few), to say why an answer was a 500. */
+function errorLines(output: string): string {
+  return output
+    .split('\n')
+    .filter((line) => /"level":(50|60)/.test(line))
+    .slice(0, 5)
+    .map((line) => line.slice(0, 1500))
+    .join('\n');
+}
+
 describe('HTTP fuzzing', () => {
   let gw: GatewayProcess;
   let dirs: Array<ReturnType<typeof tempDir>>;
@@ -684,10 +694,12 @@ describe('HTTP fuzzing', () => {
           `tasks seen ${known.length}; failures ${failures.length}; ` +
           `CPU s gateway ${(cpuSeconds(gw.child.pid) - cpuBefore[0]!).toFixed(1)}, client ${(cpuSeconds(undefined) - cpuBefore[1]!).toFixed(1)}`,
       );
+      if (process.env.FUZZ_DEBUG) writeFileSync('/tmp/fuzz-gateway.log', gw.output());
       assert.equal(
         failures.length,
         0,
-        `seed ${SEED} (replay with FUZZ_SEED=${SEED}): ${failures.length} bad answers; the first:\n  ${failures.slice(0, 15).join('\n  ')}`,
+        `seed ${SEED} (replay with FUZZ_SEED=${SEED}): ${failures.length} bad answers; the first:\n  ${failures.slice(0, 15).join('\n  ')}` +
+          `\nthe gateway's error lines:\n${errorLines(gw.output())}`,
       );
       assert.doesNotMatch(gw.output(), /unhandled error/, 'no unhandled error was logged');
     },

@@ -28,7 +28,14 @@ function label(name) {
 export function schemaForm(schema, idPrefix) {
   const props = schema.properties ?? {};
   const required = new Set(schema.required ?? []);
-  const names = Object.keys(props).sort((a, b) => Number(required.has(b)) - Number(required.has(a)));
+  // `anyOf: [{required: [a]}, {required: [b]}]`: one of a and b must be given (fix_bug's bug_description or
+  // finding). They come right after the required fields, the first one as the main text.
+  const alternatives = (schema.anyOf ?? [])
+    .map((branch) => branch?.required)
+    .filter((names) => Array.isArray(names) && names.length === 1)
+    .map((names) => names[0]);
+  const rank = (name) => (required.has(name) ? 2 : alternatives.includes(name) ? 1 : 0);
+  const names = Object.keys(props).sort((a, b) => rank(b) - rank(a));
   const controls = new Map();
   const fields = names.map((name) => {
     const prop = props[name];
@@ -66,13 +73,18 @@ export function schemaForm(schema, idPrefix) {
       control = h('textarea', { ...common, rows: 3, placeholder: 'one per line' });
     } else if (type === 'object' || type === 'any') {
       control = h('textarea', { ...common, rows: 3, class: 'mono', placeholder: 'JSON' });
-    } else if (isLongText(name, prop, required.has(name))) {
+    } else if (isLongText(name, prop, required.has(name) || alternatives[0] === name)) {
       control = h('textarea', { ...common, rows: 5 });
     } else {
       control = h('input', { ...common, type: 'text', autocomplete: 'off', spellcheck: 'false' });
     }
     controls.set(name, { control, type });
-    const suffix = required.has(name) ? h('span', { class: 'req' }, ' (required)') : null;
+    const others = alternatives.filter((other) => other !== name);
+    const suffix = required.has(name)
+      ? h('span', { class: 'req' }, ' (required)')
+      : alternatives.includes(name)
+        ? h('span', { class: 'req' }, ` (required unless ${others.join(' or ')} is given)`)
+        : null;
     return h('div', { class: 'field' }, h('label', { for: id }, label(name), suffix), control, help);
   });
 
