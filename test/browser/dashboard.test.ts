@@ -114,6 +114,9 @@ describe('dashboard in Chromium (no key configured)', () => {
     assert.match(label ?? '', /Bug description.*required/);
     assert.ok(await page.$('#input-workdir'), 'workdir field');
     assert.ok(await page.$('input#input-apply[type="checkbox"]'), 'apply is a checkbox');
+    // Labels read as words, whatever the property's case (fixAttempts, test_command).
+    assert.match((await page.textContent('label[for="input-fixAttempts"]')) ?? '', /^Fix attempts/);
+    assert.match((await page.textContent('label[for="input-test_command"]')) ?? '', /^Test command/);
     await page.fill('#input-bug_description', 'greet() is missing');
     await page.fill('#input-workdir', gw.workDir);
     await browser.shot(page, '01-new-task-form');

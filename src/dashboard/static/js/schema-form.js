@@ -17,7 +17,11 @@ function typeOf(schema) {
 }
 
 function label(name) {
-  const words = name.replace(/_/g, ' ');
+  // bug_description -> Bug description; fixAttempts -> Fix attempts
+  const words = name
+    .replace(/_/g, ' ')
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
