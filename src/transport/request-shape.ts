@@ -48,6 +48,18 @@ export function messageShapeProblem(message: unknown, prefix: string): string | 
     if (tag === 'file' && !isObject(part.file)) {
       return `${prefix}.parts.${i}.file: expected an object with uri or bytes, got ${describeValue(part.file)}`;
     }
+    // A file's fields are strings (0.3: file.uri/bytes/mimeType/name; 1.0: url/raw/mediaType/filename on the
+    // part): the SDK hands them to Buffer.from and the like, and a number there came back -32603.
+    if (isObject(part.file)) {
+      const fileField = nonString(
+        part.file,
+        ['uri', 'bytes', 'mimeType', 'mediaType', 'name'],
+        `${prefix}.parts.${i}.file.`,
+      );
+      if (fileField) return fileField;
+    }
+    const partField = nonString(part, ['url', 'raw', 'mediaType', 'filename'], `${prefix}.parts.${i}.`);
+    if (partField) return partField;
     const isText = tag === 'text' || (tag === undefined && 'text' in part);
     if (isText && typeof part.text !== 'string') {
       return `${prefix}.parts.${i}.text: expected a string, got ${describeValue(part.text)}`;

@@ -227,6 +227,23 @@ describe('mistyped fields get errors naming the field', () => {
     const file = await rpc(gw.url, send03([{ kind: 'file', file: 5 }]), as);
     assert.equal(file.body.error?.code, -32602);
     assert.match(file.body.error.message, /parts\.0\.file/);
+    // File fields that are not strings (fuzz seed 1145343231: bytes true, uri a number) reached Buffer.from: -32603.
+    for (const [file, field] of [
+      [{ bytes: true }, /parts\.0\.file\.bytes: expected a string/],
+      [{ uri: -5.8e283 }, /parts\.0\.file\.uri: expected a string/],
+      [{ uri: 'https://x.example/a', mimeType: 7 }, /parts\.0\.file\.mimeType: expected a string/],
+    ] as const) {
+      const answer = await rpc(gw.url, send03([{ kind: 'file', file }]), as);
+      assert.equal(answer.body.error?.code, -32602, JSON.stringify(answer.body));
+      assert.match(answer.body.error.message, field);
+    }
+    const raw = await fetch(`${gw.url}/message:send`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'a2a-version': '1.0', ...as },
+      body: JSON.stringify({ message: { messageId: 'm-raw', role: 'ROLE_USER', parts: [{ raw: 12 }] } }),
+    });
+    assert.equal(raw.status, 400);
+    assert.match(((await raw.json()) as { error: { message: string } }).error.message, /parts\.0\.raw/);
     const noFile = await rpc(
       gw.url,
       {
