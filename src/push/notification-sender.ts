@@ -22,6 +22,24 @@ export interface TaskEnd {
   skill?: string;
   /** The text of the terminal status message (the result summary, or the failure reason). */
   text?: string;
+  /** The verdict of the gateway's own test run (`passed`, `failed`…), when the task had a test command. */
+  testVerdict?: string;
+  /** The pull request opened for the task's branch, when one was. */
+  pullRequestUrl?: string;
+}
+
+/** The test verdict and pull request URL in a terminal event's run details (`tests.verdict`, `pullRequest`). */
+function runOutcomeOf(...sources: unknown[]): Pick<TaskEnd, 'testVerdict' | 'pullRequestUrl'> {
+  const found: Pick<TaskEnd, 'testVerdict' | 'pullRequestUrl'> = {};
+  for (const source of sources) {
+    if (typeof source !== 'object' || source === null) continue;
+    const details = source as { tests?: { verdict?: unknown }; pullRequest?: unknown };
+    if (found.testVerdict === undefined && typeof details.tests?.verdict === 'string')
+      found.testVerdict = details.tests.verdict;
+    if (found.pullRequestUrl === undefined && typeof details.pullRequest === 'string')
+      found.pullRequestUrl = details.pullRequest;
+  }
+  return found;
 }
 
 /** Called once per task that ends; must not throw or block (queue work instead). */
@@ -196,12 +214,15 @@ function taskEndOf(streamResponse: StreamResponse, task: Task | undefined): Task
     .map((part) => (part.content?.$case === 'text' ? part.content.value : ''))
     .filter((t) => t !== '')
     .join('\n');
-  const skill: unknown = (task ?? (payload.$case === 'task' ? payload.value : undefined))?.metadata?.skill;
+  const whole = task ?? (payload.$case === 'task' ? payload.value : undefined);
+  const skill: unknown = whole?.metadata?.skill;
+  const eventMetadata: unknown = payload.$case === 'statusUpdate' ? payload.value.metadata : undefined;
   return {
     taskId,
     contextId,
     state: status.state,
     ...(typeof skill === 'string' ? { skill } : {}),
     ...(text ? { text } : {}),
+    ...runOutcomeOf(eventMetadata, whole?.metadata),
   };
 }

@@ -4,7 +4,10 @@ import type { PushDispatcher } from './sender.js';
 
 const MAX_LINE = 200;
 
-/** The one-line summary posted for a task that ended, e.g. `fix_bug completed · task 1f2e… · Fixed the off-by-one`. */
+/**
+ * The one-line summary posted for a task that ended, e.g.
+ * `fix_bug completed · task 1f2e… · tests passed · PR https://github.com/o/r/pull/7 · Fixed the off-by-one`.
+ */
 export function taskEndText(end: TaskEnd): string {
   const state = taskStateToJSON(end.state)
     .replace(/^TASK_STATE_/, '')
@@ -15,7 +18,15 @@ export function taskEndText(end: TaskEnd): string {
       .find((line) => line.trim() !== '')
       ?.trim() ?? '';
   const line = firstLine.length > MAX_LINE ? `${firstLine.slice(0, MAX_LINE - 1)}…` : firstLine;
-  return [`${end.skill ?? 'task'} ${state}`, `task ${end.taskId}`, line].filter((s) => s !== '').join(' · ');
+  return [
+    `${end.skill ?? 'task'} ${state}`,
+    `task ${end.taskId}`,
+    end.testVerdict ? `tests ${end.testVerdict}` : '',
+    end.pullRequestUrl ? `PR ${end.pullRequestUrl}` : '',
+    line,
+  ]
+    .filter((s) => s !== '')
+    .join(' · ');
 }
 
 /**

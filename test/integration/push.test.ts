@@ -490,7 +490,13 @@ class ScriptedExecutor implements AgentExecutor {
     );
     const done = agentMessage(taskId, contextId, [textPart('Fixed the off-by-one\nand added a test')]);
     bus.publish(
-      AgentEvent.statusUpdate(statusUpdate(taskId, contextId, TaskState.TASK_STATE_COMPLETED, done)),
+      AgentEvent.statusUpdate(
+        // The run details of a verified change that got a pull request, as the task run writes them.
+        statusUpdate(taskId, contextId, TaskState.TASK_STATE_COMPLETED, done, {
+          tests: { command: 'npm test', verdict: 'passed' },
+          pullRequest: 'https://github.example/o/r/pull/7',
+        }),
+      ),
     );
     bus.finished();
     return Promise.resolve();
@@ -605,7 +611,13 @@ void describe('the SDK sender: every event of a task, per registered version', (
       assert.ok(verifyPushHmac(String(push.headers[HMAC_HEADER.toLowerCase()]), push.body, 'shh').ok);
     }
     assert.deepEqual(JSON.parse(slack[0]?.body ?? '{}'), {
-      text: `fix_bug completed · task ${task.id} · Fixed the off-by-one`,
+      text: `fix_bug completed · task ${task.id} · tests passed · PR https://github.example/o/r/pull/7 · Fixed the off-by-one`,
+    });
+    // The push of the end carries the test verdict and the pull request in the status update's metadata.
+    const end = bodies[3] as { statusUpdate?: { metadata?: Record<string, unknown> } };
+    assert.deepEqual(end.statusUpdate?.metadata, {
+      tests: { command: 'npm test', verdict: 'passed' },
+      pullRequest: 'https://github.example/o/r/pull/7',
     });
     assert.ok(!/tok-secret|cred-secret/.test(logs), 'no credential in the logs');
   });
