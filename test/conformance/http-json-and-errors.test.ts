@@ -138,7 +138,8 @@ skills:
       { 'content-type': 'application/json' },
     );
     assert.equal(v03.error?.code, -32005, JSON.stringify(v03));
-    // A mimeType that is not a string (found by the fuzz suite: it was -32603) names no media type: still a file.
+    // A mimeType that is not a string (found by the fuzz suite: it was -32603) is malformed, not a media type the
+    // skills do not take: invalid params naming the field.
     const oddType = await rpc(
       gw.url,
       'message/send',
@@ -153,7 +154,11 @@ skills:
       },
       { 'content-type': 'application/json' },
     );
-    assert.equal(oddType.error?.code, -32005, JSON.stringify(oddType));
+    assert.equal(oddType.error?.code, -32602, JSON.stringify(oddType));
+    assert.match(
+      oddType.error?.message ?? '',
+      /params\.message\.parts\.0\.file\.mimeType: expected a string/,
+    );
 
     // Plain and JSON text parts with their media types named are still input.
     const ok = await rpc(gw.url, 'SendMessage', {
