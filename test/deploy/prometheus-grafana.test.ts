@@ -86,6 +86,8 @@ skills:
   test('promtool: check config, check rules, test rules, check metrics', () => {
     for (const argv of [
       ['promtool', 'check', 'config', 'prometheus.yml'],
+      // The scale-out compose topology's config (docker-compose.workers.yml): API and worker replicas by DNS.
+      ['promtool', 'check', 'config', 'prometheus-workers.yml'],
       ['promtool', 'check', 'rules', 'alerts.yml'],
       ['promtool', 'test', 'rules', 'alerts.test.yml'],
     ]) {
@@ -153,7 +155,12 @@ skills:
         data: { groups: { rules: { name: string; health: string }[] }[] };
       };
       const loaded = rules.data.groups.flatMap((g) => g.rules);
-      assert.equal(loaded.length, 8);
+      assert.equal(loaded.length, 10);
+      // The scale-out rules: no worker taking tasks while tasks wait, and a deep queue (long waits).
+      for (const name of ['A2AGatewayNoWorkerTakingTasks', 'A2AGatewayTasksWaitLong']) {
+        const rule = loaded.find((r) => r.name === name);
+        assert.ok(rule && rule.health !== 'err', `${name}: ${JSON.stringify(rule)}`);
+      }
       const up = (await (await fetch(`${api}/query?query=a2a_gateway_redis_up`)).json()) as {
         data: { result: { value: [number, string] }[] };
       };
@@ -193,10 +200,14 @@ skills:
       'a2a_gateway_http_requests_total',
       'a2a_gateway_redis_up',
       'process_cpu_seconds_total',
+      // Scale-out: nodes up by role, tasks taken by workers.
+      'up',
+      'a2a_gateway_queue_wait_seconds_count',
     ]) {
       assert.ok(names.has(wanted), `the dashboard shows ${wanted}`);
     }
-    const missing = [...names].filter((n) => !exported(scraped, n));
+    // `up` is Prometheus' own series for every target, not the gateway's.
+    const missing = [...names].filter((n) => n !== 'up' && !exported(scraped, n));
     assert.deepEqual(missing, [], 'dashboard metrics the gateway does not export');
 
     const alerts = parseYaml(readFileSync(join(PROM_DIR, 'alerts.yml'), 'utf8'));

@@ -214,6 +214,100 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('docker-compose.workers.yml (scale-out: API node and worker replicas)', () => {
+  const env = { API_KEY: 'compose-test-key-0123456789', GRAFANA_ADMIN_PASSWORD: 'x' };
+  /** `docker-compose -f docker-compose.yml -f docker-compose.workers.yml config`, as the docs run it. */
+  const config = (extra: Record<string, string>) =>
+    spawnSync('docker-compose', ['-f', 'docker-compose.yml', '-f', 'docker-compose.workers.yml', 'config'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, ...extra },
+    });
+
+  test('docker-compose config accepts the pair; the result is valid against the Compose Specification schema', (t) => {
+    if (!has('docker-compose')) {
+      t.skip('docker-compose is not installed (apt-get install docker-compose)');
+      return;
+    }
+    const r = config({});
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(checkCompose(r.stdout), []);
+    const resolved = parse(r.stdout) as { services: Record<string, any> };
+    assert.deepEqual(Object.keys(resolved.services).sort(), [
+      'a2a-gateway',
+      'grafana',
+      'nginx',
+      'prometheus',
+      'redis',
+      'worker',
+    ]);
+  });
+
+  test('the API node behind nginx runs serve --role api, the workers serve --role worker on the same Redis and prefix', (t) => {
+    if (!has('docker-compose')) {
+      t.skip('docker-compose is not installed (apt-get install docker-compose)');
+      return;
+    }
+    const r = config({ REDIS_KEY_PREFIX: 'team-a:', WORKER_REPLICAS: '4' });
+    assert.equal(r.status, 0, r.stderr);
+    const { services } = parse(r.stdout) as { services: Record<string, any> };
+    const api = services['a2a-gateway'];
+    const worker = services.worker;
+    assert.deepEqual(api.command, ['serve', '--role', 'api']);
+    assert.deepEqual(worker.command, ['serve', '--role', 'worker']);
+    assert.equal(api.environment.GATEWAY_ROLE, 'api');
+    assert.equal(worker.environment.GATEWAY_ROLE, 'worker');
+    for (const name of ['REDIS_ENABLED', 'REDIS_URL', 'REDIS_KEY_PREFIX']) {
+      assert.equal(worker.environment[name], api.environment[name], `${name} is the same on both`);
+    }
+    assert.equal(api.environment.REDIS_ENABLED, 'true');
+    assert.equal(api.environment.REDIS_KEY_PREFIX, 'team-a:');
+    assert.equal(Number(worker.deploy.replicas), 4, 'WORKER_REPLICAS sets the number of workers');
+    // One image for both roles, built by either service.
+    assert.equal(worker.image, api.image);
+    assert.deepEqual(worker.build, api.build);
+    // nginx still proxies the API node; workers are never published and wait on a healthy Redis.
+    assert.deepEqual(Object.keys(services.nginx.depends_on), ['a2a-gateway']);
+    assert.match(read('deploy/nginx/a2a-gateway.conf'), /server a2a-gateway:8000;/);
+    assert.equal(worker.ports, undefined);
+    assert.deepEqual(worker.depends_on, { redis: { condition: 'service_healthy' } });
+    assert.match(worker.healthcheck.test.join(' '), /127\.0\.0\.1:8000\/health/);
+    // The worker listens beyond loopback (for Prometheus) only with a key: compose refuses to start without one.
+    assert.equal(worker.environment.API_KEY, env.API_KEY);
+    assert.match(worker.environment.HOST, /^0\.0\.0\.0$/);
+    // A scale-down lets running tasks finish: the drain time fits in the grace period.
+    const grace = Number(/^(\d+)s$/.exec(worker.stop_grace_period)?.[1]);
+    assert.ok(grace > Number(worker.environment.SHUTDOWN_TIMEOUT), `${grace} s grace`);
+    // Scratch per replica; repositories, worktrees and the CLIs' session files shared by every worker.
+    assert.ok(worker.volumes.includes('/data'));
+    assert.ok(worker.volumes.some((v: string) => v.startsWith('workspaces:/workspaces')));
+    assert.ok(worker.volumes.some((v: string) => v.startsWith('agent-home:/home/a2a')));
+    // Redis keeps the queue: persisted, never evicting, health-checked.
+    assert.ok(services.redis.command.includes('--appendonly'));
+    assert.deepEqual(services.redis.command.slice(services.redis.command.indexOf('--maxmemory-policy')), [
+      '--maxmemory-policy',
+      'noeviction',
+    ]);
+    assert.ok(services.redis.healthcheck.test.includes('ping'));
+    // Prometheus scrapes every replica with the scale-out config, which exists beside the rules.
+    const configFile = services.prometheus.command
+      .find((a: string) => a.startsWith('--config.file='))
+      .split('/')
+      .pop();
+    assert.equal(configFile, 'prometheus-workers.yml');
+    const prom = parse(read(`deploy/prometheus/${configFile}`));
+    const names = prom.scrape_configs[0].dns_sd_configs.flatMap((c: any) => c.names);
+    assert.deepEqual(names, ['a2a-gateway', 'worker']);
+  });
+
+  test('the single-node quick start is untouched: docker-compose.yml alone runs one gateway in role all', () => {
+    const single = parse(read('docker-compose.yml')) as { services: Record<string, any> };
+    assert.equal(single.services.worker, undefined);
+    assert.equal(single.services['a2a-gateway'].command, undefined, 'the image default: serve');
+    assert.equal(single.services['a2a-gateway'].environment.GATEWAY_ROLE, undefined, 'default: all');
+  });
+});
+
 /** Every YAML document under deploy/k8s that is a Kubernetes object (kustomizations and the example Secret too). */
 function k8sDocuments(): { path: string; value: Record<string, unknown> }[] {
   const out: { path: string; value: Record<string, unknown> }[] = [];
