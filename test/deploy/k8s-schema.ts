@@ -33,7 +33,11 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
     !Array.isArray(patch)
   ) {
     const out: Record<string, unknown> = { ...(target as Record<string, unknown>) };
-    for (const [k, v] of Object.entries(patch)) out[k] = k in out ? mergePatch(out[k], v) : v;
+    for (const [k, v] of Object.entries(patch)) {
+      // A null in a strategic-merge patch removes the field (e.g. a volume's persistentVolumeClaim).
+      if (v === null) delete out[k];
+      else out[k] = k in out ? mergePatch(out[k], v) : v;
+    }
     return out;
   }
   return patch;
@@ -119,7 +123,8 @@ function strictFields(docs: readonly K8sDoc[]): string[] {
 
 /**
  * What `kubectl kustomize DIR` prints, for the features our kustomizations use: resources (files and
- * directories), strategic-merge patches by kind and name, namespace, images. No kubectl here, so this stands in
+ * directories), strategic-merge patches by kind and name (a null removes a field, `$patch: delete` an object),
+ * namespace, images. No kubectl here, so this stands in
  * for it; each output object is then validated like any other.
  */
 export function renderKustomization(dir: string): K8sDoc[] {
@@ -149,6 +154,10 @@ export function renderKustomization(dir: string): K8sDoc[] {
         d.value.kind === patch.kind && (d.value.metadata as { name: string }).name === patch.metadata.name,
     );
     if (i < 0) throw new Error(`${p.path}: patches nothing (${patch.kind} ${patch.metadata.name})`);
+    if ((patch as { $patch?: string }).$patch === 'delete') {
+      docs.splice(i, 1);
+      continue;
+    }
     docs[i] = {
       path: `${docs[i]!.path} + ${relative(REPO_ROOT, join(dir, p.path))}`,
       value: mergePatch(docs[i]!.value, patch) as Record<string, unknown>,

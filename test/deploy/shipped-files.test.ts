@@ -5,15 +5,21 @@
 // systemd-analyze, the nginx configs by `nginx -t`.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { QueueKeys } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { parse, parseAllDocuments } from 'yaml';
 import { checkCompose } from '../../src/deployment/compose.js';
 import { execForm, lintDockerfile, parseDockerfile, stagesOf } from '../../src/deployment/dockerfile.js';
 import { checkManifests } from '../../src/deployment/kubernetes.js';
+import { BullMqQueue } from '../../src/queue/bullmq-queue.js';
 import { REPO_ROOT, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
-import { renderKustomization, validateKubernetes } from './k8s-schema.js';
+import { renderKustomization, validateKubernetes, type K8sDoc } from './k8s-schema.js';
 
 const read = (path: string): string => readFileSync(join(REPO_ROOT, path), 'utf8');
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -537,3 +543,291 @@ describe('nginx configs', () => {
     }
   });
 });
+
+describe('Kubernetes scale-out overlay (API and worker Deployments, Redis, KEDA)', () => {
+  const rendered = (): K8sDoc[] => renderKustomization(join(REPO_ROOT, 'deploy/k8s/overlays/scale-out'));
+  const find = (docs: K8sDoc[], kind: string, name: string): any =>
+    docs.find((d) => d.value.kind === kind && (d.value.metadata as { name: string }).name === name)?.value;
+
+  test('every object but the ScaledObject validates against the Kubernetes schemas, strictly; so does the HPA example', async () => {
+    const docs = rendered();
+    assert.deepEqual(docs.map((d) => `${String(d.value.kind)}/${(d.value.metadata as any).name}`).sort(), [
+      'ConfigMap/a2a-gateway',
+      'Deployment/a2a-gateway',
+      'Deployment/a2a-gateway-worker',
+      'Ingress/a2a-gateway',
+      'Namespace/a2a-gateway',
+      'NetworkPolicy/a2a-gateway',
+      'NetworkPolicy/a2a-gateway-redis',
+      'NetworkPolicy/a2a-gateway-worker',
+      'PersistentVolumeClaim/a2a-gateway-workspaces',
+      'PodDisruptionBudget/a2a-gateway',
+      'PodDisruptionBudget/a2a-gateway-worker',
+      'ScaledObject/a2a-gateway-worker',
+      'Service/a2a-gateway',
+      'Service/a2a-gateway-redis',
+      'StatefulSet/a2a-gateway-redis',
+    ]);
+    for (const d of docs) {
+      if (d.value.kind !== 'Namespace')
+        assert.equal((d.value.metadata as any).namespace, 'a2a-gateway', d.path);
+    }
+    const example = k8sDocuments().filter((d) => d.path.endsWith('hpa-prometheus.example.yaml'));
+    assert.equal(example.length, 1);
+    const errors = await validateKubernetes([
+      ...docs.filter((d) => d.value.kind !== 'ScaledObject'),
+      ...example,
+    ]);
+    assert.deepEqual(errors, []);
+  });
+
+  test('API nodes run serve --role api with scratch /data and shared workspaces; workers run serve --role worker from the same image, exposed by nothing', () => {
+    const docs = rendered();
+    const api = find(docs, 'Deployment', 'a2a-gateway');
+    const worker = find(docs, 'Deployment', 'a2a-gateway-worker');
+    const apiC = api.spec.template.spec.containers[0];
+    const workerC = worker.spec.template.spec.containers[0];
+    assert.deepEqual(apiC.args, ['serve', '--role', 'api']);
+    assert.deepEqual(workerC.args, ['serve', '--role', 'worker']);
+    assert.equal(apiC.image, 'ghcr.io/your-org/a2a-gateway:0.1.0');
+    assert.equal(workerC.image, apiC.image, 'one image for both roles');
+    assert.equal(api.spec.replicas, 2);
+    assert.equal(api.spec.strategy.type, 'RollingUpdate');
+    assert.ok(apiC.livenessProbe, 'the patch kept the rest of the API container');
+    // No SQLite store on a ReadWriteOnce volume any more: /data is scratch, and the data claim is gone.
+    const data = api.spec.template.spec.volumes.find((v: any) => v.name === 'data');
+    assert.deepEqual(Object.keys(data).sort(), ['emptyDir', 'name']);
+    assert.equal(find(docs, 'PersistentVolumeClaim', 'a2a-gateway-data'), undefined);
+    assert.deepEqual(find(docs, 'PersistentVolumeClaim', 'a2a-gateway-workspaces').spec.accessModes, [
+      'ReadWriteMany',
+    ]);
+    // Both roles read the same Redis settings from the one ConfigMap.
+    const cm = find(docs, 'ConfigMap', 'a2a-gateway').data;
+    assert.equal(cm.REDIS_ENABLED, 'true');
+    assert.match(cm.REDIS_URL, /^redis:\/\/a2a-gateway-redis:6379\//);
+    assert.equal(cm.REDIS_KEY_PREFIX, 'a2a-gateway:');
+    for (const c of [apiC, workerC]) assert.deepEqual(c.envFrom, [{ configMapRef: { name: 'a2a-gateway' } }]);
+    // Nothing routes requests to workers: the only Service selects the API pods, and the Ingress uses it.
+    const workerLabels = worker.spec.template.metadata.labels;
+    assert.equal(workerLabels['app.kubernetes.io/component'], 'worker');
+    for (const svc of docs.filter((d) => d.value.kind === 'Service')) {
+      const sel = (svc.value as any).spec.selector as Record<string, string>;
+      assert.ok(
+        !Object.entries(sel).every(([k, v]) => workerLabels[k] === v),
+        `${(svc.value.metadata as any).name} selects the workers`,
+      );
+    }
+    assert.equal(
+      find(docs, 'Ingress', 'a2a-gateway').spec.rules[0].http.paths[0].backend.service.name,
+      'a2a-gateway',
+    );
+  });
+
+  test('workers: probes on /health and /ready, restricted security, resources, a drain longer than a task, a PDB and a network policy', () => {
+    const docs = rendered();
+    const base = find(renderKustomization(join(REPO_ROOT, 'deploy/k8s/base')), 'Deployment', 'a2a-gateway');
+    const worker = find(docs, 'Deployment', 'a2a-gateway-worker');
+    const pod = worker.spec.template.spec;
+    const c = pod.containers[0];
+    // The same routes as the base's probes, which the Kubernetes manifests tests ask of a running gateway.
+    for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+      assert.equal(c[probe].httpGet.path, base.spec.template.spec.containers[0][probe].httpGet.path, probe);
+    }
+    assert.equal(c.livenessProbe.httpGet.path, '/health');
+    assert.equal(c.readinessProbe.httpGet.path, '/ready');
+    assert.deepEqual(pod.securityContext, base.spec.template.spec.securityContext);
+    assert.equal(pod.automountServiceAccountToken, false);
+    assert.deepEqual(c.securityContext, base.spec.template.spec.containers[0].securityContext);
+    assert.deepEqual(c.volumeMounts.map((m: any) => m.mountPath).sort(), [
+      '/data',
+      '/home/a2a',
+      '/tmp',
+      '/workspaces',
+    ]);
+    assert.ok(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.memory);
+    const drain = Number(c.env.find((e: any) => e.name === 'SHUTDOWN_TIMEOUT').value);
+    assert.ok(drain >= 600, 'a running task (DEFAULT_TIMEOUT 600) may finish on a scale-down');
+    assert.ok(pod.terminationGracePeriodSeconds > drain);
+    const pdb = find(docs, 'PodDisruptionBudget', 'a2a-gateway-worker');
+    assert.deepEqual(pdb.spec.selector.matchLabels, worker.spec.selector.matchLabels);
+    const policy = find(docs, 'NetworkPolicy', 'a2a-gateway-worker');
+    assert.deepEqual(policy.spec.podSelector.matchLabels, worker.spec.selector.matchLabels);
+    assert.deepEqual(
+      policy.spec.ingress.map((r: any) => [
+        r.from[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name'],
+        r.ports[0].port,
+      ]),
+      [['monitoring', 9464]],
+    );
+    // The API nodes' policy (base) selects only them.
+    const apiPolicy = find(docs, 'NetworkPolicy', 'a2a-gateway');
+    assert.equal(apiPolicy.spec.podSelector.matchLabels['app.kubernetes.io/component'], 'gateway');
+  });
+
+  test('Redis: persisted, never evicting, probed, reached only by the gateway and KEDA', () => {
+    const docs = rendered();
+    const sts = find(docs, 'StatefulSet', 'a2a-gateway-redis');
+    const c = sts.spec.template.spec.containers[0];
+    assert.ok(c.args.includes('--appendonly'));
+    assert.deepEqual(c.args.slice(c.args.indexOf('--maxmemory-policy')), [
+      '--maxmemory-policy',
+      'noeviction',
+    ]);
+    assert.deepEqual(c.volumeMounts, [{ name: 'redis-data', mountPath: '/data' }]);
+    assert.equal(sts.spec.volumeClaimTemplates[0].metadata.name, 'redis-data');
+    assert.deepEqual(c.readinessProbe.exec.command, ['redis-cli', 'ping']);
+    assert.equal(sts.spec.template.spec.securityContext.runAsNonRoot, true);
+    assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+    const svc = find(docs, 'Service', 'a2a-gateway-redis');
+    assert.deepEqual(svc.spec.selector, sts.spec.selector.matchLabels);
+    const policy = find(docs, 'NetworkPolicy', 'a2a-gateway-redis');
+    assert.deepEqual(
+      policy.spec.ingress[0].from.map(
+        (f: any) => f.podSelector?.matchLabels ?? f.namespaceSelector.matchLabels,
+      ),
+      [{ 'app.kubernetes.io/name': 'a2a-gateway' }, { 'kubernetes.io/metadata.name': 'keda' }],
+    );
+  });
+
+  test("the KEDA ScaledObject has KEDA's shape and watches the queue's waiting list under the configured prefix", async () => {
+    const docs = rendered();
+    const so = find(docs, 'ScaledObject', 'a2a-gateway-worker');
+    assert.deepEqual(scaledObjectProblems(so), []);
+    // Not a rubber stamp: a misspelt field, a number where KEDA wants a string and a missing target are caught.
+    const broken = structuredClone(so);
+    broken.spec.maxReplicas = 3;
+    broken.spec.triggers[0].metadata.listLength = 5;
+    delete broken.spec.scaleTargetRef.name;
+    assert.equal(scaledObjectProblems(broken).length, 3, scaledObjectProblems(broken).join('\n'));
+    // Its scale-down behaviour is an HPA behaviour: validated by the HPA schema.
+    const hpa = {
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'behaviour' },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'x' },
+        maxReplicas: 1,
+        behavior: so.spec.advanced.horizontalPodAutoscalerConfig.behavior,
+      },
+    };
+    assert.deepEqual(await validateKubernetes([{ path: 'scaledobject behavior', value: hpa }]), []);
+    // It scales the worker Deployment, on the list BullMQ keeps waiting jobs in, at the Redis the nodes use.
+    const worker = find(docs, 'Deployment', 'a2a-gateway-worker');
+    assert.equal(so.spec.scaleTargetRef.name, worker.metadata.name);
+    const cm = find(docs, 'ConfigMap', 'a2a-gateway').data;
+    const trigger = so.spec.triggers[0];
+    assert.equal(trigger.type, 'redis');
+    assert.equal(
+      trigger.metadata.listName,
+      new QueueKeys(`${cm.REDIS_KEY_PREFIX}bull`).toKey('tasks', 'wait'),
+    );
+    assert.equal(trigger.metadata.listName, 'a2a-gateway:bull:tasks:wait');
+    const redisHost = new URL(cm.REDIS_URL).hostname;
+    assert.equal(trigger.metadata.address, `${redisHost}.a2a-gateway.svc.cluster.local:6379`);
+    assert.equal(trigger.metadata.databaseIndex, new URL(cm.REDIS_URL).pathname.slice(1));
+    assert.equal(
+      Number(trigger.metadata.listLength),
+      Number(find(docs, 'ConfigMap', 'a2a-gateway').data.MAX_CONCURRENT_TASKS),
+      'one worker per MAX_CONCURRENT_TASKS waiting tasks',
+    );
+  });
+
+  test("a task an API node queues lands in that list: the length KEDA reads, and the gateway's queue gauge", async (t) => {
+    const url = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/9';
+    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await redis.connect();
+    } catch {
+      t.skip(`no Redis at ${url}`);
+      return;
+    }
+    const prefix = `deploy-keda-${randomUUID().slice(0, 8)}:`;
+    // What serve --role api builds: the queue under REDIS_KEY_PREFIX + "bull", running no job itself.
+    const queue = new BullMqQueue(
+      { logger: pino({ level: 'silent' }) },
+      { url, prefix: `${prefix}bull`, maxConcurrent: 0, maxQueued: 10, stallTimeoutMs: 5000 },
+    );
+    try {
+      await queue.ready();
+      const listName = `${prefix}bull:tasks:wait`;
+      assert.equal(await redis.llen(listName), 0);
+      const outcomes = ['t1', 't2', 't3'].map((id) => queue.submit(id, 60_000, () => Promise.resolve(id)));
+      for (const o of outcomes) o.catch(() => undefined);
+      const deadline = Date.now() + 5000;
+      while ((await redis.llen(listName)) < 3 && Date.now() < deadline) await sleep(50);
+      assert.equal(await redis.llen(listName), 3, 'KEDA would see 3 waiting tasks');
+      assert.equal(queue.stats().queued, 3, 'a2a_gateway_queued_tasks would say 3');
+      for (const id of ['t1', 't2', 't3']) queue.cancel(id);
+    } finally {
+      await queue.close();
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    }
+  });
+});
+
+/** KEDA's ScaledObject (keda.sh/v1alpha1) fields, from its CRD; the Kubernetes schemas do not include it. */
+const SCALED_OBJECT_SPEC = new Set([
+  'scaleTargetRef',
+  'pollingInterval',
+  'cooldownPeriod',
+  'initialCooldownPeriod',
+  'idleReplicaCount',
+  'minReplicaCount',
+  'maxReplicaCount',
+  'fallback',
+  'advanced',
+  'triggers',
+]);
+const REDIS_LIST_METADATA = new Set([
+  'address',
+  'addressFromEnv',
+  'host',
+  'hostFromEnv',
+  'port',
+  'portFromEnv',
+  'passwordFromEnv',
+  'usernameFromEnv',
+  'databaseIndex',
+  'enableTLS',
+  'unsafeSsl',
+  'listName',
+  'listLength',
+  'activationListLength',
+]);
+
+/** What KEDA's admission would refuse in a ScaledObject with a redis list trigger, one line each. */
+function scaledObjectProblems(so: any): string[] {
+  const out: string[] = [];
+  if (so.apiVersion !== 'keda.sh/v1alpha1') out.push(`apiVersion ${so.apiVersion}`);
+  if (!so.metadata?.name) out.push('metadata.name missing');
+  for (const k of Object.keys(so.spec ?? {})) if (!SCALED_OBJECT_SPEC.has(k)) out.push(`spec.${k} unknown`);
+  if (typeof so.spec?.scaleTargetRef?.name !== 'string') out.push('spec.scaleTargetRef.name missing');
+  for (const k of ['pollingInterval', 'cooldownPeriod', 'minReplicaCount', 'maxReplicaCount']) {
+    const v = so.spec?.[k];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0)) out.push(`spec.${k} is not a whole number`);
+  }
+  if (so.spec?.minReplicaCount > so.spec?.maxReplicaCount) out.push('minReplicaCount > maxReplicaCount');
+  const advanced = so.spec?.advanced ?? {};
+  for (const k of Object.keys(advanced)) {
+    if (!['restoreToOriginalReplicaCount', 'horizontalPodAutoscalerConfig', 'scalingModifiers'].includes(k))
+      out.push(`spec.advanced.${k} unknown`);
+  }
+  const triggers = so.spec?.triggers;
+  if (!Array.isArray(triggers) || triggers.length === 0) out.push('spec.triggers empty');
+  for (const [i, tr] of (triggers ?? []).entries()) {
+    for (const k of Object.keys(tr))
+      if (!['type', 'name', 'metadata', 'authenticationRef', 'metricType', 'useCachedMetrics'].includes(k))
+        out.push(`triggers[${i}].${k} unknown`);
+    if (typeof tr.type !== 'string') out.push(`triggers[${i}].type missing`);
+    // KEDA's metadata is map[string]string: every value a string.
+    for (const [k, v] of Object.entries(tr.metadata ?? {})) {
+      if (typeof v !== 'string') out.push(`triggers[${i}].metadata.${k} is not a string`);
+      if (tr.type === 'redis' && !REDIS_LIST_METADATA.has(k))
+        out.push(`triggers[${i}].metadata.${k} unknown`);
+    }
+    if (tr.type === 'redis' && !tr.metadata?.listName) out.push(`triggers[${i}].metadata.listName missing`);
+  }
+  return out;
+}
