@@ -1,7 +1,7 @@
 import type { AgentEvent, Usage } from '../agents/types.js';
 import type { Logger } from '../observability/logger.js';
 
-/** One progress report: its text and what it is (`event`: text, tool_call, needs_input; usage so far). */
+/** One progress report: its text and what it is (`event`: text, tool_call, needs_input, setup, usage_limit; usage so far). */
 export interface ProgressUpdate {
   text: string;
   metadata: Record<string, unknown>;
@@ -57,6 +57,8 @@ export class ProgressReporter {
   private immediate: NodeJS.Immediate | undefined;
   private lastTextAt = Number.NEGATIVE_INFINITY;
   private closed = false;
+  /** What the buffered text is: `text` (the agent's words) or `setup` (the set-up command's output). */
+  private pendingKind = 'text';
   private readonly coalesceMs: number;
   private readonly burstGapMs: number;
   private readonly maxChars: number;
@@ -67,8 +69,11 @@ export class ProgressReporter {
     this.maxChars = opts.maxUpdateChars ?? 4000;
   }
 
-  private append(text: string, delta: boolean | undefined): void {
+  private append(text: string, delta: boolean | undefined, kind = 'text'): void {
     if (text === '') return;
+    // Text of another kind (the agent's words after set-up output) is its own update.
+    if (this.pieces.length > 0 && kind !== this.pendingKind) this.flush();
+    this.pendingKind = kind;
     if (!delta && this.pieces.length > 0 && !this.endsWithNewline) this.pieces.push('\n');
     this.pieces.push(text);
     this.endsWithNewline = text.endsWith('\n');
@@ -136,7 +141,23 @@ export class ProgressReporter {
     const text = this.pieces.join('').trim();
     this.pieces = [];
     this.endsWithNewline = false;
-    if (text) this.send(text, { event: 'text' });
+    if (text) this.send(text, { event: this.pendingKind });
+  }
+
+  /**
+   * A line of the worktree's set-up command (and the line saying which command runs): coalesced like the agent's
+   * text, sent with `event: setup`.
+   */
+  setupLine(line: string): void {
+    if (this.closed) return;
+    this.append(line, false, 'setup');
+  }
+
+  /** A word from the gateway itself (`event` names it, e.g. `usage_limit`), sent at once after any buffered text. */
+  note(text: string, event: string, extra: Record<string, unknown> = {}): void {
+    if (this.closed) return;
+    this.flush();
+    this.send(text, { event, ...extra });
   }
 
   /** Flushes and stops: events after the run ended are dropped. */

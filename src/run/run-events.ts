@@ -41,8 +41,9 @@ export type RunEvent =
   /** The run got its slot and starts (`text` says which skill runs with which backend). */
   | { type: 'started'; text: string }
   /**
-   * Progress while it works: what the agent says, the tool it runs, a question it asks (`metadata.event` is
-   * `text`, `tool_call` or `needs_input`; `metadata.usage` is the usage so far).
+   * Progress while it works: what the agent says, the tool it runs, a question it asks, the worktree's set-up
+   * output, a pause for a usage limit (`metadata.event` is `text`, `tool_call`, `needs_input`, `setup` or
+   * `usage_limit`; `metadata.usage` is the usage so far).
    */
   | { type: 'progress'; text: string; metadata: Record<string, unknown> }
   /** The run is over; nothing follows. */

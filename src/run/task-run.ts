@@ -242,6 +242,7 @@ export class TaskRun {
         baseRef: plan.workspace.baseRef,
         commit: plan.workspace.commit,
         signal,
+        onProgress: (line) => progress.setupLine(line),
       });
     } catch (err) {
       if (signal.aborted) throw signal.reason;

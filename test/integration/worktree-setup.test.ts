@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FAKE_CLI_DIR, sendTask, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+import {
+  FAKE_CLI_DIR,
+  getTask,
+  sendTask,
+  startTestGateway,
+  tempDir,
+  type TestGateway,
+} from '../helpers/gateway.js';
 import { commitRepo, git } from '../helpers/git.js';
 
 const EDIT = join(FAKE_CLI_DIR, 'edit-files.mjs');
@@ -147,6 +154,14 @@ repositories:
     assert.equal(existsSync(join(good, 'deps')), false, "nothing was installed in the caller's repository");
     const diff = (task.artifacts ?? []).find((a: any) => a.name === 'diff')?.parts[0]?.text ?? '';
     assert.doesNotMatch(diff, /deps\//);
+    // The set-up's output is in the task's events, marked as set-up, before the agent's.
+    const history: any[] = (await getTask(gw.url, task.id))?.history ?? [];
+    const setup = history
+      .filter((m) => m.metadata?.event === 'setup')
+      .flatMap((m) => (m.parts ?? []).map((p: any) => p.text ?? ''))
+      .join('\n');
+    assert.match(setup, /setting up the worktree: node setup\.mjs/);
+    assert.match(setup, /installed 3 packages/);
   });
 
   test('a failing set-up fails the task with the command and its output, before the agent, leaving no branch', async () => {
