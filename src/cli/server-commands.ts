@@ -17,7 +17,7 @@ import { VERSION } from '../version.js';
 const USAGE = `a2a-gateway ${VERSION}: hand A2A coding tasks to the coding-agent CLIs on this machine
 
 Usage:
-  a2a-gateway serve [--config FILE] [--host HOST] [--port PORT]
+  a2a-gateway serve [--config FILE] [--host HOST] [--port PORT] [--role all|api|worker]
   a2a-gateway doctor [--config FILE] [--json]
   a2a-gateway keys new [--id NAME] [--scopes fix_bug,review_pr|*|admin]
   a2a-gateway keys hash KEY
@@ -47,12 +47,15 @@ async function serve(argv: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       host: { type: 'string' },
       port: { type: 'string', short: 'p' },
+      role: { type: 'string' },
     },
     strict: true,
   });
   const env = { ...process.env };
   if (values.host) env.HOST = values.host;
   if (values.port) env.PORT = values.port;
+  // --role wins over GATEWAY_ROLE; the config names the setting and its values when it is not one of them.
+  if (values.role) env.GATEWAY_ROLE = values.role;
   const config = loadConfig({
     env,
     ...(values.config ? { configFile: values.config } : {}),

@@ -1,9 +1,9 @@
 import { readFileSync, realpathSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { validateAllowlist } from '../push/url-guard.js';
 import { TestCommandError, parseTestCommand, type TestCommand } from '../verify/command.js';
 import type { RepositorySettings } from '../workspace/setup.js';
@@ -51,6 +51,12 @@ export interface GatewayConfig {
   repositories: readonly RepositorySettings[];
   /** Redis, shared by several gateway processes. In this version it carries the rate-limit counts. */
   redis: { enabled: boolean; url: string; keyPrefix: string };
+  /** `all`: one node that serves A2A and runs tasks; `api` and `worker` split them over nodes sharing Redis. */
+  role: 'all' | 'api' | 'worker';
+  /** A worker silent this long (ms) has its running task failed (BullMQ's stalled-job check). */
+  workerStallTimeoutMs: number;
+  /** This node's name (NODE_ID, else host name, process id and a random part). */
+  nodeId: string;
   auth: {
     /** API keys: id, SHA-256 digest (hex), scopes. API_KEY becomes the key `default` with every scope and admin. */
     keys: ReadonlyArray<{ id: string; sha256: string; scopes: readonly string[] }>;
@@ -326,6 +332,15 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
   if (env.API_KEY && env.API_KEYS_FILE) {
     issues.push('API_KEY: set either API_KEY or API_KEYS_FILE, not both');
   }
+  if (env.GATEWAY_ROLE !== 'all' && !env.REDIS_ENABLED) {
+    issues.push(
+      `GATEWAY_ROLE: --role ${env.GATEWAY_ROLE} needs REDIS_ENABLED=true (API and worker nodes share tasks and the queue through Redis); without Redis run --role all`,
+    );
+  } else if (env.GATEWAY_ROLE !== 'all') {
+    issues.push(
+      `GATEWAY_ROLE: --role ${env.GATEWAY_ROLE} is not available in this version yet (the split roles are not wired; see docs/scale-out.md, "Not done yet"); run --role all`,
+    );
+  }
   const repositories = readRepositories(file, cwd, issues);
   if (issues.length > 0) throw new ConfigError(issues);
 
@@ -389,6 +404,9 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
     },
     repositories,
     redis: { enabled: env.REDIS_ENABLED, url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
+    role: env.GATEWAY_ROLE,
+    workerStallTimeoutMs: Math.round(env.WORKER_STALL_TIMEOUT * 1000),
+    nodeId: env.NODE_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     auth: {
       keys,
       jwt,

@@ -142,6 +142,17 @@ export const envSchema = z.object({
   REDIS_ENABLED: boolFromEnv.default(false),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   REDIS_KEY_PREFIX: z.string().default('a2a-gateway:'),
+  /** What this process is in a scale-out: `all` (one node), `api` (serves A2A, runs no task), `worker` (runs tasks). */
+  GATEWAY_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  /** Seconds a worker may stay silent (killed, frozen, cut off) before its running task is failed. */
+  WORKER_STALL_TIMEOUT: z.coerce.number().positive().default(30),
+  /** This node's name on a shared store (its running tasks are its own to settle at start-up). */
+  NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, {
+      message: 'expected 1-100 letters, digits, dots, dashes or underscores',
+    })
+    .optional(),
   METRICS_ENABLED: boolFromEnv.default(true),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   METRICS_HOST: z.string().min(1).optional(),

@@ -176,6 +176,55 @@ describe('configuration', () => {
     );
   });
 
+  test('the role is all by default; api and worker need Redis and are refused at start with the reason', () => {
+    const base = { API_KEY: 'k'.repeat(24) };
+    const config = loadConfig({ env: base, knownSkills, cwd: '/tmp' });
+    assert.equal(config.role, 'all');
+    assert.equal(config.workerStallTimeoutMs, 30_000);
+    assert.match(config.nodeId, /-\d+-[0-9a-f]{6}$/);
+    const named = loadConfig({
+      env: { ...base, NODE_ID: 'worker-1', WORKER_STALL_TIMEOUT: '2.5' },
+      knownSkills,
+      cwd: '/tmp',
+    });
+    assert.equal(named.nodeId, 'worker-1');
+    assert.equal(named.workerStallTimeoutMs, 2500);
+    for (const role of ['api', 'worker']) {
+      const [noRedis] = issuesOf(() =>
+        loadConfig({ env: { ...base, GATEWAY_ROLE: role }, knownSkills, cwd: '/tmp' }),
+      );
+      assert.match(noRedis ?? '', new RegExp(`--role ${role} needs REDIS_ENABLED=true`));
+      const [withRedis] = issuesOf(() =>
+        loadConfig({ env: { ...base, GATEWAY_ROLE: role, REDIS_ENABLED: 'true' }, knownSkills, cwd: '/tmp' }),
+      );
+      assert.match(withRedis ?? '', /not available in this version yet/);
+    }
+    assert.match(
+      issuesOf(() => loadConfig({ env: { ...base, GATEWAY_ROLE: 'both' }, knownSkills, cwd: '/tmp' }))[0] ??
+        '',
+      /GATEWAY_ROLE/,
+    );
+    assert.match(
+      issuesOf(() => loadConfig({ env: { ...base, NODE_ID: 'a b' }, knownSkills, cwd: '/tmp' }))[0] ?? '',
+      /NODE_ID/,
+    );
+  });
+
+  test('serve --role worker without Redis exits 2 saying Redis is needed, before it listens', () => {
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--role', 'worker', '--port', '0'],
+      {
+        env: { PATH: process.env.PATH ?? '', DATA_DIR: join(tmpdir(), 'a2a-gw-unused') },
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /GATEWAY_ROLE: --role worker needs REDIS_ENABLED=true/);
+    assert.doesNotMatch(r.stdout, /listening/);
+  });
+
   test('the CLI prints the bad key and exits non-zero', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
       env: { PATH: process.env.PATH ?? '', PORT: 'not-a-port', DATA_DIR: join(tmpdir(), 'a2a-gw-unused') },
