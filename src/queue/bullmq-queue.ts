@@ -397,7 +397,12 @@ export class BullMqQueue implements TaskQueue {
     if (this.closed) return;
     this.closed = true;
     this.accepting = false;
-    await Promise.allSettled([this.worker?.close(true), this.events.close(), this.queue.close()]);
+    const polite = Promise.allSettled([this.worker?.close(true), this.events.close(), this.queue.close()]);
+    if (!(await settlesWithin(polite, CLOSE_WAIT_MS))) {
+      // Redis is away, and BullMQ's close waits for it for ever (a gateway could not stop on SIGTERM): drop the
+      // connections BullMQ opened instead, so no reconnect timer keeps the process alive.
+      for (const part of [this.worker, this.events, this.queue]) dropConnection(part);
+    }
     this.subscriber.disconnect();
     this.client.disconnect();
   }
@@ -428,6 +433,27 @@ function errorOfFailedReason(reason: string, stallTimeoutMs: number): Error {
   const abort = /^run-abort:(canceled|timeout|shutdown):(.*)$/s.exec(reason);
   if (abort) return new RunAbort(abort[1] as RunAbort['kind'], abort[2] ?? '');
   return new Error(reason);
+}
+
+/** How long {@link BullMqQueue.close} waits for BullMQ to close politely before it drops the connections. */
+const CLOSE_WAIT_MS = 2000;
+
+/**
+ * Disconnects the ioredis clients under a BullMQ worker, queue or queue events at once, without waiting for Redis
+ * (BullMQ's own `disconnect()` awaits a client that waits for Redis to be ready).
+ */
+function dropConnection(part: unknown): void {
+  type Connection = { _client?: { disconnect(): void } };
+  type Holder = { connection?: Connection; blockingConnection?: Connection };
+  // BullMQ 6 keeps them on its backend (RedisQueueBackend); earlier versions on the object itself.
+  const holders = [part as Holder | undefined, (part as { backend?: Holder } | undefined)?.backend];
+  for (const conn of holders.flatMap((h) => [h?.connection, h?.blockingConnection])) {
+    try {
+      conn?._client?.disconnect();
+    } catch {
+      // Already gone.
+    }
+  }
 }
 
 function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {

@@ -233,11 +233,29 @@ describe('BullMQ task queue (real Redis)', () => {
     }
   });
 
-  test('Redis down: a send is refused at once naming Redis; when it is back the queue works again', async () => {
+  test('closing the queue while Redis is down returns within seconds (a gateway can stop on SIGTERM)', async () => {
     const server = await startRedisServer();
     try {
+      const q = await node(newPrefix(), { maxConcurrent: 1, url: server.url });
+      await server.stop();
+      const t0 = Date.now();
+      const closed = await Promise.race([
+        q.close().then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000).unref()),
+      ]);
+      assert.ok(closed, 'close() returned while Redis was down');
+      assert.ok(Date.now() - t0 < 5000, `closed in ${Date.now() - t0} ms`);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('Redis down: a send is refused at once naming Redis; when it is back the queue works again', async () => {
+    const server = await startRedisServer();
+    let q: BullMqQueue | undefined;
+    try {
       const prefix = newPrefix();
-      const q = await node(prefix, { maxConcurrent: 1, url: server.url });
+      q = await node(prefix, { maxConcurrent: 1, url: server.url });
       assert.equal(await q.submit(randomUUID(), 5000, () => Promise.resolve('before')), 'before');
       await server.stop();
       const t0 = Date.now();
@@ -275,6 +293,7 @@ describe('BullMQ task queue (real Redis)', () => {
       }
       assert.equal(result, 'after', 'the queue took and ran a task once Redis was back, with no restart');
     } finally {
+      await q?.close();
       await server.stop();
     }
   });
