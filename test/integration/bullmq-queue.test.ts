@@ -252,10 +252,11 @@ describe('BullMQ task queue (real Redis)', () => {
 
   test('Redis down: a send is refused at once naming Redis; when it is back the queue works again', async () => {
     const server = await startRedisServer();
-    let q: BullMqQueue | undefined;
+    let opened: BullMqQueue | undefined;
     try {
       const prefix = newPrefix();
-      q = await node(prefix, { maxConcurrent: 1, url: server.url });
+      const q = await node(prefix, { maxConcurrent: 1, url: server.url });
+      opened = q;
       assert.equal(await q.submit(randomUUID(), 5000, () => Promise.resolve('before')), 'before');
       await server.stop();
       const t0 = Date.now();
@@ -293,7 +294,7 @@ describe('BullMQ task queue (real Redis)', () => {
       }
       assert.equal(result, 'after', 'the queue took and ran a task once Redis was back, with no restart');
     } finally {
-      await q?.close();
+      await opened?.close();
       await server.stop();
     }
   });
