@@ -176,7 +176,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const sandboxes = await Sandboxes.detect(
     config.sandbox.setting,
     Object.values(config.backends).flatMap((b) => ('sandbox' in b && b.sandbox ? [b.sandbox] : [])),
-    sandboxPolicy(config),
+    sandboxPolicy(config, logger),
     env.PATH,
   );
   if (sandboxes.report.mode === 'off' && config.sandbox.setting === 'auto') logger.warn(sandboxes.describe());

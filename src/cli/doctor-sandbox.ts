@@ -1,5 +1,11 @@
 import type { GatewayConfig } from '../config/load.js';
-import { Sandboxes, SandboxError, sandboxPolicy, type SandboxReport } from '../runner/sandbox.js';
+import {
+  networkText,
+  Sandboxes,
+  SandboxError,
+  sandboxPolicy,
+  type SandboxReport,
+} from '../runner/sandbox.js';
 import { isInside, toolPaths } from '../runner/sandbox-paths.js';
 import type { BackendReport } from './doctor.js';
 
@@ -58,7 +64,7 @@ export function formatSandbox(d: SandboxDiagnosis): string {
   const lines =
     r.mode === 'bwrap'
       ? [
-          `sandbox: bwrap (${r.bwrap?.version ?? r.bwrap?.path}), network ${r.network}: agents write only their workspace and config home`,
+          `sandbox: bwrap (${r.bwrap?.version ?? r.bwrap?.path}), network ${networkText(r)}: agents write only their workspace and config home`,
         ]
       : r.setting === 'auto'
         ? [`sandbox: OFF: bubblewrap cannot run here (${r.reason}); agents can write anywhere this user can`]

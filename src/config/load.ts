@@ -94,7 +94,9 @@ export interface GatewayConfig {
    */
   sandbox: {
     setting: 'auto' | 'bwrap' | 'off';
-    network: 'on' | 'off';
+    network: 'on' | 'off' | 'allowlist';
+    /** For `allowlist`: the hosts sandboxed runs may reach through the gateway's proxy. */
+    allowedHosts: readonly string[];
     writable: readonly string[];
     hide: readonly string[];
     secretFiles: readonly string[];
@@ -427,6 +429,7 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
     sandbox: {
       setting: env.SANDBOX,
       network: env.SANDBOX_NETWORK,
+      allowedHosts: env.SANDBOX_ALLOWED_HOSTS ?? [],
       writable: (env.SANDBOX_WRITABLE ?? []).map((p) => resolve(cwd, p)),
       hide: (env.SANDBOX_HIDE ?? []).map((p) => resolve(cwd, p)),
       secretFiles: [env.API_KEYS_FILE, env.PUSH_SIGNING_KEY_FILE, configFile]

@@ -129,8 +129,19 @@ export const envSchema = z.object({
   /** Confine each task's processes: bubblewrap where it can run (`auto`), always (`bwrap`: refuse to start
    *  without it) or never (`off`). Backends may override it with their own `sandbox`. */
   SANDBOX: z.enum(['auto', 'bwrap', 'off']).default('auto'),
-  /** `off`: sandboxed runs get a network namespace of their own with only loopback. */
-  SANDBOX_NETWORK: z.enum(['on', 'off']).default('on'),
+  /** `off`: sandboxed runs get a network namespace of their own with only loopback. `allowlist`: the same, and
+   *  the only way out is the gateway's proxy, to the hosts in SANDBOX_ALLOWED_HOSTS. */
+  SANDBOX_NETWORK: z.enum(['on', 'off', 'allowlist']).default('on'),
+  /** For SANDBOX_NETWORK=allowlist: `host`, `host:port`, `*.domain`, comma-separated. */
+  SANDBOX_ALLOWED_HOSTS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .optional(),
   /** More directories sandboxed runs may write (widening), and more they may not see at all (narrowing). */
   SANDBOX_WRITABLE: pathList.optional(),
   SANDBOX_HIDE: pathList.optional(),

@@ -1,7 +1,11 @@
 import { existsSync, lstatSync, realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllowedHosts, startEgressProxy, type EgressRefusal } from './egress-proxy.js';
 import { runProcess } from './spawn.js';
-import { isInside, realOr, toolPaths, worktreeGit } from './sandbox-paths.js';
+import { installDirOf, isInside, realOr, toolPaths, worktreeGit } from './sandbox-paths.js';
 import type { Sandbox } from './task-runner.js';
 import type { RunOptions } from './types.js';
 import { resolveCommand } from './which.js';
@@ -22,8 +26,32 @@ export interface SandboxPolicy {
   /** More directories to hide (tmpfs) and to bind read-write, for widening or narrowing by configuration. */
   hide?: readonly string[];
   writable?: readonly string[];
-  /** `off`: a network namespace of its own with only loopback (the model API on another host is unreachable). */
-  network: 'on' | 'off';
+  /** `off`: a network namespace of its own with only loopback (the model API on another host is unreachable).
+   *  `allowlist`: the same, plus a way out through the gateway's proxy to `allowedHosts` only. */
+  network: SandboxNetwork;
+  /** For `allowlist`: `host`, `host:port`, `*.domain` (see egress-proxy.ts). */
+  allowedHosts?: readonly string[];
+  /** Told of each request the proxy refused (the host and port only). */
+  onRefused?: (refusal: EgressRefusal) => void;
+}
+
+export type SandboxNetwork = 'on' | 'off' | 'allowlist';
+
+/** The port the egress forwarder listens on inside the sandbox's own network namespace (nothing else is there). */
+export const EGRESS_PORT = 3128;
+/** Where the proxy's unix socket appears inside the sandbox (under the private /run). */
+const EGRESS_DIR = '/run/a2a-egress';
+
+/** The forwarder script and the node options it runs with: the built .js, or the .ts source through tsx. */
+function forwarderCommand(): { argv: string[]; dirs: string[] } {
+  const js = fileURLToPath(new URL('./egress-forwarder.js', import.meta.url));
+  if (existsSync(js)) return { argv: [process.execPath, js], dirs: [dirname(js)] };
+  const ts = fileURLToPath(new URL('./egress-forwarder.ts', import.meta.url));
+  const tsx = import.meta.resolve('tsx');
+  return {
+    argv: [process.execPath, '--import', tsx, ts],
+    dirs: [dirname(ts), installDirOf(fileURLToPath(tsx))],
+  };
 }
 
 /** Asked for `SANDBOX=bwrap` where bubblewrap cannot run. */
@@ -40,7 +68,9 @@ export interface SandboxReport {
   /** `bwrap` when runs can be confined here, `off` when they run unconfined. */
   mode: 'bwrap' | 'off';
   bwrap?: { path: string; version?: string };
-  network?: 'on' | 'off';
+  network?: SandboxNetwork;
+  /** For network `allowlist`: the hosts runs may reach through the proxy. */
+  allowedHosts?: readonly string[];
   /** Why bubblewrap is not used (set when `auto` fell back, or the probe was skipped because it is `off`). */
   reason?: string;
 }
@@ -59,19 +89,75 @@ export class BwrapSandbox implements Sandbox {
   readonly ownPidNamespace = true;
   readonly reportsSignalsAsCodes = true;
 
+  private readonly allowed: ReturnType<typeof parseAllowedHosts>;
+
   constructor(
     readonly bwrap: string,
     private readonly policy: SandboxPolicy,
-  ) {}
+  ) {
+    this.allowed = parseAllowedHosts(policy.allowedHosts ?? []);
+  }
 
   async wrap(
     opts: RunOptions,
   ): Promise<{ argv: readonly string[]; env: Record<string, string>; dispose(): Promise<void> }> {
     const args = await this.args(opts);
+    if (this.policy.network !== 'allowlist') {
+      return {
+        argv: [this.bwrap, ...args, '--', ...opts.argv],
+        env: { ...opts.env, TMPDIR: '/tmp' },
+        dispose: () => Promise.resolve(),
+      };
+    }
+    // The run's own proxy on a unix socket in a private directory, bound into the sandbox read-only (connecting
+    // to a socket needs no write access to its file system); the forwarder inside bridges its loopback to it.
+    const dir = await mkdtemp(join(tmpdir(), 'a2a-egress-'));
+    let proxy;
+    try {
+      proxy = await startEgressProxy({
+        socketPath: join(dir, 'proxy.sock'),
+        allowed: this.allowed,
+        ...(this.policy.onRefused ? { onRefused: this.policy.onRefused } : {}),
+      });
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+    const forwarder = forwarderCommand();
+    const hidden = this.hidden();
+    const binds: string[] = [];
+    for (const d of [installDirOf(process.execPath), ...forwarder.dirs]) {
+      if (hidden.some((h) => isInside(d, h))) binds.push('--ro-bind', d, d);
+    }
+    // Before --chdir and the rest: bubblewrap applies them in order; the binds go last so nothing covers them.
+    const chdir = args.lastIndexOf('--chdir');
+    args.splice(chdir, 0, ...binds, '--ro-bind', dir, EGRESS_DIR);
+    const proxyUrl = `http://127.0.0.1:${EGRESS_PORT}`;
     return {
-      argv: [this.bwrap, ...args, '--', ...opts.argv],
-      env: { ...opts.env, TMPDIR: '/tmp' },
-      dispose: () => Promise.resolve(),
+      argv: [
+        this.bwrap,
+        ...args,
+        '--',
+        ...forwarder.argv,
+        String(EGRESS_PORT),
+        `${EGRESS_DIR}/proxy.sock`,
+        '--',
+        ...opts.argv,
+      ],
+      env: {
+        ...opts.env,
+        TMPDIR: '/tmp',
+        HTTPS_PROXY: proxyUrl,
+        HTTP_PROXY: proxyUrl,
+        https_proxy: proxyUrl,
+        http_proxy: proxyUrl,
+        NO_PROXY: 'localhost,127.0.0.1',
+        no_proxy: 'localhost,127.0.0.1',
+      },
+      dispose: async () => {
+        await proxy.close();
+        await rm(dir, { recursive: true, force: true });
+      },
     };
   }
 
@@ -142,7 +228,7 @@ export class BwrapSandbox implements Sandbox {
   /** Namespaces, the read-only root, fresh /proc and /dev, private /tmp and /run: what every run gets. */
   baseArgs(): string[] {
     const args = ['--die-with-parent', '--new-session', '--unshare-pid'];
-    if (this.policy.network === 'off') args.push('--unshare-net');
+    if (this.policy.network !== 'on') args.push('--unshare-net');
     args.push('--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc');
     for (const dir of PRIVATE_DIRS) args.push('--tmpfs', dir);
     // /etc/resolv.conf is often a link into /run (systemd-resolved): name resolution must keep working.
@@ -216,6 +302,7 @@ export class Sandboxes {
         mode: setting === 'off' ? 'off' : 'bwrap',
         bwrap: { path: probe.path, ...(probe.version ? { version: probe.version } : {}) },
         network: policy.network,
+        ...(policy.network === 'allowlist' ? { allowedHosts: policy.allowedHosts ?? [] } : {}),
         ...(setting === 'off' ? { reason: 'SANDBOX=off' } : {}),
       },
       sandbox,
@@ -232,13 +319,20 @@ export class Sandboxes {
   describe(): string {
     const r = this.report;
     if (r.mode === 'bwrap') {
-      return `sandbox: bwrap (${r.bwrap?.version ?? r.bwrap?.path}); agents write only their workspace and config home; network ${r.network}`;
+      return `sandbox: bwrap (${r.bwrap?.version ?? r.bwrap?.path}); agents write only their workspace and config home; network ${networkText(r)}`;
     }
     if (r.setting === 'auto') {
       return `sandbox: OFF, bubblewrap cannot run here (${r.reason}); agents can write anywhere the gateway's user can. Install bubblewrap and allow user namespaces, or set SANDBOX=off to silence this`;
     }
     return "sandbox: off (SANDBOX=off); agents can write anywhere the gateway's user can";
   }
+}
+
+/** `on`, `off`, or `allowlist (a.example.com, b.example.com:443)` for the start-up line and `doctor`. */
+export function networkText(r: SandboxReport): string {
+  if (r.network !== 'allowlist') return r.network ?? 'on';
+  const hosts = r.allowedHosts ?? [];
+  return `allowlist (${hosts.length ? hosts.join(', ') : 'no hosts: loopback only'})`;
 }
 
 async function probeBwrap(
@@ -275,15 +369,19 @@ async function probeBwrap(
 }
 
 /** The policy from the gateway's settings: where the workspaces live under the data directory, what to hide. */
-export function sandboxPolicy(config: {
-  dataDir: string;
-  sandbox: {
-    network: 'on' | 'off';
-    writable: readonly string[];
-    hide: readonly string[];
-    secretFiles: readonly string[];
-  };
-}): SandboxPolicy {
+export function sandboxPolicy(
+  config: {
+    dataDir: string;
+    sandbox: {
+      network: SandboxNetwork;
+      allowedHosts?: readonly string[];
+      writable: readonly string[];
+      hide: readonly string[];
+      secretFiles: readonly string[];
+    };
+  },
+  log?: { warn(obj: object, msg: string): void },
+): SandboxPolicy {
   const { dataDir, sandbox } = config;
   return {
     dataDir,
@@ -293,5 +391,15 @@ export function sandboxPolicy(config: {
     hide: sandbox.hide,
     writable: sandbox.writable,
     network: sandbox.network,
+    ...(sandbox.network === 'allowlist' ? { allowedHosts: sandbox.allowedHosts ?? [] } : {}),
+    ...(log
+      ? {
+          onRefused: (r: EgressRefusal) =>
+            log.warn(
+              { host: r.host, port: r.port },
+              'sandbox: refused a connection to a host not in SANDBOX_ALLOWED_HOSTS',
+            ),
+        }
+      : {}),
   };
 }

@@ -1,0 +1,166 @@
+// SANDBOX_NETWORK=allowlist with the real bwrap: the run has only its own loopback, and its one way out is the
+// gateway's proxy (a unix socket bound into the sandbox, bridged to 127.0.0.1:3128 inside by the forwarder). A fake
+// agent reaches a server on the host's 127.0.0.1 that is on the list (CONNECT and plain HTTP), gets 403 for one
+// that is not (and the refusal is reported, host only), and cannot connect to the host's loopback directly; no
+// process is left after the run, and a cancel ends everything. Skipped where bubblewrap cannot run.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Containment } from '../../src/runner/containment.js';
+import type { EgressRefusal } from '../../src/runner/egress-proxy.js';
+import { ProcessRegistry } from '../../src/runner/registry.js';
+import { Sandboxes, type SandboxPolicy } from '../../src/runner/sandbox.js';
+import { createTaskRunner } from '../../src/runner/task-runner.js';
+import type { ProcessRunner } from '../../src/runner/types.js';
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/fake-cli/egress.mjs', import.meta.url));
+
+const probe = await Sandboxes.detect(
+  'auto',
+  [],
+  { dataDir: '/nonexistent-a2a', workspaceParents: [], secretFiles: [], network: 'on' },
+  process.env.PATH,
+);
+const skip = probe.report.mode === 'bwrap' ? false : `bubblewrap cannot run here: ${probe.report.reason}`;
+
+/** Host processes whose command line holds `token` (the forwarder, the agent and its children carry it). */
+function processesWith(token: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(token)) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+async function serve(name: string): Promise<{ server: Server; port: number; hits: string[] }> {
+  const hits: string[] = [];
+  const server = createServer((req, res) => {
+    hits.push(req.url ?? '');
+    res.end(`${name}${req.url}\n`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as { port: number }).port, hits };
+}
+
+describe('SANDBOX_NETWORK=allowlist', { skip }, () => {
+  let base: string;
+  let workspace: string;
+  let containment: Containment;
+  let allowed: Awaited<ReturnType<typeof serve>>;
+  let denied: Awaited<ReturnType<typeof serve>>;
+  const refusals: EgressRefusal[] = [];
+  let run: ProcessRunner;
+
+  before(async () => {
+    base = mkdtempSync('/var/tmp/a2a-sandbox-net-');
+    workspace = join(base, 'data', 'scratch', 'ctx');
+    mkdirSync(workspace, { recursive: true });
+    allowed = await serve('allowed');
+    denied = await serve('denied');
+    containment = await Containment.detect('auto', process.env.PATH);
+    const policy: SandboxPolicy = {
+      dataDir: join(base, 'data'),
+      workspaceParents: [join(base, 'data', 'scratch')],
+      secretFiles: [],
+      network: 'allowlist',
+      allowedHosts: [`127.0.0.1:${allowed.port}`, '*.example.com'],
+      onRefused: (r) => refusals.push(r),
+    };
+    const sandboxes = await Sandboxes.detect('bwrap', [], policy, process.env.PATH);
+    assert.match(sandboxes.describe(), /network allowlist \(127\.0\.0\.1:\d+, \*\.example\.com\)/);
+    run = createTaskRunner({
+      registry: new ProcessRegistry(join(base, 'registry')),
+      limits: { apply: (o) => o },
+      containment,
+      sandbox: sandboxes.for(undefined),
+    });
+  });
+  after(async () => {
+    allowed?.server.close();
+    denied?.server.close();
+    await containment?.close();
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  const env = (): Record<string, string> => ({
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: workspace,
+  });
+
+  test('an allowed host is reached through the proxy, another gets 403, the host loopback is cut', async () => {
+    const marker = randomUUID();
+    const result = await run(
+      {
+        argv: [process.execPath, FIXTURE, 'probe', String(allowed.port), String(denied.port), marker],
+        cwd: workspace,
+        env: env(),
+        signal: AbortSignal.timeout(60_000),
+      },
+      'sandbox-net-probe',
+    );
+    assert.equal(result.exitCode, 0, result.stderr);
+    const lines = result.stdout.trim().split('\n');
+    assert.deepEqual(lines, [
+      'TUNNEL 200 allowed/tunnel',
+      'FORWARD 200 allowed/forward',
+      'DENIED_TUNNEL 403',
+      'DENIED_FORWARD 403 proxy: host not in SANDBOX_ALLOWED_HOSTS',
+      'DIRECT ECONNREFUSED',
+    ]);
+    assert.deepEqual(allowed.hits, ['/tunnel', '/forward']);
+    assert.deepEqual(denied.hits, []);
+    assert.deepEqual(refusals.splice(0), [
+      { host: '127.0.0.1', port: denied.port },
+      { host: '127.0.0.1', port: denied.port },
+    ]);
+    assert.deepEqual(processesWith(marker), []);
+  });
+
+  test('the exit status of the agent comes through the forwarder', async () => {
+    const result = await run(
+      {
+        argv: ['/bin/sh', '-c', 'exit 7'],
+        cwd: workspace,
+        env: env(),
+        signal: AbortSignal.timeout(30_000),
+      },
+      'sandbox-net-exit',
+    );
+    assert.equal(result.exitCode, 7, result.stderr);
+  });
+
+  test('a cancel ends the agent, its children and the forwarder', async () => {
+    const marker = `300.${Date.now() % 1_000_000}`;
+    const controller = new AbortController();
+    const result = await run(
+      {
+        argv: [process.execPath, FIXTURE, 'hang', marker],
+        cwd: workspace,
+        env: env(),
+        signal: AbortSignal.any([controller.signal, AbortSignal.timeout(60_000)]),
+        graceMs: 1000,
+        onStdoutLine: (line) => {
+          if (line === 'READY') {
+            assert.ok(processesWith(marker).length >= 2, 'the agent, the forwarder and the sleeper run');
+            controller.abort();
+          }
+        },
+      },
+      'sandbox-net-cancel',
+    );
+    assert.equal(result.callbackError, undefined);
+    assert.equal(result.aborted, true);
+    assert.ok(result.durationMs < 30_000, `cancelled, not timed out (${result.durationMs} ms)`);
+    assert.match(result.stdout, /READY/);
+    assert.deepEqual(processesWith(marker), []);
+  });
+});
