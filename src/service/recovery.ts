@@ -18,6 +18,21 @@ export interface RecoveryOptions {
   reason: string;
   /** Whether a skill's task that was running may be run again (the skill's `retryOnRestart`). */
   retryOnRestart: (skill: string) => boolean;
+  /**
+   * On a task store other nodes share: this node's name. Only the unfinished tasks it ran (`metadata.node`, the
+   * mark {@link markNode} leaves) are settled; the others belong to nodes that are still up, or, when their node
+   * died, to BullMQ's stalled-job check. Without it every unfinished task is this process's (a store of its own).
+   */
+  node?: string;
+}
+
+/** The task metadata that names the node a task runs on (see {@link RecoveryOptions.node}). */
+export function markNode(nodeId: string): { node: string } {
+  return { node: nodeId };
+}
+
+function ownedBy(task: Task, node: string | undefined): boolean {
+  return node === undefined || task.metadata?.node === node;
 }
 
 /**
@@ -29,8 +44,15 @@ export async function settleUnfinished(deps: RecoveryDeps, opts: RecoveryOptions
   const kept = new Map((await deps.jobs.list()).map((entry) => [entry.job.taskId, entry]));
   const owed: TaskJob[] = [];
   let failed = 0;
+  let others = 0;
   for (const task of await deps.store.listUnfinished()) {
     const entry = kept.get(task.id);
+    if (!ownedBy(task, opts.node)) {
+      // Another node's task: neither failed nor run here, and its job (if this node kept one) stays too.
+      kept.delete(task.id);
+      others += 1;
+      continue;
+    }
     kept.delete(task.id);
     if (entry && (entry.state === 'queued' || opts.retryOnRestart(entry.job.skill))) {
       owed.push(entry.job);
@@ -42,6 +64,7 @@ export async function settleUnfinished(deps: RecoveryDeps, opts: RecoveryOptions
   }
   // Jobs whose task has ended (or is gone) are done with.
   for (const taskId of kept.keys()) await deps.jobs.remove(taskId);
+  if (others > 0) deps.logger.info({ count: others }, 'left the unfinished tasks of other nodes alone');
   if (failed > 0) deps.logger.warn({ count: failed }, `marked interrupted tasks failed: ${opts.reason}`);
   if (owed.length > 0)
     deps.logger.info({ count: owed.length }, 'tasks acknowledged before the restart run now');
