@@ -18,6 +18,7 @@ import { checkCompose } from '../../src/deployment/compose.js';
 import { execForm, lintDockerfile, parseDockerfile, stagesOf } from '../../src/deployment/dockerfile.js';
 import { checkManifests } from '../../src/deployment/kubernetes.js';
 import { BullMqQueue } from '../../src/queue/bullmq-queue.js';
+import { envSchema } from '../../src/config/schema.js';
 import { REPO_ROOT, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
 import { renderKustomization, validateKubernetes, type K8sDoc } from './k8s-schema.js';
 
@@ -268,6 +269,18 @@ describe('docker-compose.workers.yml (scale-out: API node and worker replicas)',
     }
     assert.equal(api.environment.REDIS_ENABLED, 'true');
     assert.equal(api.environment.REDIS_KEY_PREFIX, 'team-a:');
+    // Every variable is a gateway setting with a valid value.
+    for (const svc of [api, worker]) {
+      assert.deepEqual(
+        Object.keys(svc.environment).filter((k) => !(k in envSchema.shape)),
+        [],
+      );
+      // As the gateway reads its environment: an empty value (PUBLIC_URL: ${PUBLIC_URL:-}) is unset.
+      const set = Object.entries(svc.environment as Record<string, string>).filter(([, v]) => v !== '');
+      const parsed = envSchema.safeParse(Object.fromEntries(set));
+      assert.ok(parsed.success, JSON.stringify(parsed.error?.issues));
+      assert.equal(parsed.data.GATEWAY_ROLE, svc.command[2]);
+    }
     assert.equal(Number(worker.deploy.replicas), 4, 'WORKER_REPLICAS sets the number of workers');
     // One image for both roles, built by either service.
     assert.equal(worker.image, api.image);
@@ -662,6 +675,22 @@ describe('Kubernetes scale-out overlay (API and worker Deployments, Redis, KEDA)
     // The API nodes' policy (base) selects only them.
     const apiPolicy = find(docs, 'NetworkPolicy', 'a2a-gateway');
     assert.equal(apiPolicy.spec.podSelector.matchLabels['app.kubernetes.io/component'], 'gateway');
+  });
+
+  test('every setting the API and worker pods get is a gateway setting with a valid value (GATEWAY_ROLE api, worker)', () => {
+    const docs = rendered();
+    const cm = find(docs, 'ConfigMap', 'a2a-gateway').data as Record<string, string>;
+    for (const name of ['a2a-gateway', 'a2a-gateway-worker']) {
+      const c = find(docs, 'Deployment', name).spec.template.spec.containers[0];
+      const env: Record<string, string> = { ...cm };
+      for (const e of c.env) env[e.name] = e.value ?? 'from-a-secret-0123456789';
+      const unknown = Object.keys(env).filter((k) => !(k in envSchema.shape) && k !== 'ANTHROPIC_API_KEY');
+      assert.deepEqual(unknown, [], `${name}: settings the gateway does not read`);
+      const parsed = envSchema.safeParse(env);
+      assert.ok(parsed.success, `${name}: ${JSON.stringify(parsed.error?.issues)}`);
+      assert.equal(parsed.data.GATEWAY_ROLE, c.args[2], `${name}: GATEWAY_ROLE agrees with --role`);
+      assert.equal(parsed.data.REDIS_ENABLED, true);
+    }
   });
 
   test('Redis: persisted, never evicting, probed, reached only by the gateway and KEDA', () => {
