@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
+import { Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { RunAbort } from '../agents/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -60,6 +60,8 @@ interface LocalEntry {
   started: boolean;
 }
 
+/** How long a send waits for the events read to start (at start-up) before it is refused. */
+const EVENTS_START_MS = 5000;
 const STALLED_REASON = 'job stalled more than allowable limit';
 const ABORT_PREFIX = 'run-abort:';
 
@@ -77,7 +79,9 @@ export class BullMqQueue implements TaskQueue {
   private readonly client: Redis;
   private readonly subscriber: Redis;
   private readonly queue: Queue<QueuedTask>;
-  private readonly events: QueueEvents;
+  /** Created once the id to read events from is known (see {@link startEvents}). */
+  private events: QueueEvents | undefined;
+  private readonly eventsStarted: Promise<void>;
   private readonly worker: Worker<QueuedTask> | undefined;
   private readonly local = new Map<string, LocalEntry>();
   /** Jobs this node submitted and is waiting on, run here or elsewhere. */
@@ -108,13 +112,7 @@ export class BullMqQueue implements TaskQueue {
     const connection = { url: opts.url, maxRetriesPerRequest: null };
     this.queue = new Queue<QueuedTask>(name, { connection: this.client, prefix: opts.prefix });
     this.queue.on('error', (err: Error) => log.debug({ err: err.message }, 'queue error'));
-    this.events = new QueueEvents(name, { connection, prefix: opts.prefix });
-    this.events.on('error', (err: Error) => log.debug({ err: err.message }, 'queue events error'));
-    this.events.on('completed', ({ jobId }) => this.settleWaiting(jobId, undefined));
-    this.events.on('failed', ({ jobId, failedReason }) => this.settleWaiting(jobId, failedReason));
-    for (const e of ['added', 'active', 'completed', 'failed', 'removed'] as const) {
-      this.events.on(e, () => this.refreshCounts());
-    }
+    this.eventsStarted = this.startEvents(name, connection, log);
     void this.subscriber.subscribe(this.cancelChannel).catch((err: unknown) => {
       log.warn({ err }, 'could not subscribe to cancels');
     });
@@ -142,11 +140,57 @@ export class BullMqQueue implements TaskQueue {
     }
   }
 
+  /**
+   * Starts reading the queue's events from the last event that is in Redis now, not from whatever is last when
+   * the blocking read happens to start: BullMQ's default ('$') misses every job that ends between this node's
+   * start and its first read, and a submitter waiting on such a job would wait forever. Every send waits for
+   * this, so each of its job's events comes after the id read here. Retries while Redis is away.
+   */
+  private async startEvents(
+    name: string,
+    connection: { url: string; maxRetriesPerRequest: null },
+    log: Logger,
+  ): Promise<void> {
+    for (;;) {
+      if (this.closed) return;
+      try {
+        if (this.client.status !== 'ready') {
+          await new Promise<void>((resolve) => {
+            const done = (): void => {
+              clearTimeout(timer);
+              this.client.off('ready', done);
+              resolve();
+            };
+            const timer = setTimeout(done, 1000);
+            this.client.once('ready', done);
+          });
+          continue;
+        }
+        const last = await this.client.xrevrange(this.queue.keys.events ?? '', '+', '-', 'COUNT', 1);
+        const lastEventId = last[0]?.[0] ?? '0-0';
+        if (this.closed) return;
+        const events = new QueueEvents(name, { connection, prefix: this.opts.prefix, lastEventId });
+        events.on('error', (err: Error) => log.debug({ err: err.message }, 'queue events error'));
+        events.on('completed', ({ jobId }) => this.settleWaiting(jobId, undefined));
+        events.on('failed', ({ jobId, failedReason }) => this.settleWaiting(jobId, failedReason));
+        for (const e of ['added', 'active', 'completed', 'failed', 'removed'] as const) {
+          events.on(e, () => this.refreshCounts());
+        }
+        this.events = events;
+        return;
+      } catch (err) {
+        log.debug({ err: (err as Error).message }, 'could not start reading queue events; retrying');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
   /** Resolves when the queue's connections are up (tests and start-up wait on it). */
   async ready(): Promise<void> {
+    await this.eventsStarted;
     await Promise.all([
       this.queue.waitUntilReady(),
-      this.events.waitUntilReady(),
+      this.events?.waitUntilReady(),
       this.worker?.waitUntilReady(),
     ]);
     await this.refreshCountsNow();
@@ -228,12 +272,18 @@ export class BullMqQueue implements TaskQueue {
     });
     const data: QueuedTask = { taskId, timeoutMs, origin: this.nodeId, ...(job ? { job } : {}) };
     try {
+      // The job's outcome comes through the events read; it must have its starting id before the job exists.
+      if (!this.events && !(await settlesWithin(this.eventsStarted, EVENTS_START_MS))) {
+        throw new Error('the queue events read has not started');
+      }
       await this.queue.add('task', data, { jobId: taskId });
       this.counts.waiting += 1;
     } catch (err) {
       this.forget(taskId);
       throw new RedisUnavailableError(`could not queue the task: ${(err as Error).message}`);
     }
+    // Belt and braces: a job that has already ended (say, its events were trimmed away) settles at once.
+    void this.settleIfEnded(taskId);
     try {
       return await outcome;
     } finally {
@@ -328,6 +378,20 @@ export class BullMqQueue implements TaskQueue {
     }
   }
 
+  /** Settles the submit of a job that is already completed or failed in Redis (no event needed). */
+  private async settleIfEnded(taskId: string): Promise<void> {
+    try {
+      const state = await this.queue.getJobState(taskId);
+      if (state === 'completed') this.settleWaiting(taskId, undefined);
+      else if (state === 'failed') {
+        const job = await Job.fromId<QueuedTask>(this.queue, taskId);
+        this.settleWaiting(taskId, job?.failedReason ?? 'the job failed');
+      }
+    } catch {
+      // Redis away: the events read delivers the outcome once it is back.
+    }
+  }
+
   /** A job this node waits on has ended (here or on another worker). */
   private settleWaiting(jobId: string, failedReason: string | undefined): void {
     const waiter = this.waiting.get(jobId);
@@ -397,7 +461,7 @@ export class BullMqQueue implements TaskQueue {
     if (this.closed) return;
     this.closed = true;
     this.accepting = false;
-    const polite = Promise.allSettled([this.worker?.close(true), this.events.close(), this.queue.close()]);
+    const polite = Promise.allSettled([this.worker?.close(true), this.events?.close(), this.queue.close()]);
     if (!(await settlesWithin(polite, CLOSE_WAIT_MS))) {
       // Redis is away, and BullMQ's close waits for it for ever (a gateway could not stop on SIGTERM): drop the
       // connections BullMQ opened instead, so no reconnect timer keeps the process alive.
