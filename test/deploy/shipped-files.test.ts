@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { QueueKeys } from 'bullmq';
+import { Queue, QueueKeys, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { parse, parseAllDocuments } from 'yaml';
@@ -759,6 +759,83 @@ describe('Kubernetes scale-out overlay (API and worker Deployments, Redis, KEDA)
       Number(find(docs, 'ConfigMap', 'a2a-gateway').data.MAX_CONCURRENT_TASKS),
       'one worker per MAX_CONCURRENT_TASKS waiting tasks',
     );
+    // Running tasks count too: replicas = ceil((waiting + running) / MAX_CONCURRENT_TASKS). On the waiting list
+    // alone an HPA would ask for ceil(waiting / 5) workers whatever runs (2 full workers, 4 waiting: 1 worker).
+    const running = so.spec.triggers[1];
+    assert.equal(so.spec.triggers.length, 2);
+    assert.equal(running.type, 'redis');
+    assert.equal(
+      running.metadata.listName,
+      new QueueKeys(`${cm.REDIS_KEY_PREFIX}bull`).toKey('tasks', 'active'),
+    );
+    for (const k of ['address', 'databaseIndex', 'listLength'])
+      assert.equal(running.metadata[k], trigger.metadata[k], `${k} as on the waiting trigger`);
+    const mod = so.spec.advanced.scalingModifiers;
+    assert.deepEqual(Object.keys(mod).sort(), ['activationTarget', 'formula', 'metricType', 'target']);
+    assert.equal(mod.formula, `${trigger.name} + ${running.name}`);
+    assert.deepEqual([trigger.name, running.name], ['waiting', 'running']);
+    assert.equal(mod.target, cm.MAX_CONCURRENT_TASKS);
+    assert.equal(mod.metricType, 'AverageValue');
+    const replicas = (waiting: number, run: number): number =>
+      Math.min(
+        so.spec.maxReplicaCount,
+        Math.max(so.spec.minReplicaCount, Math.ceil((waiting + run) / Number(mod.target))),
+      );
+    assert.equal(replicas(4, 10), 3, '2 full workers and 4 waiting: a third worker');
+    assert.equal(replicas(0, 10), 2, 'an empty queue keeps the workers that are busy');
+  });
+
+  test('a job a worker takes moves to the list the running trigger reads (a real BullMQ worker on Redis)', async (t) => {
+    const url = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/9';
+    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await redis.connect();
+    } catch {
+      t.skip(`no Redis at ${url}`);
+      return;
+    }
+    const prefix = `deploy-keda-${randomUUID().slice(0, 8)}:`;
+    const bullPrefix = `${prefix}bull`;
+    // BullMQ does not close connections it is given: each is closed in the finally.
+    const clients: Redis[] = [];
+    const client = (): Redis => {
+      const c = new Redis(url, { maxRetriesPerRequest: null });
+      clients.push(c);
+      return c;
+    };
+    const queue = new Queue('tasks', { connection: client(), prefix: bullPrefix });
+    let worker: Worker | undefined;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    try {
+      for (const id of ['t1', 't2', 't3']) await queue.add('task', { id }, { jobId: id });
+      const waiting = `${bullPrefix}:tasks:wait`;
+      const running = `${bullPrefix}:tasks:active`;
+      assert.equal(await redis.llen(waiting), 3);
+      let taken!: () => void;
+      const tookOne = new Promise<void>((resolve) => (taken = resolve));
+      worker = new Worker(
+        'tasks',
+        async () => {
+          taken();
+          await held;
+        },
+        { connection: client(), prefix: bullPrefix, concurrency: 1 },
+      );
+      await Promise.race([tookOne, sleep(10_000).then(() => assert.fail('no job taken within 10 s'))]);
+      assert.equal(await redis.type(running), 'list', 'KEDA reads the length of a list');
+      assert.equal(await redis.llen(running), 1);
+      assert.equal(await redis.llen(waiting), 2);
+    } finally {
+      release();
+      await worker?.close(true);
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+      for (const c of clients) c.disconnect();
+    }
   });
 
   test("a task an API node queues lands in that list: the length KEDA reads, and the gateway's queue gauge", async (t) => {
@@ -845,6 +922,18 @@ function scaledObjectProblems(so: any): string[] {
   }
   const triggers = so.spec?.triggers;
   if (!Array.isArray(triggers) || triggers.length === 0) out.push('spec.triggers empty');
+  // scalingModifiers (KEDA 2.12+): a formula over the triggers' names, and a target as a string.
+  const mod = advanced.scalingModifiers;
+  if (mod) {
+    for (const k of Object.keys(mod))
+      if (!['formula', 'target', 'activationTarget', 'metricType'].includes(k))
+        out.push(`spec.advanced.scalingModifiers.${k} unknown`);
+    if (typeof mod.formula !== 'string' || typeof mod.target !== 'string')
+      out.push('scalingModifiers: formula and target must be strings');
+    const names = new Set((triggers ?? []).map((tr: { name?: string }) => tr.name));
+    for (const id of String(mod.formula ?? '').match(/[A-Za-z_][\w-]*/g) ?? [])
+      if (!names.has(id)) out.push(`scalingModifiers.formula names ${id}, no trigger's name`);
+  }
   for (const [i, tr] of (triggers ?? []).entries()) {
     for (const k of Object.keys(tr))
       if (!['type', 'name', 'metadata', 'authenticationRef', 'metricType', 'useCachedMetrics'].includes(k))
