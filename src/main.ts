@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { DefaultRequestHandler, ServerCallContext } from '@a2a-js/sdk/server';
 import { Redis } from 'ioredis';
 import { createBackends } from './agents/registry.js';
+import { USAGE_LIMIT_DEFAULT_WAIT_MS, UsageLimits } from './agents/usage-limit.js';
 import type { GatewayConfig } from './config/load.js';
 import type { DestinationStream } from 'pino';
 import { createLogger, type Logger } from './observability/logger.js';
@@ -268,6 +269,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       limits,
       containment,
       sandbox: sandboxes.for(undefined),
+    }),
+    usageLimits: new UsageLimits({
+      maxWaitMs: config.usageLimitWaitMaxMs,
+      defaultWaitMs: USAGE_LIMIT_DEFAULT_WAIT_MS,
     }),
   });
   const executor = new GatewayExecutor({

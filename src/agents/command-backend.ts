@@ -4,7 +4,7 @@ import type { ProcessRunner } from '../runner/types.js';
 import { resolveCommand } from '../runner/which.js';
 import { abortedOutcome, spawnFailure, tail } from './outcome.js';
 import { fillTemplate } from './template.js';
-import type { AgentEvent, Backend, BackendOutcome, BackendRunContext } from './types.js';
+import type { AgentErrorKind, AgentEvent, Backend, BackendOutcome, BackendRunContext } from './types.js';
 
 export interface CommandBackendOptions {
   name: string;
@@ -112,6 +112,7 @@ export class CommandBackend implements Backend {
     let resultIsError = false;
     let usage: BackendOutcome['usage'];
     let sessionId: string | undefined;
+    let errorKind: AgentErrorKind | undefined;
     const onLine = (line: string): void => {
       if (opts.output === 'text') {
         if (line.trim() !== '') emit({ type: 'text', text: line });
@@ -124,6 +125,7 @@ export class CommandBackend implements Backend {
         resultIsError = event.isError;
       } else if (event.type === 'usage') usage = { ...usage, ...event.usage };
       else if (event.type === 'session') sessionId = event.sessionId;
+      else if (event.type === 'error') errorKind = event.kind;
       emit(event);
     };
 
@@ -160,6 +162,8 @@ export class CommandBackend implements Backend {
       reason: `backend "${this.name}": ${command} ${why}${detail ? `: ${detail}` : ''}`,
       exitCode: result.exitCode,
       signal: result.signal,
+      // The kind of the last error event it reported (a usage limit pauses the task instead of failing it).
+      ...(errorKind ? { errorKind } : {}),
       ...extra,
     };
   }

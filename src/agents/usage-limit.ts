@@ -110,6 +110,9 @@ export function limitReportOf(outcome: BackendOutcome, now: number): LimitReport
   };
 }
 
+/** The wait after a limit message that names no reset time (a bare HTTP 429, say). */
+export const USAGE_LIMIT_DEFAULT_WAIT_MS = 60_000;
+
 export interface UsageLimitOptions {
   /** The longest a task waits for a reset; 0 turns waiting off (a limit fails the task, as before). */
   maxWaitMs: number;

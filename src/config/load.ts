@@ -40,6 +40,8 @@ export interface GatewayConfig {
   sseHeartbeatMs: number;
   /** How long a question (input-required) waits for the caller's reply before the task fails, in ms. */
   inputTimeoutMs: number;
+  /** The longest a task waits for its backend's usage limit to reset, in ms (0: a limit fails the task). */
+  usageLimitWaitMaxMs: number;
   /** Most events kept per task for replay; past it the oldest progress updates go. */
   taskEventLogLimit: number;
   retention: { completedHours: number; failedHours: number };
@@ -396,6 +398,7 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
     bodyLimitBytes: env.BODY_LIMIT,
     sseHeartbeatMs: Math.round(env.SSE_HEARTBEAT_SECONDS * 1000),
     inputTimeoutMs: env.INPUT_TIMEOUT * 1000,
+    usageLimitWaitMaxMs: env.USAGE_LIMIT_WAIT_MAX * 1000,
     taskEventLogLimit: env.TASK_EVENT_LOG_LIMIT,
     retention: { completedHours: env.RETENTION_COMPLETED_HOURS, failedHours: env.RETENTION_FAILED_HOURS },
     workspaceRoots: roots,

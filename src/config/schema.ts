@@ -81,6 +81,7 @@ export const envSchema = z.object({
   BODY_LIMIT: byteSize.default(10 * 1024 * 1024),
   SSE_HEARTBEAT_SECONDS: z.coerce.number().nonnegative().default(15),
   INPUT_TIMEOUT: positiveInt.default(300),
+  USAGE_LIMIT_WAIT_MAX: nonNegativeInt.default(3600),
   TASK_EVENT_LOG_LIMIT: z.coerce.number().int().min(10).default(1000),
   RETENTION_COMPLETED_HOURS: z.coerce.number().positive().default(24),
   RETENTION_FAILED_HOURS: z.coerce.number().positive().default(168),

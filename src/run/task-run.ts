@@ -16,6 +16,8 @@ import type { ProcessRunner } from '../runner/types.js';
 import { verifyPolicyOf } from '../verify/policy.js';
 import type { TestReport } from '../verify/report.js';
 import { runTests } from '../verify/run-tests.js';
+import type { UsageLimits } from '../agents/usage-limit.js';
+import { runWithinLimits } from './usage-pause.js';
 import { verifiedRun, type AgentTurn } from '../verify/verified-run.js';
 
 export interface TaskRunDeps {
@@ -41,7 +43,12 @@ export interface TaskRunDeps {
   toolEnv?: Readonly<Record<string, string | undefined>>;
   /** The runner test commands go through (the sandboxed task runner); plain spawn when absent. */
   testRunner?: ProcessRunner;
+  /** The accounts' usage limits, shared by every task of the process; absent: a limit fails the task. */
+  usageLimits?: UsageLimits;
 }
+
+/** What a CLI session resumed after a usage-limit pause is told. */
+const RESUME_PROMPT = 'The usage limit has reset. Continue the task where you stopped.';
 
 /**
  * Runs `body` once the job has a place to run, with the signal that bounds it (its `timeoutMs` deadline, a cancel,
@@ -274,32 +281,46 @@ export class TaskRun {
         ...(job.traceparent ? { traceparent: job.traceparent } : {}),
       };
       const ask = opts.askFor?.(plan.skill.id);
+      // One backend turn within the account's usage limit: paused (the task stays `working`) until a reset within
+      // USAGE_LIMIT_WAIT_MAX, then run again, resuming the CLI's session where it can.
+      const callBackend = (turnSpec: TaskSpec, firstTurn: boolean): Promise<BackendOutcome> =>
+        runWithinLimits({
+          limits: this.deps.usageLimits,
+          account: backendName,
+          signal,
+          onPause: (untilMs) => {
+            const until = new Date(untilMs).toISOString();
+            logger.info({ until }, 'paused by the usage limit');
+            progress.note(`paused by the ${backendName} usage limit until ${until}`, 'usage_limit', {
+              until,
+            });
+          },
+          run: (again) => {
+            const sessionId = progress.record.sessionId;
+            const resume = again && backend.resume === 'native' && sessionId !== undefined;
+            return backend.run({
+              spec: resume ? { ...turnSpec, prompt: RESUME_PROMPT, resumeSessionId: sessionId } : turnSpec,
+              signal,
+              home: turn.home,
+              firstTurn: firstTurn && !resume,
+              emit: (event) => progress.handle(event),
+              ...(ask ? { ask } : {}),
+            });
+          },
+        });
       const runAgent = (turnOf: AgentTurn): Promise<BackendOutcome> => {
-        if (turnOf.prompt === undefined) {
-          return backend.run({
-            spec,
-            signal,
-            home: turn.home,
-            firstTurn: turn.firstTurn,
-            emit: (event) => progress.handle(event),
-            ...(ask ? { ask } : {}),
-          });
-        }
+        if (turnOf.prompt === undefined) return callBackend(spec, turn.firstTurn);
         // A fix attempt: the same session resumed with the failing output where the CLI can resume, else the
         // task's prompt again with it (the agent's earlier change is still in the workspace).
         const sessionId = turnOf.previous?.sessionId ?? progress.record.sessionId;
         const native = backend.resume === 'native' && sessionId !== undefined;
         const { resumeSessionId: _first, ...base } = spec;
-        return backend.run({
-          spec: native
+        return callBackend(
+          native
             ? { ...base, prompt: turnOf.prompt, resumeSessionId: sessionId }
             : { ...base, prompt: `${spec.prompt}\n\n${turnOf.prompt}` },
-          signal,
-          home: turn.home,
-          firstTurn: false,
-          emit: (event) => progress.handle(event),
-          ...(ask ? { ask } : {}),
-        });
+          false,
+        );
       };
       // The gateway's own test run, before and after the agent, when the skill changes code and has a command.
       const policy = plan.skill.readOnly ? undefined : verifyPolicyOf(plan.input);

@@ -1,6 +1,9 @@
 // Usage limits: the reset time read from each CLI's limit message, and the wait per account, on a fake clock.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { claudeParser } from '../../src/agents/parsers/claude.js';
+import { codexParser } from '../../src/agents/parsers/codex.js';
+import type { OutputParser } from '../../src/agents/parsers/types.js';
 import { UsageLimits, limitReportOf, resetTimeIn, type Clock } from '../../src/agents/usage-limit.js';
 
 const NOW = Date.parse('2026-12-04T20:00:00Z');
@@ -58,6 +61,33 @@ describe('the reset time in a limit message', () => {
     });
     assert.equal(limitReportOf({ ...base, status: 'failed', errorKind: 'auth' }, NOW), undefined);
     assert.equal(limitReportOf({ ...base, status: 'completed' }, NOW), undefined);
+  });
+});
+
+describe("the CLIs' limit messages are limits with a reset time", () => {
+  const finish = (parser: OutputParser, lines: object[]) => {
+    for (const line of lines) parser.line(JSON.stringify(line));
+    return parser.finish({ exitCode: 1, signal: null, canceled: false, timedOut: false, stderrTail: '' });
+  };
+
+  test("Claude Code's 'usage limit reached|<epoch>' result", () => {
+    const text = 'Claude AI usage limit reached|1767225600';
+    const outcome = finish(claudeParser(), [
+      { type: 'system', subtype: 'init', session_id: 's1' },
+      { type: 'result', subtype: 'success', is_error: true, result: text, session_id: 's1' },
+    ]);
+    assert.equal(outcome.errorKind, 'rate_limit');
+    assert.equal(limitReportOf(outcome, NOW)?.resetAt, 1767225600_000);
+  });
+
+  test("Codex's 'hit your usage limit … try again in' turn failure", () => {
+    const message = "You've hit your usage limit. Upgrade to Pro or try again in 2 hours 5 minutes.";
+    const outcome = finish(codexParser(), [
+      { type: 'thread.started', thread_id: 't1' },
+      { type: 'turn.failed', error: { message } },
+    ]);
+    assert.equal(outcome.errorKind, 'rate_limit');
+    assert.equal(limitReportOf(outcome, NOW)?.resetAt, NOW + (2 * 60 + 5) * 60_000);
   });
 });
 

@@ -255,7 +255,7 @@ function errorText(err: unknown): string {
 function errorKind(text: string, err: unknown): AgentErrorKind {
   if (err instanceof RequestError && err.code === -32000) return 'auth';
   if (/\b401\b|unauthori[sz]ed|invalid api key|authenticat/i.test(text)) return 'auth';
-  if (/\b429\b|rate.?limit|quota|too many requests/i.test(text)) return 'rate_limit';
+  if (/\b429\b|rate.?limit|usage.?limit|quota|too many requests/i.test(text)) return 'rate_limit';
   return 'api';
 }
 

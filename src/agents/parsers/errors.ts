@@ -8,7 +8,8 @@ const AUTH_TEXT =
   /\b(401|403)\b|unauthori[sz]ed|unauthenticated|authenticat|invalid[ _-]?(x-)?api[ _-]?key|api[ _-]?key\b.{0,40}\b(invalid|missing|not valid|expired)|forbidden/i;
 // Gemini's 403 status word. Case-sensitive on purpose: a shell's "Permission denied" is no credential problem.
 const AUTH_STATUS_WORD = /\bPERMISSION_DENIED\b/;
-const RATE_TEXT = /\b429\b|rate[ _-]?limit|too many requests|resource[_ ]exhausted|\bquota\b/i;
+const RATE_TEXT =
+  /\b429\b|rate[ _-]?limit|usage[ _-]?limit|too many requests|resource[_ ]exhausted|\bquota\b/i;
 const API_TEXT =
   /\b5\d\d\b|server[ _]error|internal error|overloaded|high demand|service unavailable|bad gateway|api error/i;
 // The model API could not be reached at all: still the API's side, not the agent's.
