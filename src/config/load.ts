@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { createHash, randomBytes } from 'node:crypto';
 import { validateAllowlist } from '../push/url-guard.js';
+import { parseAllowedHosts } from '../runner/egress-proxy.js';
 import { TestCommandError, parseTestCommand, type TestCommand } from '../verify/command.js';
 import type { RepositorySettings } from '../workspace/setup.js';
 import {
@@ -332,6 +333,16 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
     validateAllowlist(env.PUSH_ALLOWLIST ?? []);
   } catch (err) {
     issues.push(`PUSH_ALLOWLIST: ${(err as Error).message}`);
+  }
+  try {
+    parseAllowedHosts(env.SANDBOX_ALLOWED_HOSTS ?? []);
+  } catch (err) {
+    issues.push(`SANDBOX_ALLOWED_HOSTS: ${(err as Error).message}`);
+  }
+  if (env.SANDBOX_NETWORK === 'allowlist' && (env.SANDBOX_ALLOWED_HOSTS ?? []).length === 0) {
+    issues.push(
+      'SANDBOX_ALLOWED_HOSTS: SANDBOX_NETWORK=allowlist needs the hosts runs may reach (e.g. api.anthropic.com:443); for no network at all set SANDBOX_NETWORK=off',
+    );
   }
   if (env.API_KEY && env.API_KEYS_FILE) {
     issues.push('API_KEY: set either API_KEY or API_KEYS_FILE, not both');

@@ -4,6 +4,7 @@
 // that is not (and the refusal is reported, host only), and cannot connect to the host's loopback directly; no
 // process is left after the run, and a cancel ends everything. Skipped where bubblewrap cannot run.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -17,6 +18,7 @@ import { Sandboxes, type SandboxPolicy } from '../../src/runner/sandbox.js';
 import { createTaskRunner } from '../../src/runner/task-runner.js';
 import type { ProcessRunner } from '../../src/runner/types.js';
 
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('../fixtures/fake-cli/egress.mjs', import.meta.url));
 
 const probe = await Sandboxes.detect(
@@ -162,5 +164,49 @@ describe('SANDBOX_NETWORK=allowlist', { skip }, () => {
     assert.ok(result.durationMs < 30_000, `cancelled, not timed out (${result.durationMs} ms)`);
     assert.match(result.stdout, /READY/);
     assert.deepEqual(processesWith(marker), []);
+  });
+});
+
+describe('SANDBOX_NETWORK=allowlist: doctor and the settings', () => {
+  const doctor = (env: Record<string, string>) => {
+    const data = mkdtempSync('/var/tmp/a2a-sandbox-net-doctor-');
+    try {
+      return spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'doctor'], {
+        env: {
+          HOME: process.env.HOME ?? '',
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          DATA_DIR: data,
+          ...env,
+        },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  };
+
+  test('doctor names the allowed hosts', { skip }, () => {
+    const r = doctor({
+      SANDBOX_NETWORK: 'allowlist',
+      SANDBOX_ALLOWED_HOSTS: 'api.anthropic.com:443, *.example.com',
+    });
+    assert.match(
+      r.stdout,
+      /^sandbox: bwrap \(bubblewrap [\d.]+\), network allowlist \(api\.anthropic\.com:443, \*\.example\.com\)/m,
+      r.stdout + r.stderr,
+    );
+  });
+
+  test('an entry that is not a host, or an allowlist without hosts, is a configuration error', () => {
+    const bad = doctor({ SANDBOX_NETWORK: 'allowlist', SANDBOX_ALLOWED_HOSTS: 'https://api.anthropic.com' });
+    assert.notEqual(bad.status, 0);
+    assert.match(
+      bad.stdout + bad.stderr,
+      /SANDBOX_ALLOWED_HOSTS: .*"https:\/\/api\.anthropic\.com" is not a host/,
+    );
+    const none = doctor({ SANDBOX_NETWORK: 'allowlist' });
+    assert.notEqual(none.status, 0);
+    assert.match(none.stdout + none.stderr, /SANDBOX_NETWORK=allowlist needs the hosts/);
   });
 });
