@@ -26,7 +26,16 @@ import { Sandboxes, sandboxPolicy } from './runner/sandbox.js';
 import type { ProcessRunner } from './runner/types.js';
 import { SecretRedactor } from './observability/redact.js';
 import { runDetached } from './service/detached-run.js';
-import { settleUnfinished } from './service/recovery.js';
+import { failTask, markNode, settleUnfinished } from './service/recovery.js';
+import { BullMqQueue, type OrphanedJob, type RemoteRunner } from './queue/bullmq-queue.js';
+import type { RunEvent } from './run/run-events.js';
+import { RunAbort } from './agents/types.js';
+import { RedisTaskStore } from './stores/redis-task-store.js';
+import { RedisEventStore } from './stores/redis-event-store.js';
+import { RedisConversationStore } from './stores/redis-conversation-store.js';
+import { RedisPushConfigStore } from './push/redis-store.js';
+import type { A2ARequestHandler } from '@a2a-js/sdk/server';
+import type { ConversationStore, PushConfigStore, TaskEventStore } from './stores/types.js';
 import { MemoryJobStore, type JobStore } from './queue/job-store.js';
 import { SqliteJobStore } from './queue/sqlite-job-store.js';
 import type { TaskJob } from './queue/job.js';
@@ -46,7 +55,7 @@ import { requireRemote } from './workspace/push.js';
 import { MemoryTaskStore } from './stores/memory-store.js';
 import { openGatewayDatabase } from './stores/sqlite-database.js';
 import { SqliteTaskStore } from './stores/sqlite-store.js';
-import type { EmbeddedStore, GatewayTaskStore, ScopeResolver } from './stores/types.js';
+import type { GatewayTaskStore, ScopeResolver } from './stores/types.js';
 import { Authenticator, GatewayUser, mayUseSkill, principalOf } from './transport/auth.js';
 import { buildAgentCard } from './transport/agent-card.js';
 import { createApp } from './transport/app.js';
@@ -68,7 +77,11 @@ import { withEventLog } from './transport/event-stream.js';
 import { SseStreams } from './transport/sse-streams.js';
 import { startGrpcBinding, type GrpcBinding } from './transport/grpc.js';
 import { withAdmission } from './transport/request-handler.js';
+import { withRedisGuard } from './transport/redis-guard.js';
 import { VERSION } from './version.js';
+
+/** How long a task's save waits for Redis to come back before it fails (see RedisTaskStore's saveWaitMs). */
+const REDIS_SAVE_WAIT_MS = 120_000;
 
 export const INTERRUPTED_REASON = 'interrupted: gateway restarted';
 export const SHUTDOWN_REASON = 'interrupted: the gateway shut down before the task finished';
@@ -97,6 +110,31 @@ export interface Gateway {
   metricsUrl(): string | undefined;
   /** Drains running tasks (bounded by SHUTDOWN_TIMEOUT), records the rest, closes the server and the store. */
   stop(): Promise<void>;
+}
+
+/**
+ * A cancel reaches the task's job wherever it runs: the node that took the task hears it through its executor,
+ * any other node through the queue (after the SDK has checked the caller may cancel it).
+ */
+function withQueueCancel(inner: A2ARequestHandler, queue: Pick<TaskQueue, 'cancel'>): A2ARequestHandler {
+  return {
+    getAgentCard: () => inner.getAgentCard(),
+    getAuthenticatedExtendedAgentCard: (p, c) => inner.getAuthenticatedExtendedAgentCard(p, c),
+    sendMessage: (p, c) => inner.sendMessage(p, c),
+    sendMessageStream: (p, c) => inner.sendMessageStream(p, c),
+    getTask: (p, c) => inner.getTask(p, c),
+    cancelTask: async (p, c) => {
+      const task = await inner.cancelTask(p, c);
+      queue.cancel(task.id, 'canceled by request');
+      return task;
+    },
+    createTaskPushNotificationConfig: (p, c) => inner.createTaskPushNotificationConfig(p, c),
+    getTaskPushNotificationConfig: (p, c) => inner.getTaskPushNotificationConfig(p, c),
+    listTaskPushNotificationConfigs: (p, c) => inner.listTaskPushNotificationConfigs(p, c),
+    deleteTaskPushNotificationConfig: (p, c) => inner.deleteTaskPushNotificationConfig(p, c),
+    resubscribe: (p, c) => inner.resubscribe(p, c),
+    listTasks: (p, c) => inner.listTasks(p, c),
+  };
 }
 
 /** The gateway's own secrets: never in a child's environment, whatever a backend's passEnv says. */
@@ -146,23 +184,59 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const principal = principalOf(ctx.user);
     return { tenant: ctx.tenant ?? '', owner: principal.id, admin: principal.admin };
   };
-  // One embedded store serves three ports: tasks, their event streams and conversation bindings.
-  // With SQLite, one connection to one file serves every SQLite store (tasks, events, conversations, jobs, push).
-  const db = config.store === 'memory' ? undefined : openGatewayDatabase({ file: config.dbFile });
-  const store: EmbeddedStore = db ? new SqliteTaskStore({ db, scope }) : new MemoryTaskStore({ scope });
+  const onRedis = config.store === 'redis';
+  const role = config.role;
   const redis = config.redis.enabled
     ? new Redis(config.redis.url, { lazyConnect: false, maxRetriesPerRequest: 2 })
     : undefined;
   redis?.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
+  // The shared stores' connection fails a command at once while Redis is away (no offline queue): a request is
+  // refused with the reason instead of hanging until Redis is back.
+  const shared = onRedis
+    ? new Redis(config.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false })
+    : undefined;
+  shared?.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis store connection error'));
+  const prefix = config.redis.keyPrefix;
+  // One embedded store serves three ports: tasks, their event streams and conversation bindings.
+  // With SQLite, one connection to one file serves every SQLite store (tasks, events, conversations, jobs, push).
+  // On Redis each port has its store there, shared by every node.
+  const db = config.store === 'sqlite' ? openGatewayDatabase({ file: config.dbFile }) : undefined;
+  const embedded = onRedis
+    ? undefined
+    : db
+      ? new SqliteTaskStore({ db, scope })
+      : new MemoryTaskStore({ scope });
+  const store: GatewayTaskStore = shared
+    ? new RedisTaskStore({ redis: shared }, { prefix, scope, saveWaitMs: REDIS_SAVE_WAIT_MS })
+    : (embedded as GatewayTaskStore);
+  const eventStore: TaskEventStore = shared
+    ? new RedisEventStore(
+        { redis: shared },
+        {
+          prefix,
+          finishedTtlMs: Math.max(config.retention.completedHours, config.retention.failedHours) * 3_600_000,
+          writeWaitMs: REDIS_SAVE_WAIT_MS,
+        },
+      )
+    : (embedded as TaskEventStore);
+  const conversationStore: ConversationStore = shared
+    ? new RedisConversationStore(
+        { redis: shared },
+        { prefix, sessionTtlMs: config.retention.failedHours * 3_600_000 },
+      )
+    : (embedded as ConversationStore);
   // Every task's events, numbered and kept with the tasks, so a stream can be resumed (Last-Event-ID).
-  const eventLog = new TaskEventLog({ store, logger }, { limit: config.taskEventLogLimit });
+  const eventLog = new TaskEventLog({ store: eventStore, logger }, { limit: config.taskEventLogLimit });
   // Acknowledged jobs are kept until their task ends: after a crash, the ones not started are still owed.
+  // (On Redis the job in BullMQ is that record.)
   const jobs: JobStore = db ? new SqliteJobStore({ db }) : new MemoryJobStore();
   const recovery = { store, events: eventLog, jobs, logger };
-  const owed = await settleUnfinished(recovery, {
-    reason: INTERRUPTED_REASON,
-    retryOnRestart: (skill) => config.skills[skill]?.retryOnRestart === true,
-  });
+  const owed = onRedis
+    ? []
+    : await settleUnfinished(recovery, {
+        reason: INTERRUPTED_REASON,
+        retryOnRestart: (skill) => config.skills[skill]?.retryOnRestart === true,
+      });
 
   // Children run in their own sessions and outlive a crash; end what a previous process left running.
   const processes = new ProcessRegistry(join(config.dataDir, 'run'));
@@ -206,11 +280,53 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         (err: unknown) => (err instanceof WorkspaceError ? err.message : String(err)),
       ),
   });
-  const conversations = new Conversations(config.dataDir, store);
-  const scheduler = new InProcessQueue({
-    maxConcurrent: config.maxConcurrentTasks,
-    maxQueued: config.maxQueuedTasks,
+  const conversations = new Conversations(config.dataDir, conversationStore);
+  // The end of a job whose submitting node is gone is recorded by a live node, once wiring is done.
+  let wired!: () => void;
+  const wiring = new Promise<void>((resolve) => {
+    wired = resolve;
   });
+  let adoptOrphan: (orphan: OrphanedJob) => Promise<void> = () => Promise.resolve();
+  // A worker node (and a node of role all on Redis) runs the jobs any node queued, with the protocol-free run.
+  const runOnWorker: RemoteRunner = async (task, signal, emit) => {
+    if (!task.job) throw new Error(`task ${task.taskId} came without its job`);
+    let end: RunEvent | undefined;
+    const result = await taskRun.run(task.job, {
+      signal,
+      sink: (event) => {
+        if (event.type === 'finished') end = event;
+        emit(event);
+      },
+    });
+    if (!result.ended) throw new RunAbort('shutdown', SHUTDOWN_REASON);
+    return end;
+  };
+  const bull = onRedis
+    ? new BullMqQueue(
+        {
+          logger,
+          ...(role === 'api' ? {} : { runRemote: runOnWorker }),
+          onOrphan: async (orphan) => {
+            await wiring;
+            await adoptOrphan(orphan);
+          },
+        },
+        {
+          url: config.redis.url,
+          prefix: `${prefix}bull`,
+          maxConcurrent: role === 'api' ? 0 : config.maxConcurrentTasks,
+          maxQueued: config.maxQueuedTasks,
+          stallTimeoutMs: config.workerStallTimeoutMs,
+          nodeId: config.nodeId,
+        },
+      )
+    : undefined;
+  const scheduler: TaskQueue =
+    bull ??
+    new InProcessQueue({
+      maxConcurrent: config.maxConcurrentTasks,
+      maxQueued: config.maxQueuedTasks,
+    });
   // Observability: metrics read the queue and the task event stream; every request gets one access-log line.
   const startedAt = Date.now();
   const redisProbe = redis ? new RedisProbe(redis) : undefined;
@@ -287,6 +403,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     tenantOf: (ctx) => ctx.context.tenant ?? '',
     jobs,
     redact: (text) => redactor.redact(text),
+    // On Redis every run goes through BullMQ to a worker (this node's own, when its role is all).
+    ...(bull ? { remote: bull, taskMeta: markNode(config.nodeId) } : {}),
   });
   const authenticator = new Authenticator(
     config.auth.keys.map((k) => ({ id: k.id, digest: Buffer.from(k.sha256, 'hex'), scopes: k.scopes })),
@@ -339,7 +457,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       ...(config.push.hmacSecret ? { hmacSecret: config.push.hmacSecret } : {}),
     },
   );
-  const pushStore = db ? new SqlitePushConfigStore({ db, scope }) : new MemoryPushConfigStore({ scope });
+  const pushStore: PushConfigStore & { close(): Promise<void> } = shared
+    ? new RedisPushConfigStore({ redis: shared }, { prefix, scope })
+    : db
+      ? new SqlitePushConfigStore({ db, scope })
+      : new MemoryPushConfigStore({ scope });
   const pushSender = new GatewayPushSender({
     store: pushStore,
     dispatcher,
@@ -381,7 +503,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     findByMessageId: (messageId, ctx) => store.findByMessageId(messageId, ctx),
     onRefused: (context, reason) => accessLog.refuse(context, reason),
   });
-  const requestHandler = withTaskIdsLogged(admitted, accessLog);
+  const requestHandler = withTaskIdsLogged(
+    bull && shared ? withRedisGuard(withQueueCancel(admitted, bull), shared) : admitted,
+    accessLog,
+  );
   const app = createApp({
     requestHandler,
     store,
@@ -408,6 +533,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       ...(redis ? { redis } : {}),
     },
     accessLog,
+    workerOnly: role === 'worker',
+    ...(shared ? { sharedRedis: shared } : {}),
     ...(metrics && config.metrics.port === undefined ? { metrics } : {}),
     health: new HealthReporter({
       version: VERSION,
@@ -423,6 +550,32 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     }),
   });
 
+  /**
+   * On Redis, at start (once Redis answers): the unfinished tasks of nodes that are gone are settled from their
+   * jobs (an ended job's result is recorded; a job Redis does not have fails the task with the reason).
+   */
+  const sweep = async (): Promise<void> => {
+    if (!bull || !shared) return;
+    for (let attempt = 0; shared.status !== 'ready'; attempt++) {
+      if (stopping) return;
+      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** Math.min(attempt, 5))));
+    }
+    const unfinished = await store.listUnfinished();
+    const lost = await bull.sweepOrphans(
+      unfinished.map((t) => ({
+        taskId: t.id,
+        node: typeof t.metadata?.node === 'string' ? t.metadata.node : undefined,
+      })),
+    );
+    for (const task of unfinished)
+      if (lost.includes(task.id)) await failTask(recovery, task, INTERRUPTED_REASON);
+    if (lost.length > 0)
+      logger.warn(
+        { count: lost.length },
+        `marked tasks of nodes that are gone failed: ${INTERRUPTED_REASON}`,
+      );
+  };
+
   const purge = async (): Promise<void> => {
     const now = Date.now();
     const removed = await store.purgeFinished({
@@ -437,7 +590,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         'removed expired tasks, conversation directories and task branches',
       );
   };
-  await purge();
+  // On Redis the first purge waits for Redis (a node may start while it is away).
+  if (!onRedis) await purge();
   const purgeTimer = setInterval(
     () => void purge().catch((err: unknown) => logger.error({ err }, 'purge failed')),
     3_600_000,
@@ -525,10 +679,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       await pushStore.close();
       await eventLog.idle();
       await store.close();
+      if (conversationStore instanceof RedisConversationStore) await conversationStore.close();
       await containment.close();
       await jobs.close();
       // Last: the stores above share it.
       db?.close();
+      shared?.disconnect();
       redis?.disconnect();
       logger.info('a2a-gateway stopped');
     })();
@@ -546,6 +702,22 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       executor.resume(job, bus),
     ).catch((err: unknown) => logger.error({ err, taskId: job.taskId }, 'a resumed task failed to run')),
   );
+
+  adoptOrphan = (orphan) =>
+    runDetached(
+      orphan.taskId,
+      resumeContext(orphan.job),
+      { buses, store, push: pushSender, logger },
+      (bus) => {
+        executor.publishOrphanEnd(bus, orphan.job, orphan.returnValue, orphan.error);
+        return Promise.resolve();
+      },
+    );
+  wired();
+  const swept = sweep()
+    .then(() => purge())
+    .catch((err: unknown) => logger.error({ err }, 'settling the tasks of nodes that are gone failed'));
+  void swept;
 
   return {
     config,

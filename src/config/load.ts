@@ -27,7 +27,8 @@ export interface GatewayConfig {
   publicUrl: string | undefined;
   trustProxy: string;
   dataDir: string;
-  store: 'sqlite' | 'memory';
+  /** Where tasks, their event streams, conversations and push configs live (`redis`: shared by every node). */
+  store: 'sqlite' | 'memory' | 'redis';
   /** The SQLite file, under `dataDir`. */
   dbFile: string;
   maxConcurrentTasks: number;
@@ -347,13 +348,18 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
   if (env.API_KEY && env.API_KEYS_FILE) {
     issues.push('API_KEY: set either API_KEY or API_KEYS_FILE, not both');
   }
+  // With Redis, tasks live in Redis unless STORE says otherwise; without it, in the SQLite file.
+  const store = env.STORE ?? (env.REDIS_ENABLED ? 'redis' : 'sqlite');
+  if (store === 'redis' && !env.REDIS_ENABLED) {
+    issues.push('STORE: redis needs REDIS_ENABLED=true and REDIS_URL');
+  }
   if (env.GATEWAY_ROLE !== 'all' && !env.REDIS_ENABLED) {
     issues.push(
       `GATEWAY_ROLE: --role ${env.GATEWAY_ROLE} needs REDIS_ENABLED=true (API and worker nodes share tasks and the queue through Redis); without Redis run --role all`,
     );
-  } else if (env.GATEWAY_ROLE !== 'all') {
+  } else if (env.GATEWAY_ROLE !== 'all' && store !== 'redis') {
     issues.push(
-      `GATEWAY_ROLE: --role ${env.GATEWAY_ROLE} is not available in this version yet (the split roles are not wired; see docs/scale-out.md, "Not done yet"); run --role all`,
+      `GATEWAY_ROLE: --role ${env.GATEWAY_ROLE} needs the tasks in Redis (STORE=redis, the default with REDIS_ENABLED=true); STORE is ${store}`,
     );
   }
   const repositories = readRepositories(file, cwd, issues);
@@ -398,7 +404,7 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
     publicUrl: env.PUBLIC_URL?.replace(/\/+$/, ''),
     trustProxy: env.TRUST_PROXY,
     dataDir,
-    store: env.STORE,
+    store,
     dbFile: join(dataDir, 'gateway.db'),
     maxConcurrentTasks: env.MAX_CONCURRENT_TASKS,
     maxQueuedTasks: env.MAX_QUEUED_TASKS,

@@ -71,7 +71,8 @@ export const envSchema = z.object({
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   TRUST_PROXY: z.string().default('loopback'),
   DATA_DIR: z.string().min(1).optional(),
-  STORE: z.enum(['sqlite', 'memory']).default('sqlite'),
+  /** Where tasks live: `sqlite` (default), `memory`, or `redis` (the default when REDIS_ENABLED=true). */
+  STORE: z.enum(['sqlite', 'memory', 'redis']).optional(),
   MAX_CONCURRENT_TASKS: positiveInt.default(5),
   MAX_QUEUED_TASKS: nonNegativeInt.default(100),
   DEFAULT_TIMEOUT: positiveInt.default(600),

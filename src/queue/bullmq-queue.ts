@@ -24,13 +24,45 @@ export interface QueuedTask {
   job?: TaskJob;
 }
 
-/** Runs a task this node did not submit (a worker node); the promise settles when the run has ended. */
-export type RemoteRunner = (task: QueuedTask, signal: AbortSignal) => Promise<void>;
+/**
+ * Runs a serialized job on this node's worker (whichever node submitted it). `emit` sends an event to the
+ * submitting node, in order (BullMQ job progress, read there through the queue events); the value the run
+ * resolves with reaches the submitter as the job's return value.
+ */
+export type RemoteRunner = (
+  task: QueuedTask,
+  signal: AbortSignal,
+  emit: (event: unknown) => void,
+) => Promise<unknown>;
+
+/** A job that ended while its submitting node was not there to hear it (that node stopped or died). */
+export interface OrphanedJob {
+  taskId: string;
+  /** The node that submitted it. */
+  origin: string;
+  /** The serialized run. */
+  job: TaskJob;
+  /** The run's return value when it completed. */
+  returnValue?: unknown;
+  /** Why it failed, as its submitter would have been told (a stalled worker, an abort). */
+  error?: Error;
+}
 
 export interface BullMqQueueDeps {
   logger: Logger;
-  /** How a worker node runs a job another node submitted; without it this node runs only its own jobs. */
+  /** How a worker node runs a serialized job; without it this node runs only its own closures. */
   runRemote?: RemoteRunner;
+  /**
+   * Told of a job that ended while no live node waited on it, once for the whole cluster (a Redis mark decides
+   * which node): the node that submitted it is gone, so somebody else must record how its task ended.
+   */
+  onOrphan?: (job: OrphanedJob) => Promise<void>;
+}
+
+/** What a submitter hears of a serialized job while it runs. */
+export interface JobWatch {
+  /** Each event the worker emitted, in order. */
+  onEvent?: (event: unknown) => void;
 }
 
 export interface BullMqQueueOptions {
@@ -82,10 +114,13 @@ export class BullMqQueue implements TaskQueue {
   /** Created once the id to read events from is known (see {@link startEvents}). */
   private events: QueueEvents | undefined;
   private readonly eventsStarted: Promise<void>;
-  private readonly worker: Worker<QueuedTask> | undefined;
+  private readonly worker: Worker<QueuedTask, unknown> | undefined;
   private readonly local = new Map<string, LocalEntry>();
   /** Jobs this node submitted and is waiting on, run here or elsewhere. */
-  private readonly waiting = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<
+    string,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; onEvent?: (event: unknown) => void }
+  >();
   /** Runs on this node's worker, by task id: a cancel or a drain aborts them. */
   private readonly running = new Map<string, AbortController>();
   private counts = { active: 0, waiting: 0 };
@@ -95,6 +130,7 @@ export class BullMqQueue implements TaskQueue {
   private closed = false;
   private recentDurationsMs: number[] = [];
   private readonly cancelChannel: string;
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly deps: BullMqQueueDeps,
@@ -113,6 +149,7 @@ export class BullMqQueue implements TaskQueue {
     this.queue = new Queue<QueuedTask>(name, { connection: this.client, prefix: opts.prefix });
     this.queue.on('error', (err: Error) => log.debug({ err: err.message }, 'queue error'));
     this.eventsStarted = this.startEvents(name, connection, log);
+    this.startHeartbeat();
     void this.subscriber.subscribe(this.cancelChannel).catch((err: unknown) => {
       log.warn({ err }, 'could not subscribe to cancels');
     });
@@ -124,18 +161,23 @@ export class BullMqQueue implements TaskQueue {
     if (opts.maxConcurrent > 0) {
       // Locks last half the stall time and are checked every quarter of it: a dead worker's job is found
       // stalled after at most about stallTimeoutMs, and fails at once (maxStalledCount 0) with the reason.
-      this.worker = new Worker<QueuedTask>(name, (job, _token, signal) => this.process(job, signal), {
-        connection,
-        prefix: opts.prefix,
-        name: this.nodeId,
-        concurrency: opts.maxConcurrent,
-        lockDuration: Math.max(1000, Math.floor(opts.stallTimeoutMs / 2)),
-        stalledInterval: Math.max(500, Math.floor(opts.stallTimeoutMs / 4)),
-        maxStalledCount: 0,
-        removeOnComplete: { count: 0 },
-        removeOnFail: { age: 24 * 3600, count: 1000 },
-        drainDelay: 5,
-      });
+      this.worker = new Worker<QueuedTask, unknown>(
+        name,
+        (job, _token, signal) => this.process(job, signal),
+        {
+          connection,
+          prefix: opts.prefix,
+          name: this.nodeId,
+          concurrency: opts.maxConcurrent,
+          lockDuration: Math.max(1000, Math.floor(opts.stallTimeoutMs / 2)),
+          stalledInterval: Math.max(500, Math.floor(opts.stallTimeoutMs / 4)),
+          maxStalledCount: 0,
+          // Kept a while, so a submitter that missed the completed event still reads the return value.
+          removeOnComplete: { age: 3600, count: 1000 },
+          removeOnFail: { age: 24 * 3600, count: 1000 },
+          drainDelay: 5,
+        },
+      );
       this.worker.on('error', (err: Error) => log.debug({ err: err.message }, 'worker error'));
     }
   }
@@ -171,7 +213,8 @@ export class BullMqQueue implements TaskQueue {
         if (this.closed) return;
         const events = new QueueEvents(name, { connection, prefix: this.opts.prefix, lastEventId });
         events.on('error', (err: Error) => log.debug({ err: err.message }, 'queue events error'));
-        events.on('completed', ({ jobId }) => this.settleWaiting(jobId, undefined));
+        events.on('progress', ({ jobId, data }) => this.waiting.get(jobId)?.onEvent?.(data));
+        events.on('completed', ({ jobId, returnvalue }) => this.settleWaiting(jobId, undefined, returnvalue));
         events.on('failed', ({ jobId, failedReason }) => this.settleWaiting(jobId, failedReason));
         for (const e of ['added', 'active', 'completed', 'failed', 'removed'] as const) {
           events.on(e, () => this.refreshCounts());
@@ -240,9 +283,24 @@ export class BullMqQueue implements TaskQueue {
     return this.enqueue(taskId, timeoutMs, job, undefined, opts) as Promise<T>;
   }
 
-  /** Queues a serialized run that any worker node can take (a split API node's sends). */
-  submitJob(job: TaskJob, opts: SubmitOptions = {}): Promise<void> {
-    return this.enqueue(job.taskId, job.timeoutMs, undefined, job, opts) as Promise<void>;
+  /**
+   * Queues a serialized run that any worker node can take. Resolves once Redis holds the job (so the task can be
+   * acknowledged), with the outcome to wait on: the run's return value, or the error it failed with. The
+   * worker's events reach `watch.onEvent` in order meanwhile.
+   */
+  async submitJob(
+    job: TaskJob,
+    opts: SubmitOptions = {},
+    watch: JobWatch = {},
+  ): Promise<{ outcome: Promise<unknown> }> {
+    let added!: () => void;
+    const queued = new Promise<void>((resolve) => {
+      added = resolve;
+    });
+    const outcome = this.enqueue(job.taskId, job.timeoutMs, undefined, job, opts, watch, added);
+    // Fails before the job was added: the send is refused.
+    await Promise.race([queued, outcome]);
+    return { outcome };
   }
 
   private async enqueue(
@@ -251,6 +309,8 @@ export class BullMqQueue implements TaskQueue {
     run: ((signal: AbortSignal) => Promise<unknown>) | undefined,
     job: TaskJob | undefined,
     opts: SubmitOptions,
+    watch: JobWatch = {},
+    onAdded?: () => void,
   ): Promise<unknown> {
     opts.reservation?.release();
     if (!this.accepting) throw new SchedulerClosedError();
@@ -259,7 +319,7 @@ export class BullMqQueue implements TaskQueue {
     assertRedisReady(this.client);
     if (!opts.reservation && !opts.owed && this.isFull()) throw this.fullError();
     const outcome = new Promise<unknown>((resolve, reject) => {
-      this.waiting.set(taskId, { resolve, reject });
+      this.waiting.set(taskId, { resolve, reject, ...(watch.onEvent ? { onEvent: watch.onEvent } : {}) });
       if (run) {
         this.local.set(taskId, {
           run,
@@ -278,6 +338,7 @@ export class BullMqQueue implements TaskQueue {
       }
       await this.queue.add('task', data, { jobId: taskId });
       this.counts.waiting += 1;
+      onAdded?.();
     } catch (err) {
       this.forget(taskId);
       throw new RedisUnavailableError(`could not queue the task: ${(err as Error).message}`);
@@ -327,7 +388,7 @@ export class BullMqQueue implements TaskQueue {
   }
 
   /** One job on this node's worker: its own closure if it submitted it, the remote runner otherwise. */
-  private async process(job: Job<QueuedTask>, bullSignal: AbortSignal | undefined): Promise<null> {
+  private async process(job: Job<QueuedTask>, bullSignal: AbortSignal | undefined): Promise<unknown> {
     const task = job.data;
     const controller = new AbortController();
     this.running.set(task.taskId, controller);
@@ -359,8 +420,21 @@ export class BullMqQueue implements TaskQueue {
         );
       }
       if (controller.signal.aborted) throw controller.signal.reason as Error;
-      await this.deps.runRemote(task, controller.signal);
-      return null;
+      // Progress updates go out in order, one after the other; the run's value waits for the last of them.
+      let sent: Promise<unknown> = Promise.resolve();
+      const emit = (event: unknown): void => {
+        sent = sent.then(() =>
+          job.updateProgress(event as object).catch((err: unknown) => {
+            this.deps.logger.warn(
+              { err, taskId: task.taskId },
+              'could not send a run event to the submitter',
+            );
+          }),
+        );
+      };
+      const value = await this.deps.runRemote(task, controller.signal, emit);
+      await sent;
+      return value ?? null;
     } catch (err) {
       if (entry) {
         entry.reject(err instanceof Error ? err : new Error(String(err)));
@@ -382,8 +456,10 @@ export class BullMqQueue implements TaskQueue {
   private async settleIfEnded(taskId: string): Promise<void> {
     try {
       const state = await this.queue.getJobState(taskId);
-      if (state === 'completed') this.settleWaiting(taskId, undefined);
-      else if (state === 'failed') {
+      if (state === 'completed') {
+        const job = await Job.fromId<QueuedTask>(this.queue, taskId);
+        this.settleWaiting(taskId, undefined, job?.returnvalue);
+      } else if (state === 'failed') {
         const job = await Job.fromId<QueuedTask>(this.queue, taskId);
         this.settleWaiting(taskId, job?.failedReason ?? 'the job failed');
       }
@@ -392,16 +468,99 @@ export class BullMqQueue implements TaskQueue {
     }
   }
 
-  /** A job this node waits on has ended (here or on another worker). */
-  private settleWaiting(jobId: string, failedReason: string | undefined): void {
+  /** A job has ended (here or on another worker): its submitter here is told; else it may be an orphan. */
+  private settleWaiting(jobId: string, failedReason: string | undefined, returnValue?: unknown): void {
     const waiter = this.waiting.get(jobId);
+    if (!waiter) {
+      if (this.deps.onOrphan) void this.adoptIfOrphaned(jobId, failedReason, returnValue);
+      return;
+    }
     // A job this node ran settles its own submit (with the closure's result), not through events.
-    if (!waiter || this.local.get(jobId)?.started) return;
+    if (this.local.get(jobId)?.started) return;
     if (failedReason === undefined) {
-      waiter.resolve(undefined);
+      waiter.resolve(returnValue);
       return;
     }
     waiter.reject(errorOfFailedReason(failedReason, this.opts.stallTimeoutMs));
+  }
+
+  /**
+   * A serialized job ended and this node did not submit it. When its submitter is no longer alive (its
+   * heartbeat key lapsed), one node (the first to set the adoption mark) records the end in its stead.
+   */
+  private async adoptIfOrphaned(
+    jobId: string,
+    failedReason: string | undefined,
+    returnValue: unknown,
+  ): Promise<void> {
+    try {
+      const job = await Job.fromId<QueuedTask>(this.queue, jobId);
+      const origin = job?.data.origin;
+      if (!origin || !job.data.job || origin === this.nodeId) return;
+      if ((await this.client.exists(this.aliveKey(origin))) === 1) return;
+      const mark = `${this.opts.prefix}:${this.opts.queueName ?? 'tasks'}:adopted:${jobId}`;
+      if ((await this.client.set(mark, this.nodeId, 'PX', 24 * 3600_000, 'NX')) !== 'OK') return;
+      this.deps.logger.warn(
+        { taskId: jobId, origin },
+        "the node that took this task is gone: recording the task's end here",
+      );
+      await this.deps.onOrphan?.({
+        taskId: jobId,
+        origin,
+        job: job.data.job,
+        ...(failedReason === undefined
+          ? { returnValue }
+          : { error: errorOfFailedReason(failedReason, this.opts.stallTimeoutMs) }),
+      });
+    } catch (err) {
+      this.deps.logger.warn({ err, taskId: jobId }, 'could not check whether an ended job was orphaned');
+    }
+  }
+
+  /**
+   * The tasks of nodes that are gone (no heartbeat), as their jobs stand in Redis: for a node starting up, so
+   * that what a dead node acknowledged is finished or failed with a reason, never left `working`. A job that
+   * ended is handed to `onOrphan` (once for the cluster); one that waits or runs is left to its worker (its end
+   * reaches a live node as an orphan); one Redis does not have is returned, to be failed by the caller.
+   */
+  async sweepOrphans(tasks: readonly { taskId: string; node: string | undefined }[]): Promise<string[]> {
+    const lost: string[] = [];
+    for (const { taskId, node } of tasks) {
+      if (node === this.nodeId) continue;
+      if (node && (await this.client.exists(this.aliveKey(node))) === 1) continue;
+      const state = await this.queue.getJobState(taskId);
+      if (state === 'completed' || state === 'failed') {
+        const job = await Job.fromId<QueuedTask>(this.queue, taskId);
+        if (job)
+          await this.adoptIfOrphaned(
+            taskId,
+            state === 'failed' ? job.failedReason : undefined,
+            job.returnvalue,
+          );
+        continue;
+      }
+      if (state !== 'unknown') continue;
+      const mark = `${this.opts.prefix}:${this.opts.queueName ?? 'tasks'}:adopted:${taskId}`;
+      if ((await this.client.set(mark, this.nodeId, 'PX', 24 * 3600_000, 'NX')) === 'OK') lost.push(taskId);
+    }
+    return lost;
+  }
+
+  private aliveKey(node: string): string {
+    return `${this.opts.prefix}:nodes:${node}`;
+  }
+
+  /** Tells the cluster this node is alive, now and every third of the stall time (the key lasts the stall time). */
+  private startHeartbeat(): void {
+    const ttl = Math.max(1000, this.opts.stallTimeoutMs);
+    const beat = (): void => {
+      if (this.closed || this.client.status !== 'ready') return;
+      void this.client.set(this.aliveKey(this.nodeId), String(Date.now()), 'PX', ttl).catch(() => undefined);
+    };
+    this.client.on('ready', beat);
+    beat();
+    this.heartbeat = setInterval(beat, Math.max(300, Math.floor(ttl / 3)));
+    this.heartbeat.unref();
   }
 
   /** Re-reads the cluster's counts after a queue event; at most one read in flight, one more queued behind it. */
@@ -461,6 +620,9 @@ export class BullMqQueue implements TaskQueue {
     if (this.closed) return;
     this.closed = true;
     this.accepting = false;
+    clearInterval(this.heartbeat);
+    // Gone on purpose: no need to wait for the key to lapse before others adopt what this node leaves.
+    await settlesWithin(this.client.del(this.aliveKey(this.nodeId)), 500).catch(() => false);
     const polite = Promise.allSettled([this.worker?.close(true), this.events?.close(), this.queue.close()]);
     if (!(await settlesWithin(polite, CLOSE_WAIT_MS))) {
       // Redis is away, and BullMQ's close waits for it for ever (a gateway could not stop on SIGTERM): drop the

@@ -42,6 +42,22 @@ export interface ExecutorDeps {
   jobs?: JobStore;
   /** The tenant of a call (the task's scope), kept with its job. */
   tenantOf?: (ctx: RequestContext) => string;
+  /**
+   * Where serialized jobs go to run on any worker node (the queue on Redis). With it, no run happens in this
+   * executor: it queues the job, then publishes the run events the worker sends back.
+   */
+  remote?: RemoteJobs;
+  /** Task metadata every task of this node carries (the node's name, on a shared store). */
+  taskMeta?: Record<string, string>;
+}
+
+/** The part of the Redis queue the executor uses to hand a job to a worker and hear how it runs. */
+export interface RemoteJobs {
+  submitJob(
+    job: TaskJob,
+    opts: { reservation?: Reservation },
+    watch: { onEvent: (event: unknown) => void },
+  ): Promise<{ outcome: Promise<unknown> }>;
 }
 
 /**
@@ -117,6 +133,7 @@ export class GatewayExecutor implements AgentExecutor {
         skill: plan.skill.id,
         backend: plan.backendName,
         ...(typeof dialect === 'string' ? { dialect } : {}),
+        ...this.deps.taskMeta,
       };
       // When and where, for lists (the dashboard's): kept in the task's metadata, not in the run details.
       const listed = {
@@ -137,6 +154,12 @@ export class GatewayExecutor implements AgentExecutor {
         meta,
         ...(traceparent ? { traceparent } : {}),
       });
+      if (this.deps.remote) {
+        await this.runRemote(bus, job, this.deps.remote, reservation, () =>
+          this.publishTask(bus, ctx.task, taskId, contextId, message, { ...meta, ...listed }),
+        );
+        return;
+      }
       // Kept before the task is published (the caller's acknowledgement): an acknowledged task is never lost.
       await this.deps.jobs?.save(job);
       this.publishTask(bus, ctx.task, taskId, contextId, message, { ...meta, ...listed });
@@ -243,6 +266,82 @@ export class GatewayExecutor implements AgentExecutor {
       .catch((err: unknown) => logger.warn({ err }, 'could not remove the ended job'));
   }
 
+  /**
+   * Hands the job to a worker node through the queue on Redis, then publishes what the worker sends back. The job
+   * is in Redis before the task is published (the caller's acknowledgement), so an acknowledged task always has
+   * its job; a send Redis did not take creates a task that ends `failed` with the reason.
+   */
+  private async runRemote(
+    bus: ExecutionEventBus,
+    job: TaskJob,
+    remote: RemoteJobs,
+    reservation: Reservation | undefined,
+    publishTask: () => void,
+  ): Promise<void> {
+    const { taskId, contextId } = job;
+    const early: RunEvent[] = [];
+    let published = false;
+    let ended = false;
+    const onRun = (event: RunEvent): void => {
+      if (ended) return;
+      if (event.type === 'finished') ended = true;
+      if (published) this.publishRun(bus, taskId, contextId, event);
+      else early.push(event);
+    };
+    const endWith = (err: unknown): void => {
+      onRun({ type: 'finished', ...endOf(outcomeOfError(err), undefined, job.meta, {}, this.redact) });
+    };
+    let outcome: Promise<unknown>;
+    try {
+      ({ outcome } = await remote.submitJob(job, reservation ? { reservation } : {}, {
+        onEvent: (data) => {
+          const event = asRunEvent(data);
+          if (event) onRun(event);
+        },
+      }));
+    } catch (err) {
+      this.deps.logger.warn({ err, taskId }, 'could not queue the task');
+      publishTask();
+      published = true;
+      endWith(err);
+      return;
+    }
+    publishTask();
+    published = true;
+    for (const event of early.splice(0)) this.publishRun(bus, taskId, contextId, event);
+    try {
+      const value = await outcome;
+      // The worker's last event normally said how it ended; its return value says it again, in case it was lost.
+      const end = asRunEvent(value);
+      if (end?.type === 'finished') onRun(end);
+      else if (!ended) endWith(new Error('the worker ended the task without a result'));
+    } catch (err) {
+      endWith(err);
+    }
+  }
+
+  /**
+   * Records the end of a task whose submitting node is gone (an orphaned job): the run's `finished` event, or
+   * the error the job failed with, as A2A events on a bus the caller made for it.
+   */
+  publishOrphanEnd(bus: ExecutionEventBus, job: TaskJob, returnValue: unknown, error?: Error): void {
+    const end = error ? undefined : asRunEvent(returnValue);
+    const event: RunEvent =
+      end?.type === 'finished'
+        ? end
+        : {
+            type: 'finished',
+            ...endOf(
+              outcomeOfError(error ?? new Error('the worker ended the task without a result')),
+              undefined,
+              job.meta,
+              {},
+              this.redact,
+            ),
+          };
+    for (const a2a of a2aEventsOf(job.taskId, job.contextId, event)) bus.publish(a2a);
+  }
+
   /** A run event as A2A events on the task's bus; at the end, the task is marked finalizing first. */
   private publishRun(bus: ExecutionEventBus, taskId: string, contextId: string, event: RunEvent): void {
     if (event.type === 'finished') {
@@ -253,6 +352,14 @@ export class GatewayExecutor implements AgentExecutor {
   }
 
   private readonly redact = (text: string): string => (this.deps.redact ? this.deps.redact(text) : text);
+}
+
+/** A run event that came back from a worker (JSON from Redis): its shape checked before it is used. */
+function asRunEvent(data: unknown): RunEvent | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const type = (data as { type?: unknown }).type;
+  if (type === 'started' || type === 'progress' || type === 'finished') return data as RunEvent;
+  return undefined;
 }
 
 /** The serializable job of a plan. */

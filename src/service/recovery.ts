@@ -71,7 +71,7 @@ export async function settleUnfinished(deps: RecoveryDeps, opts: RecoveryOptions
   return owed;
 }
 
-async function failTask(deps: RecoveryDeps, task: Task, reason: string): Promise<void> {
+export async function failTask(deps: RecoveryDeps, task: Task, reason: string): Promise<void> {
   const failed: Task = {
     ...task,
     status: {

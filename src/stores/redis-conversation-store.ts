@@ -78,7 +78,7 @@ export class RedisConversationStore implements ConversationStore {
   /** One subscriber per store for every conversation's release channel, in place before any turn waits. */
   private listen(): Promise<void> {
     this.subscribed ??= (async () => {
-      const sub = this.deps.redis.duplicate({ maxRetriesPerRequest: null });
+      const sub = this.deps.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
       sub.on('error', () => undefined);
       this.subscriber = sub;
       sub.on('pmessage', (_pattern: string, channel: string) => {

@@ -10,6 +10,8 @@ export interface RedisEventStoreOptions {
   finishedTtlMs: number;
   /** How long one blocking read of a live subscription waits before it asks again (bounded, not a poll). */
   blockMs?: number;
+  /** How long an append waits for Redis to come back when it is away (0: fails at once), as the task store's. */
+  writeWaitMs?: number;
 }
 
 /**
@@ -60,6 +62,20 @@ function endsTask(event: StreamResponse): boolean {
 
 type StreamEntry = [id: string, fields: string[]];
 
+/** Resolves once the connection is ready, or after `waitMs` (the command then fails with the reason). */
+export async function waitForReady(redis: Redis, waitMs: number): Promise<void> {
+  if (redis.status === 'ready' || waitMs <= 0) return;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, waitMs);
+    redis.once('ready', done);
+  });
+}
+
 /**
  * The task event stream port on Redis Streams: one stream per task (`<prefix>events:<taskId>`), each entry's id
  * the event's seq (`<seq>-0`), so a resume by Last-Event-ID is a range read and any API node can follow a task
@@ -81,6 +97,7 @@ export class RedisEventStore implements TaskEventStore {
   }
 
   async appendTaskEvent(taskId: string, record: TaskEventRecord, limit: number): Promise<void> {
+    await waitForReady(this.deps.redis, this.opts.writeWaitMs ?? 0);
     if (!Number.isSafeInteger(record.seq) || record.seq < 1)
       throw new Error(`invalid event seq ${record.seq}`);
     const json = JSON.stringify(StreamResponse.toJSON(record.event));
@@ -126,7 +143,9 @@ export class RedisEventStore implements TaskEventStore {
       ? []
       : ((await this.deps.redis.xrevrange(key, '+', '-', 'COUNT', 1)) as StreamEntry[]);
     let cursor = last?.[0] ?? '0-0';
-    const reader = closedAtOnce ? undefined : this.deps.redis.duplicate({ maxRetriesPerRequest: null });
+    const reader = closedAtOnce
+      ? undefined
+      : this.deps.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
     reader?.on('error', () => undefined);
     let closed = closedAtOnce;
     const close = (): void => {

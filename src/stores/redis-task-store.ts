@@ -16,6 +16,13 @@ export interface RedisTaskStoreOptions {
   /** Prefix of every key (REDIS_KEY_PREFIX). */
   prefix: string;
   scope?: ScopeResolver;
+  /**
+   * How long a read or save of one task waits for Redis to come back when it is away (0: fails at once). A run's
+   * events are saved as they happen, with no caller to retry them: a save that failed during an outage would
+   * leave the task `working` for good, so it waits (bounded) and is written once Redis answers. (Requests are
+   * refused at the edge while Redis is away, so no caller waits on this.)
+   */
+  saveWaitMs?: number;
 }
 
 /** One stored task: its scope, its list key and first-save place, and the task in A2A wire JSON. */
@@ -52,6 +59,22 @@ export class RedisTaskStore implements GatewayTaskStore {
     private readonly opts: RedisTaskStoreOptions,
   ) {
     this.resolveScope = opts.scope ?? anonymousScope;
+  }
+
+  /** Resolves once the connection is ready, or after `saveWaitMs` (the write then fails with the reason). */
+  private async connected(): Promise<void> {
+    const redis = this.deps.redis;
+    const waitMs = this.opts.saveWaitMs ?? 0;
+    if (redis.status === 'ready' || waitMs <= 0) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        redis.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, waitMs);
+      redis.once('ready', done);
+    });
   }
 
   private key(id: string): string {
@@ -221,6 +244,7 @@ export class RedisTaskStore implements GatewayTaskStore {
   }
 
   private async loadEntry(id: string): Promise<Loaded | undefined> {
+    await this.connected();
     const json = await this.deps.redis.get(this.key(id));
     return json === null ? undefined : decode(id, json);
   }

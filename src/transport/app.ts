@@ -1,3 +1,4 @@
+import { RedisUnavailableError } from '../queue/redis-errors.js';
 import express, { type Express, type Request } from 'express';
 import type { AgentCard } from '@a2a-js/sdk';
 import {
@@ -11,6 +12,7 @@ import type { AuthThrottle } from './auth-throttle.js';
 import {
   requestRateLimit,
   requireAuth,
+  redisUnavailable,
   securityHeaders,
   userBuilder,
   type RateLimitOptions,
@@ -64,6 +66,10 @@ export interface AppDeps {
   rateLimit: RateLimitOptions;
   /** The dashboard's read API (its list and live feed); its page and code are served without it. */
   dashboard: Pick<DashboardApiDeps, 'watchEvents' | 'backends'>;
+  /** A worker node (`serve --role worker`): health, readiness and metrics only, no A2A API. */
+  workerOnly?: boolean;
+  /** The connection of the shared stores (tasks on Redis): while it is down, A2A calls are refused at once. */
+  sharedRedis?: { readonly status: string };
 }
 
 function contextBuilderFor(transport: 'jsonrpc' | 'rest'): ServerCallContextBuilder {
@@ -127,6 +133,18 @@ export function createApp(deps: AppDeps): Express {
   app.use(securityHeaders(deps.corsOrigins));
   app.use(wellFormedPath);
   healthRoutes(app, deps);
+  if (deps.workerOnly) {
+    // A worker node runs tasks from the queue: health, readiness and metrics, nothing a caller could send.
+    app.use(requireAuth(deps.authenticator, deps.logger, deps.authThrottle));
+    if (deps.metrics) app.get('/metrics', metricsHandler(deps.metrics));
+    app.use((_req, res) => {
+      res.status(404).json({
+        error:
+          'this is a worker node (serve --role worker): it runs tasks and serves /health, /ready and /metrics only; send A2A requests to an API node',
+      });
+    });
+    return app;
+  }
   app.get('/.well-known/jwks.json', (_req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=300');
     res.json(deps.jwks());
@@ -145,6 +163,16 @@ export function createApp(deps: AppDeps): Express {
   // Scrapes are not counted against the rate limit.
   if (deps.metrics) app.get('/metrics', metricsHandler(deps.metrics));
   if (deps.rateLimit.perMinute > 0) app.use(requestRateLimit(deps.rateLimit));
+  const shared = deps.sharedRedis;
+  if (shared) {
+    app.use((req, res, next) => {
+      if (shared.status === 'ready') {
+        next();
+        return;
+      }
+      redisUnavailable(req, res, new RedisUnavailableError(`connection ${shared.status}`).message);
+    });
+  }
 
   app.use(bodyReader(deps.bodyLimitBytes));
   app.use(forPossibleStreams(sseHeartbeat(deps.sseHeartbeatMs)));

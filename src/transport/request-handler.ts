@@ -44,7 +44,7 @@ export interface AdmissionDeps {
 }
 
 /** A refusal with one of the gateway's own codes, shaped for the binding the call came in on. */
-function wireError(
+export function wireError(
   context: ServerCallContext,
   kind: keyof typeof WIRE,
   message: string,

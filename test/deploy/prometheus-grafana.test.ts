@@ -1,3 +1,4 @@
+import { dropRedisKeys } from '../helpers/redis-keys.js';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -81,6 +82,7 @@ skills:
   });
   after(async () => {
     await gw.stop();
+    await dropRedisKeys(REDIS_URL, `obs-deploy-${process.pid}:`);
   });
 
   test('promtool: check config, check rules, test rules, check metrics', () => {

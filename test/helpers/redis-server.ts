@@ -21,14 +21,28 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts `redis-server` on a free port on 127.0.0.1, with nothing saved to disk. */
-export async function startRedisServer(): Promise<TestRedisServer> {
+/**
+ * Starts `redis-server` on a free port on 127.0.0.1, with nothing saved to disk; with `persistDir`, every write
+ * goes to an append-only file there first (fsync always), so a kill and a start again lose nothing acknowledged,
+ * as a production Redis set up for durability would.
+ */
+export async function startRedisServer(opts: { persistDir?: string } = {}): Promise<TestRedisServer> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
     const c = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        ...(opts.persistDir
+          ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', opts.persistDir]
+          : ['--appendonly', 'no']),
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: process.env.PATH ?? '' } },
     );
     child = c;

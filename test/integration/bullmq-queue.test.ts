@@ -112,6 +112,11 @@ after(async () => {
   redis.disconnect();
 });
 
+/** The outcome of a serialized job (submitJob resolves once Redis holds the job). */
+function outcomeOf(submitted: Promise<{ outcome: Promise<unknown> }>): Promise<unknown> {
+  return submitted.then((s) => s.outcome);
+}
+
 describe('BullMQ task queue (real Redis)', () => {
   test(
     'runs its own jobs with at most MAX_CONCURRENT_TASKS at once, each with its own result',
@@ -162,7 +167,7 @@ describe('BullMQ task queue (real Redis)', () => {
       await node(prefix, { maxConcurrent: 2, runRemote: runner('b') });
       const ids = Array.from({ length: 30 }, () => randomUUID());
       await within(
-        Promise.all(ids.map((id) => api.submitJob(taskJob(id)))),
+        Promise.all(ids.map((id) => outcomeOf(api.submitJob(taskJob(id))))),
         15_000,
         '30 jobs on two workers',
       );
@@ -176,6 +181,33 @@ describe('BullMQ task queue (real Redis)', () => {
         `both workers ran jobs: ${JSON.stringify(counts)}`,
       );
       assert.ok(live.peakA <= 2 && live.peakB <= 2, 'no worker ran more than its concurrency');
+    },
+  );
+
+  test(
+    "a worker's events reach the submitting node in order, and its return value settles the send",
+    { timeout: TEST_MS },
+    async () => {
+      const prefix = newPrefix();
+      const api = await node(prefix, { maxConcurrent: 0 });
+      await node(prefix, {
+        maxConcurrent: 1,
+        runRemote: async (task, _signal, emit) => {
+          for (let i = 1; i <= 20; i++) emit({ n: i });
+          await new Promise((r) => setTimeout(r, 20));
+          return { ranFor: task.taskId };
+        },
+      });
+      const id = randomUUID();
+      const heard: unknown[] = [];
+      const { outcome } = await api.submitJob(taskJob(id), {}, { onEvent: (e) => heard.push(e) });
+      const value = await within(outcome, 10_000, 'the job with events');
+      assert.deepEqual(value, { ranFor: id });
+      assert.deepEqual(
+        heard,
+        Array.from({ length: 20 }, (_, i) => ({ n: i + 1 })),
+        'every event, once, in the order the worker emitted them, before the end',
+      );
     },
   );
 
@@ -235,7 +267,7 @@ describe('BullMQ task queue (real Redis)', () => {
           }),
       });
       const id = randomUUID();
-      const outcome = api.submitJob(taskJob(id));
+      const outcome = outcomeOf(api.submitJob(taskJob(id)));
       await within(running, 10_000, 'the worker starting the task');
       assert.equal(api.cancel(id, 'stop it'), true);
       const err = await rejectionOf(outcome, 5000);
@@ -250,7 +282,7 @@ describe('BullMQ task queue (real Redis)', () => {
     const prefix = newPrefix();
     const api = await node(prefix, { maxConcurrent: 0 });
     const id = randomUUID();
-    const outcome = api.submitJob(taskJob(id));
+    const outcome = outcomeOf(api.submitJob(taskJob(id)));
     api.cancel(id);
     const err = await rejectionOf(outcome, 5000);
     assert.ok(err instanceof RunAbort && err.kind === 'canceled', String(err));
@@ -263,7 +295,7 @@ describe('BullMQ task queue (real Redis)', () => {
       },
     });
     const other = randomUUID();
-    await within(api.submitJob(taskJob(other)), 10_000, 'the task that was not canceled');
+    await within(outcomeOf(api.submitJob(taskJob(other))), 10_000, 'the task that was not canceled');
     assert.deepEqual(ran, [other], 'the worker ran only the task that was not canceled');
   });
 
@@ -301,7 +333,7 @@ describe('BullMQ task queue (real Redis)', () => {
         const iter = lines[Symbol.asyncIterator]();
         assert.equal((await within(iter.next(), 20_000, 'the worker process starting')).value, 'ready');
         const id = randomUUID();
-        const outcome = api.submitJob(taskJob(id));
+        const outcome = outcomeOf(api.submitJob(taskJob(id)));
         assert.equal(
           (await within(iter.next(), 10_000, 'the worker process taking the task')).value,
           `running ${id}`,

@@ -1,3 +1,4 @@
+import { dropRedisKeys } from '../helpers/redis-keys.js';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { describe, test } from 'node:test';
@@ -56,7 +57,8 @@ skills:
       // The summary fields stay as they were.
       assert.equal(body.active_tasks, 0);
       assert.equal(body.max_concurrent_tasks, 2);
-      assert.deepEqual(body.store, { kind: 'sqlite', ok: true });
+      // With Redis on, the tasks live there (STORE defaults to redis).
+      assert.deepEqual(body.store, { kind: 'redis', ok: true });
       assert.equal(body.redis.enabled, true);
       assert.equal(body.redis.ok, true);
       assert.equal(typeof body.redis.latency_ms, 'number');
@@ -83,6 +85,7 @@ skills:
       assert.ok(m.value('a2a_gateway_redis_latency_seconds') > 0);
     } finally {
       await gw.stop();
+      await dropRedisKeys(REDIS_URL, `obs-health-${process.pid}:`);
     }
   });
 

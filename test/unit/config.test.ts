@@ -176,7 +176,7 @@ describe('configuration', () => {
     );
   });
 
-  test('the role is all by default; api and worker need Redis and are refused at start with the reason', () => {
+  test('the role is all by default; api and worker need Redis (and the tasks in it), refused at start with the reason', () => {
     const base = { API_KEY: 'k'.repeat(24) };
     const config = loadConfig({ env: base, knownSkills, cwd: '/tmp' });
     assert.equal(config.role, 'all');
@@ -194,11 +194,37 @@ describe('configuration', () => {
         loadConfig({ env: { ...base, GATEWAY_ROLE: role }, knownSkills, cwd: '/tmp' }),
       );
       assert.match(noRedis ?? '', new RegExp(`--role ${role} needs REDIS_ENABLED=true`));
-      const [withRedis] = issuesOf(() =>
-        loadConfig({ env: { ...base, GATEWAY_ROLE: role, REDIS_ENABLED: 'true' }, knownSkills, cwd: '/tmp' }),
+      const withRedis = loadConfig({
+        env: { ...base, GATEWAY_ROLE: role, REDIS_ENABLED: 'true' },
+        knownSkills,
+        cwd: '/tmp',
+      });
+      assert.equal(withRedis.role, role);
+      assert.equal(withRedis.store, 'redis');
+      const [sqlite] = issuesOf(() =>
+        loadConfig({
+          env: { ...base, GATEWAY_ROLE: role, REDIS_ENABLED: 'true', STORE: 'sqlite' },
+          knownSkills,
+          cwd: '/tmp',
+        }),
       );
-      assert.match(withRedis ?? '', /not available in this version yet/);
+      assert.match(sqlite ?? '', new RegExp(`--role ${role} needs the tasks in Redis .*STORE is sqlite`));
     }
+    // Redis on: the tasks are in Redis unless STORE says otherwise; Redis off: STORE=redis is refused.
+    assert.equal(
+      loadConfig({ env: { ...base, REDIS_ENABLED: 'true' }, knownSkills, cwd: '/tmp' }).store,
+      'redis',
+    );
+    assert.equal(
+      loadConfig({ env: { ...base, REDIS_ENABLED: 'true', STORE: 'memory' }, knownSkills, cwd: '/tmp' })
+        .store,
+      'memory',
+    );
+    assert.equal(loadConfig({ env: base, knownSkills, cwd: '/tmp' }).store, 'sqlite');
+    assert.match(
+      issuesOf(() => loadConfig({ env: { ...base, STORE: 'redis' }, knownSkills, cwd: '/tmp' }))[0] ?? '',
+      /STORE: redis needs REDIS_ENABLED=true/,
+    );
     assert.match(
       issuesOf(() => loadConfig({ env: { ...base, GATEWAY_ROLE: 'both' }, knownSkills, cwd: '/tmp' }))[0] ??
         '',
