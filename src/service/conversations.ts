@@ -95,7 +95,9 @@ export class Conversations {
       return {
         home,
         firstTurn,
-        resumeSessionId: session && session.backend === backend ? session.sessionId : undefined,
+        // A session is resumed only where its files are: a home this node has not got (the turn ran on another
+        // worker, or the home expired) starts a new session in the same workspace.
+        resumeSessionId: !firstTurn && session && session.backend === backend ? session.sessionId : undefined,
         previousWorkdir: session?.workdir,
         release: () => lock.release(),
       };

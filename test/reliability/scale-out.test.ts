@@ -15,6 +15,7 @@ import {
 } from '../helpers/gateway.js';
 import { startRedisServer, type TestRedisServer } from '../helpers/redis-server.js';
 import { openSse, type SseEvent } from '../helpers/sse.js';
+import { PushReceiver } from '../helpers/push-receiver.js';
 
 // Two API nodes and two worker nodes, each a real `serve` process, over a Redis server of the test's own (so it
 // can be stopped and started again). The stand-in agent (ticker.mjs) prints its pid and cwd, then a tick every
@@ -49,6 +50,7 @@ describe('scale-out: 2 API nodes and 2 worker nodes on Redis with BullMQ', () =>
     MAX_QUEUED_TASKS: '1000',
     WORKER_STALL_TIMEOUT: String(STALL_SEC),
     RATE_LIMIT_PER_MINUTE: '0',
+    PUSH_ALLOWLIST: '127.0.0.1',
     LOG_LEVEL: 'info',
     KILL_GRACE: '0.5',
     SHUTDOWN_TIMEOUT: '2',
@@ -227,6 +229,63 @@ skills:
     const task = await getTask(url('api2'), taskId);
     assert.equal(task.status.state, 'completed');
     assert.ok(ranOn(task), 'a worker ran it');
+  });
+
+  test('push notifications of a task a worker runs are sent once, by the API node that took it', async () => {
+    const receiver = await PushReceiver.start();
+    try {
+      const sent = await rpc(url('api1'), {
+        jsonrpc: '2.0',
+        id: 11,
+        method: 'message/send',
+        params: {
+          message: {
+            kind: 'message',
+            role: 'user',
+            messageId: `push-${Date.now()}`,
+            parts: [{ kind: 'text', text: '3 100' }],
+            metadata: { skill: 'code' },
+          },
+          configuration: {
+            blocking: true,
+            pushNotificationConfig: { url: receiver.url(), token: 'scale-push' },
+          },
+        },
+      });
+      assert.equal(sent.body.result?.status?.state, 'completed', JSON.stringify(sent.body));
+      const id = sent.body.result.id as string;
+      // Give any second sender (another node, the worker) the time to show itself.
+      await new Promise((r) => setTimeout(r, 1500));
+      const ends = receiver.received.filter((p) => {
+        const body = JSON.parse(p.body) as Record<string, unknown>;
+        return (
+          JSON.stringify(body).includes(id) && /"state":"(?:completed|TASK_STATE_COMPLETED)"/.test(p.body)
+        );
+      });
+      assert.equal(
+        ends.length,
+        1,
+        `one push says the task completed: ${receiver.received.length} pushes in all`,
+      );
+      assert.equal(ends[0]?.headers['x-a2a-notification-token'], 'scale-push');
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test('a follow-up in the same context runs on whichever worker takes it, after the first turn', async () => {
+    const first = await send('api1', '1 10', true);
+    assert.equal(first.body.result?.status?.state, 'completed');
+    const contextId = first.body.result.contextId as string;
+    const turns = await Promise.all(
+      ['api2', 'api1', 'api2'].map((api) =>
+        sendTask(url(api), { skill: 'code', input: '2 100', blocking: true, message: { contextId } }),
+      ),
+    );
+    for (const t of turns) {
+      assert.equal(t.body.result?.status?.state, 'completed', JSON.stringify(t.body).slice(0, 500));
+      assert.equal(t.body.result.contextId, contextId);
+    }
   });
 
   test('a cancel sent to API node 2 stops the task API node 1 took, on the worker that runs it', async () => {
