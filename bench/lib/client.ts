@@ -51,6 +51,8 @@ export interface LoadResult {
   p50: number;
   p99: number;
   requests: number;
+  /** Requests of the warm-up (not in the figures). */
+  warmupRequests: number;
   non2xx: number;
   errors: number;
 }
@@ -69,7 +71,7 @@ export async function load(opts: {
   warmupSeconds?: number;
 }): Promise<LoadResult> {
   const warmup = opts.warmupSeconds ?? 2;
-  if (warmup > 0) await load({ ...opts, seconds: warmup, warmupSeconds: 0 });
+  const warm = warmup > 0 ? await load({ ...opts, seconds: warmup, warmupSeconds: 0 }) : undefined;
   const result = await autocannon({
     url: opts.url,
     method: opts.method ?? 'GET',
@@ -84,6 +86,7 @@ export async function load(opts: {
     p50: result.latency.p50,
     p99: result.latency.p99,
     requests: result.requests.total,
+    warmupRequests: warm?.requests ?? 0,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
   };

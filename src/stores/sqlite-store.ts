@@ -65,6 +65,34 @@ type Params = Record<string, string | number | null>;
 
 const DEFAULT_SCOPE: StoreScope = { tenant: '', owner: 'anonymous', admin: false };
 
+/** How many tasks' wire JSON {@link SqliteTaskStore.loadWireJson} keeps, least recently read first out. */
+const WIRE_CACHE_ENTRIES = 2000;
+
+interface WireRow {
+  tenant: string;
+  owner: string;
+  json: string;
+}
+
+/**
+ * The wire JSON cache of one connection, shared by every task store on it (a write through one store must drop
+ * what another one cached; `PRAGMA data_version` only tells about other connections' commits).
+ */
+interface WireCache {
+  rows: Map<string, WireRow>;
+  dataVersion: number | undefined;
+}
+const wireCaches = new WeakMap<Database.Database, WireCache>();
+
+function wireCacheOf(db: Database.Database): WireCache {
+  let cache = wireCaches.get(db);
+  if (!cache) {
+    cache = { rows: new Map(), dataVersion: undefined };
+    wireCaches.set(db, cache);
+  }
+  return cache;
+}
+
 const INSERT_TASK = `
   INSERT INTO tasks (id, tenant, owner, context_id, state, status_ts, created_at, updated_at, json, message_id)
   VALUES (@id, @tenant, @owner, @contextId, @state, @statusTs, @now, @now, @json, @messageId)
@@ -102,15 +130,27 @@ export class SqliteTaskStore implements EmbeddedStore {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly feed = new LiveFeed();
   private readonly locks = new ConversationLocks();
+  /**
+   * The stored JSON of recently read tasks, so a task polled again and again is not read and copied out of SQLite
+   * each time. Kept exact: this store drops a task's entry when it writes the task, and the whole cache when
+   * another connection (another process on the same file) has committed since (`PRAGMA data_version`).
+   */
+  private readonly wireCache: WireCache;
 
   constructor(opts: SqliteTaskStoreOptions) {
     this.resolveScope = opts.scope ?? anonymousScope;
     this.ownsDb = !('db' in opts);
     this.db = 'db' in opts ? opts.db : openGatewayDatabase(opts);
+    this.wireCache = wireCacheOf(this.db);
+  }
+
+  private get wire(): Map<string, WireRow> {
+    return this.wireCache.rows;
   }
 
   async save(task: Task, context: ServerCallContext): Promise<void> {
     const scope = this.resolveScope(context);
+    this.wire.delete(task.id);
     const result = this.statement(scope.admin ? UPSERT_KEEP_OWNER : UPSERT_SAME_OWNER).run(
       toRow(task, scope),
     );
@@ -131,16 +171,34 @@ export class SqliteTaskStore implements EmbeddedStore {
 
   async loadWireJson(taskId: string, context: ServerCallContext): Promise<string | undefined> {
     const scope = this.resolveScope(context);
-    const row = (
-      scope.admin
-        ? this.statement('SELECT json FROM tasks WHERE id = ?').get(taskId)
-        : this.statement('SELECT json FROM tasks WHERE id = ? AND tenant = ? AND owner = ?').get(
-            taskId,
-            scope.tenant,
-            scope.owner,
-          )
-    ) as { json: string } | undefined;
-    return row?.json;
+    this.dropForeignWrites();
+    let row = this.wire.get(taskId);
+    if (row) {
+      // Most recently read last, so the oldest read goes first when the cache is full.
+      this.wire.delete(taskId);
+      this.wire.set(taskId, row);
+    } else {
+      row = this.statement('SELECT tenant, owner, json FROM tasks WHERE id = ?').get(taskId) as
+        WireRow | undefined;
+      if (!row) return undefined;
+      this.wire.set(taskId, row);
+      if (this.wire.size > WIRE_CACHE_ENTRIES) {
+        const oldest = this.wire.keys().next().value;
+        if (oldest !== undefined) this.wire.delete(oldest);
+      }
+    }
+    // The same rule as the SQL of load(): another scope's task is not found.
+    if (!scope.admin && (row.tenant !== scope.tenant || row.owner !== scope.owner)) return undefined;
+    return row.json;
+  }
+
+  /** Forgets every cached row when another connection has written the file since the last look. */
+  private dropForeignWrites(): void {
+    const version = this.statement('PRAGMA data_version').pluck().get() as number;
+    if (version !== this.wireCache.dataVersion) {
+      this.wire.clear();
+      this.wireCache.dataVersion = version;
+    }
   }
 
   async list(params: ListTasksRequest, context: ServerCallContext): Promise<ListTasksResponse> {
@@ -197,6 +255,7 @@ export class SqliteTaskStore implements EmbeddedStore {
   }
 
   async put(task: Task, scope?: StoreScope): Promise<void> {
+    this.wire.delete(task.id);
     this.statement(UPSERT_KEEP_OWNER).run(toRow(task, scope ?? DEFAULT_SCOPE));
   }
 
@@ -223,6 +282,7 @@ export class SqliteTaskStore implements EmbeddedStore {
       completedBefore: cutoffs.completedBefore.toISOString(),
       otherBefore: cutoffs.otherTerminalBefore.toISOString(),
     };
+    this.wire.clear();
     // One transaction, so a task never loses its events without going itself (or the reverse).
     return this.db.transaction(() => {
       this.statement(`DELETE FROM task_events WHERE task_id IN (SELECT id FROM tasks WHERE ${expired})`).run(
@@ -335,6 +395,7 @@ export class SqliteTaskStore implements EmbeddedStore {
   async close(): Promise<void> {
     this.closed = true;
     this.statements.clear();
+    if (this.ownsDb) this.wire.clear();
     if (this.ownsDb && this.db.open) this.db.close();
   }
 

@@ -1,5 +1,5 @@
 import { RedisUnavailableError } from '../queue/redis-errors.js';
-import express, { type Express, type Request } from 'express';
+import express, { type Express, type Request, type RequestHandler } from 'express';
 import type { AgentCard } from '@a2a-js/sdk';
 import {
   defaultServerCallContextBuilder,
@@ -31,6 +31,7 @@ import { sseHeartbeat } from './heartbeat.js';
 import type { SseStreams } from './sse-streams.js';
 import { legacyV01Handler } from './legacy-v01.js';
 import { directReads } from './direct-reads.js';
+import { HOT_LANE_SETTING, hotLane } from './hot-lane.js';
 import { forPossibleStreams } from './unary-calls.js';
 import { TRANSPORT_STATE_KEY } from './request-handler.js';
 import { dashboardAssets } from '../dashboard/assets.js';
@@ -115,6 +116,72 @@ export function metricsHandler(metrics: GatewayMetrics): express.RequestHandler 
   };
 }
 
+/** The A2A handlers and what sits just before them, then the 404: the end of every request's way. */
+function a2aRoutes(deps: AppDeps): express.Router {
+  const router = express.Router();
+  // Refuse a send up front when the queue is full, so REST callers get 429 with Retry-After.
+  router.post(/^\/(?:v1\/)?(?:[^/]+\/)?message:(?:send|stream)$/, (_req, res, next) => {
+    if (!deps.scheduler.isFull()) {
+      next();
+      return;
+    }
+    const retry = deps.scheduler.retryAfterSec();
+    res.locals.refusal = 'queue_full';
+    res.setHeader('Retry-After', String(retry));
+    restError(res, 429, 'RESOURCE_EXHAUSTED', `the task queue is full; retry in ${retry} s`);
+  });
+
+  router.use(
+    dashboardApi({
+      ...deps.dashboard,
+      requestHandler: deps.requestHandler,
+      stats: () => deps.scheduler.stats(),
+      logger: deps.logger,
+    }),
+  );
+  router.post('/', legacyV01Handler({ requestHandler: deps.requestHandler, userBuilder }));
+  router.use(
+    '/',
+    jsonRpcHandler({
+      requestHandler: deps.requestHandler,
+      userBuilder,
+      legacyCompat: { enabled: true },
+      contextBuilder: contextBuilderFor('jsonrpc'),
+    }),
+  );
+  router.use(
+    '/',
+    restHandler({
+      requestHandler: deps.requestHandler,
+      userBuilder,
+      legacyCompat: { enabled: true },
+      contextBuilder: contextBuilderFor('rest'),
+    }),
+  );
+  router.use((req, res) => {
+    restError(res, 404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`);
+  });
+  return router;
+}
+
+function errorHandler(logger: Logger): express.ErrorRequestHandler {
+  return (err: unknown, req: Request, res: express.Response, _next: express.NextFunction) => {
+    const clientFault = clientFaultStatus(err);
+    if (clientFault !== undefined) {
+      logger.info({ path: req.path, status: clientFault, reason: (err as Error).message }, 'bad request');
+      if (!res.headersSent) restError(res, clientFault, 'INVALID_ARGUMENT', (err as Error).message);
+      else res.end();
+      return;
+    }
+    logger.error({ err, path: req.path }, 'unhandled error');
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    restError(res, 500, 'INTERNAL', 'internal error');
+  };
+}
+
 /**
  * The HTTP surface: health, agent cards, and the A2A bindings (JSON-RPC at `/`, HTTP+JSON beside it), each at
  * 1.0 and 0.3, plus the 0.1 methods of the original brief. Bodies are read once here with the configured limit.
@@ -124,18 +191,22 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxySetting(deps.trustProxy));
 
-  app.use(deps.accessLog.middleware());
-  app.use((_req, res, next) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    next();
-  });
-
-  app.use(securityHeaders(deps.corsOrigins));
-  app.use(wellFormedPath);
-  healthRoutes(app, deps);
+  // Built once and used twice: by the router, and in the same order by the hot lane (see hot-lane.ts).
+  const front: RequestHandler[] = [
+    deps.accessLog.middleware(),
+    (_req, res, next) => {
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      next();
+    },
+    ...securityHeaders(deps.corsOrigins),
+    wellFormedPath,
+  ];
+  const auth = requireAuth(deps.authenticator, deps.logger, deps.authThrottle);
   if (deps.workerOnly) {
     // A worker node runs tasks from the queue: health, readiness and metrics, nothing a caller could send.
-    app.use(requireAuth(deps.authenticator, deps.logger, deps.authThrottle));
+    app.use(front);
+    healthRoutes(app, deps);
+    app.use(auth);
     if (deps.metrics) app.get('/metrics', metricsHandler(deps.metrics));
     app.use((_req, res) => {
       res.status(404).json({
@@ -145,6 +216,42 @@ export function createApp(deps: AppDeps): Express {
     });
     return app;
   }
+  const shared = deps.sharedRedis;
+  const guarded: RequestHandler[] = [
+    ...(deps.rateLimit.perMinute > 0 ? [requestRateLimit(deps.rateLimit)] : []),
+    ...(shared
+      ? [
+          ((req, res, next) => {
+            if (shared.status === 'ready') {
+              next();
+              return;
+            }
+            redisUnavailable(req, res, new RedisUnavailableError(`connection ${shared.status}`).message);
+          }) satisfies RequestHandler,
+        ]
+      : []),
+    ...bodyReader(deps.bodyLimitBytes),
+    forPossibleStreams(sseHeartbeat(deps.sseHeartbeatMs)),
+    forPossibleStreams(deps.sseStreams.middleware()),
+    negotiateVersion,
+    requestShape,
+    restMediaTypes,
+    // Plain GetTask reads are answered here; everything else goes on (see direct-reads.ts).
+    directReads({
+      store: deps.store,
+      jsonRpcContext: contextBuilderFor('jsonrpc'),
+      restContext: contextBuilderFor('rest'),
+    }),
+  ];
+  const tail = a2aRoutes(deps);
+  const onError = errorHandler(deps.logger);
+
+  // JSON-RPC calls and REST task reads skip the router's walk; app.disable(HOT_LANE_SETTING) turns that off.
+  app.enable(HOT_LANE_SETTING);
+  app.use(hotLane({ handlers: [...front, auth, ...guarded], tail, onError }));
+
+  app.use(front);
+  healthRoutes(app, deps);
   app.get('/.well-known/jwks.json', (_req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=300');
     res.json(deps.jwks());
@@ -159,96 +266,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(dashboardAssets());
 
   // Every route below needs a key once keys exist (the router walk in the security tests checks each one).
-  app.use(requireAuth(deps.authenticator, deps.logger, deps.authThrottle));
+  app.use(auth);
   // Scrapes are not counted against the rate limit.
   if (deps.metrics) app.get('/metrics', metricsHandler(deps.metrics));
-  if (deps.rateLimit.perMinute > 0) app.use(requestRateLimit(deps.rateLimit));
-  const shared = deps.sharedRedis;
-  if (shared) {
-    app.use((req, res, next) => {
-      if (shared.status === 'ready') {
-        next();
-        return;
-      }
-      redisUnavailable(req, res, new RedisUnavailableError(`connection ${shared.status}`).message);
-    });
-  }
-
-  app.use(bodyReader(deps.bodyLimitBytes));
-  app.use(forPossibleStreams(sseHeartbeat(deps.sseHeartbeatMs)));
-  app.use(forPossibleStreams(deps.sseStreams.middleware()));
-  app.use(negotiateVersion);
-  app.use(requestShape);
-  app.use(restMediaTypes);
-  // Plain GetTask reads are answered here; everything else goes on (see direct-reads.ts).
-  app.use(
-    directReads({
-      store: deps.store,
-      jsonRpcContext: contextBuilderFor('jsonrpc'),
-      restContext: contextBuilderFor('rest'),
-    }),
-  );
-
-  // Refuse a send up front when the queue is full, so REST callers get 429 with Retry-After.
-  app.post(/^\/(?:v1\/)?(?:[^/]+\/)?message:(?:send|stream)$/, (_req, res, next) => {
-    if (!deps.scheduler.isFull()) {
-      next();
-      return;
-    }
-    const retry = deps.scheduler.retryAfterSec();
-    res.locals.refusal = 'queue_full';
-    res.setHeader('Retry-After', String(retry));
-    restError(res, 429, 'RESOURCE_EXHAUSTED', `the task queue is full; retry in ${retry} s`);
-  });
-
-  app.use(
-    dashboardApi({
-      ...deps.dashboard,
-      requestHandler: deps.requestHandler,
-      stats: () => deps.scheduler.stats(),
-      logger: deps.logger,
-    }),
-  );
-  app.post('/', legacyV01Handler({ requestHandler: deps.requestHandler, userBuilder }));
-  app.use(
-    '/',
-    jsonRpcHandler({
-      requestHandler: deps.requestHandler,
-      userBuilder,
-      legacyCompat: { enabled: true },
-      contextBuilder: contextBuilderFor('jsonrpc'),
-    }),
-  );
-  app.use(
-    '/',
-    restHandler({
-      requestHandler: deps.requestHandler,
-      userBuilder,
-      legacyCompat: { enabled: true },
-      contextBuilder: contextBuilderFor('rest'),
-    }),
-  );
-
-  app.use((req, res) => {
-    restError(res, 404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`);
-  });
-  app.use((err: unknown, req: Request, res: express.Response, _next: express.NextFunction) => {
-    const clientFault = clientFaultStatus(err);
-    if (clientFault !== undefined) {
-      deps.logger.info(
-        { path: req.path, status: clientFault, reason: (err as Error).message },
-        'bad request',
-      );
-      if (!res.headersSent) restError(res, clientFault, 'INVALID_ARGUMENT', (err as Error).message);
-      else res.end();
-      return;
-    }
-    deps.logger.error({ err, path: req.path }, 'unhandled error');
-    if (res.headersSent) {
-      res.end();
-      return;
-    }
-    restError(res, 500, 'INTERNAL', 'internal error');
-  });
+  app.use(guarded);
+  app.use(tail);
+  app.use(onError);
   return app;
 }

@@ -79,6 +79,11 @@ export type AuthResult = { ok: true; principal: Principal } | { ok: false; reaso
  */
 export class Authenticator {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  /**
+   * The principal of each key presented and matched before, by the key as presented: a caller's every request
+   * after its first skips the digest. Only right keys are kept, so it holds at most one entry per configured key.
+   */
+  private readonly known = new Map<string, Principal>();
 
   constructor(
     private readonly keys: readonly KeyEntry[],
@@ -96,10 +101,14 @@ export class Authenticator {
     const credential = presented(req);
     if (!credential)
       return { ok: false, reason: 'an API key is required (X-API-Key or Authorization: Bearer)' };
+    const known = this.known.get(credential.value);
+    if (known) return { ok: true, principal: known };
     const key = this.matchKey(credential.value);
     if (key) {
       const scopes = new Set(key.scopes);
-      return { ok: true, principal: { id: key.id, kind: 'key', scopes, admin: scopes.has('admin') } };
+      const principal: Principal = { id: key.id, kind: 'key', scopes, admin: scopes.has('admin') };
+      this.known.set(credential.value, principal);
+      return { ok: true, principal };
     }
     if (this.jwks && credential.via === 'bearer' && credential.value.split('.').length === 3) {
       return this.verifyJwt(credential.value);

@@ -22,16 +22,16 @@ export interface DirectReadsDeps {
  * of a task: a row that has not changed since is answered from memory, with no decoding or encoding at all.
  */
 class AnswerCache {
-  private readonly entries = new Map<string, { stored: string; answer: string }>();
+  private readonly entries = new Map<string, Answer>();
 
-  answerFor(taskId: string, stored: string): string {
+  answerFor(taskId: string, stored: string): Answer {
     const hit = this.entries.get(taskId);
-    if (hit?.stored === stored) return hit.answer;
+    if (hit?.stored === stored) return hit;
     const encoded = JSON.stringify(Task.toJSON(Task.fromJSON(JSON.parse(stored))));
     // Most rows are stored in exactly this form: keep one string, not two.
-    const answer = encoded === stored ? stored : encoded;
+    const answer: Answer = { stored, json: encoded === stored ? stored : encoded, etags: new Map() };
     this.entries.delete(taskId);
-    this.entries.set(taskId, { stored, answer });
+    this.entries.set(taskId, answer);
     if (this.entries.size > CACHE_ENTRIES) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
@@ -39,6 +39,32 @@ class AnswerCache {
     return answer;
   }
 }
+
+/** One stored version of a task, as answered, and the ETags of the bodies it was answered in. */
+interface Answer {
+  stored: string;
+  json: string;
+  /** By body: the REST body (key '') and the JSON-RPC bodies of the last few request ids (as JSON). */
+  etags: Map<string, string | undefined>;
+}
+
+/** Bodies of one answer whose ETag is kept. */
+const ETAGS_PER_ANSWER = 4;
+
+/**
+ * The ETag `res.send` would compute for `body` (the app's `etag fn`, weak by default), computed once per body:
+ * set before `res.send`, it keeps Express from hashing the same bytes on every read.
+ */
+function etagFor(req: Request, answer: Answer, bodyKey: string, body: string): string | undefined {
+  if (answer.etags.has(bodyKey)) return answer.etags.get(bodyKey);
+  const etagFn: unknown = req.app.get('etag fn');
+  const etag = typeof etagFn === 'function' ? (etagFn as EtagFn)(body, 'utf8') : undefined;
+  if (answer.etags.size >= ETAGS_PER_ANSWER) answer.etags.clear();
+  answer.etags.set(bodyKey, etag);
+  return etag;
+}
+
+type EtagFn = (body: string | Buffer, encoding?: BufferEncoding) => string | undefined;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -78,11 +104,19 @@ function plainRestGet(req: Request): string | undefined {
   }
 }
 
-function send(res: Response, contentType: string, body: string): void {
+function send(
+  req: Request,
+  res: Response,
+  contentType: string,
+  answer: Answer,
+  body: { key: string; text: string },
+): void {
   res.status(200);
   // As `res.json` does after the SDK's handlers: their content type (if set), then `send` adds the charset.
   if (!res.get('Content-Type')) res.setHeader('Content-Type', contentType);
-  res.send(body);
+  const etag = etagFor(req, answer, body.key, body.text);
+  if (etag) res.setHeader('ETag', etag);
+  res.send(body.text);
 }
 
 /**
@@ -105,23 +139,27 @@ export function directReads(deps: DirectReadsDeps): RequestHandler {
       next();
       return;
     }
-    let answer: ((json: string) => void) | undefined;
+    let answer: ((cached: Answer) => void) | undefined;
     let taskId: string | undefined;
     let builder = deps.jsonRpcContext;
     if (req.method === 'POST' && req.path === '/') {
       const call = plainJsonRpcGet(req);
       if (call) {
         taskId = call.taskId;
-        const prefix = `{"jsonrpc":"2.0","id":${JSON.stringify(call.rpcId)},"result":`;
-        answer = (json) => send(res, 'application/json', `${prefix}${json}}`);
+        const id = JSON.stringify(call.rpcId);
+        answer = (cached) =>
+          send(req, res, 'application/json', cached, {
+            key: id,
+            text: `{"jsonrpc":"2.0","id":${id},"result":${cached.json}}`,
+          });
       }
     } else if (req.method === 'GET') {
       taskId = plainRestGet(req);
       builder = deps.restContext;
       // The SDK's REST router sets this type on every answer before its handler runs.
-      answer = (json) => {
+      answer = (cached) => {
         res.setHeader('Content-Type', 'application/a2a+json');
-        send(res, 'application/a2a+json', json);
+        send(req, res, 'application/a2a+json', cached, { key: '', text: cached.json });
       };
     }
     if (taskId === undefined || !answer) {

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { TaskState } from '@a2a-js/sdk';
+import { Task, TaskState } from '@a2a-js/sdk';
 import { SCHEMA_VERSION } from '../../src/stores/sqlite-schema.js';
 import { SqliteTaskStore } from '../../src/stores/sqlite-store.js';
 import { SqlitePushConfigStore } from '../../src/push/store.js';
@@ -20,7 +20,7 @@ import { embeddedStoreChecks } from '../contracts/embedded-store.js';
 import { jobStoreContract, makeJob } from '../contracts/job-store.js';
 import { pushConfig, pushContext } from '../contracts/push-config-store.js';
 import { taskEventStoreContract } from '../contracts/task-event-store.js';
-import { listRequest, taskStoreContract } from '../contracts/task-store.js';
+import { contractScope, listRequest, taskStoreContract } from '../contracts/task-store.js';
 import { callContext, makeNumberedTask, makeRichTask, makeTask } from '../helpers/tasks.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -203,6 +203,56 @@ void describe('sqlite store: the file', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  void test('loadWireJson answers what load answers, after writes through any store and with the scope rule', async () => {
+    const file = join(dir, 'wire.db');
+    const db = openGatewayDatabase({ file });
+    // Two stores on one connection, and a third on a connection of its own (another process, as far as SQLite knows).
+    const a = new SqliteTaskStore({ db, scope: contractScope });
+    const b = new SqliteTaskStore({ db, scope: contractScope });
+    const c = new SqliteTaskStore({ file, scope: contractScope });
+    const alice = callContext('alice');
+    const wireOf = async (store: SqliteTaskStore, id: string, context = alice): Promise<unknown> => {
+      const json = await store.loadWireJson(id, context);
+      return json === undefined ? undefined : JSON.parse(json);
+    };
+    const loaded = async (store: SqliteTaskStore, id: string, context = alice): Promise<unknown> => {
+      const task = await store.load(id, context);
+      return task === undefined ? undefined : Task.toJSON(task);
+    };
+    try {
+      const task = makeTask();
+      await a.save(task, alice);
+      assert.deepEqual(await wireOf(a, task.id), await loaded(a, task.id));
+      // Read twice (the second from memory), then changed through the other store on the same connection.
+      assert.deepEqual(await wireOf(a, task.id), await loaded(a, task.id));
+      task.status = {
+        state: TaskState.TASK_STATE_COMPLETED,
+        message: undefined,
+        timestamp: new Date().toISOString(),
+      };
+      await b.save(task, alice);
+      assert.deepEqual(await wireOf(a, task.id), await loaded(b, task.id));
+      // Changed through another connection.
+      task.metadata = { changed: 'elsewhere' };
+      await c.save(task, alice);
+      assert.deepEqual(await wireOf(a, task.id), await loaded(c, task.id));
+      // Another caller does not see it (also once cached); an admin does; a deleted task is gone.
+      assert.equal(await a.loadWireJson(task.id, callContext('bob')), undefined);
+      assert.deepEqual(await wireOf(a, task.id, callContext('root')), await loaded(a, task.id));
+      await c.purgeFinished({
+        completedBefore: new Date(Date.now() + 60_000),
+        otherTerminalBefore: new Date(),
+      });
+      assert.equal(await a.loadWireJson(task.id, alice), undefined);
+      assert.equal(await a.loadWireJson('no-such-task', alice), undefined);
+    } finally {
+      await a.close();
+      await b.close();
+      await c.close();
+      db.close();
     }
   });
 
