@@ -75,19 +75,25 @@ interface WireRow {
 }
 
 /**
- * The wire JSON cache of one connection, shared by every task store on it (a write through one store must drop
- * what another one cached; `PRAGMA data_version` only tells about other connections' commits).
+ * What one connection keeps of the tasks table between writes, shared by every task store on it (a write through
+ * one store must drop what another one kept; `PRAGMA data_version` only tells about other connections' commits):
+ * recently read tasks' wire JSON, and the totals of recent list queries.
  */
 interface WireCache {
   rows: Map<string, WireRow>;
+  /** `totalSize` of list queries by their SQL and arguments: counting a key's 100,000 tasks takes ~10 ms. */
+  counts: Map<string, number>;
   dataVersion: number | undefined;
 }
+
+/** How many list totals are kept (each is one number; a full cache is emptied). */
+const COUNT_CACHE_ENTRIES = 1000;
 const wireCaches = new WeakMap<Database.Database, WireCache>();
 
 function wireCacheOf(db: Database.Database): WireCache {
   let cache = wireCaches.get(db);
   if (!cache) {
-    cache = { rows: new Map(), dataVersion: undefined };
+    cache = { rows: new Map(), counts: new Map(), dataVersion: undefined };
     wireCaches.set(db, cache);
   }
   return cache;
@@ -105,12 +111,28 @@ const UPSERT_KEEP_OWNER = INSERT_TASK;
 const UPSERT_SAME_OWNER = `${INSERT_TASK} WHERE tasks.tenant = excluded.tenant AND tasks.owner = excluded.owner`;
 
 // Integers from our own enum, so inlining them is safe and keeps the statements static.
-const TERMINAL_SQL = TERMINAL_STATES.join(', ');
 const COMPLETED_SQL = COMPLETED_STATES.join(', ');
 const OTHER_TERMINAL_SQL = OTHER_TERMINAL_STATES.join(', ');
-// A finished task without a status timestamp ages from its last save rather than counting as infinitely old.
-const OLDER_THAN = (param: string): string =>
-  `((status_ts <> '' AND status_ts < @${param}) OR (status_ts = '' AND updated_at < @${param}))`;
+/**
+ * Tasks in `states` older than the cutoff `@param`. A finished task without a status timestamp ages from its last
+ * save rather than counting as infinitely old. Written as two terms a `(state, status_ts)` index can answer as
+ * ranges (`status_ts > ''` is `<> ''` for text), so retention does not read every finished task's row.
+ */
+const OLDER_THAN = (states: string, param: string): string =>
+  `(state IN (${states}) AND status_ts > '' AND status_ts < @${param})
+   OR (state IN (${states}) AND status_ts = '' AND updated_at < @${param})`;
+
+/**
+ * `state NOT IN (terminal states)` as ranges between them (the same rows, integers or not), which the state
+ * index answers: recovery at start-up then reads the few unfinished tasks, not all 100,000 finished ones.
+ */
+const UNFINISHED_SQL = (() => {
+  const sorted = [...TERMINAL_STATES].sort((a, b) => a - b);
+  const terms = [`state < ${sorted[0]}`];
+  for (let i = 1; i < sorted.length; i++) terms.push(`(state > ${sorted[i - 1]} AND state < ${sorted[i]})`);
+  terms.push(`state > ${sorted.at(-1)}`);
+  return terms.join(' OR ');
+})();
 
 /**
  * The embedded durable task store: one SQLite file in WAL mode, tasks kept as A2A wire JSON next to the
@@ -150,7 +172,7 @@ export class SqliteTaskStore implements EmbeddedStore {
 
   async save(task: Task, context: ServerCallContext): Promise<void> {
     const scope = this.resolveScope(context);
-    this.wire.delete(task.id);
+    this.forget(task.id);
     const result = this.statement(scope.admin ? UPSERT_KEEP_OWNER : UPSERT_SAME_OWNER).run(
       toRow(task, scope),
     );
@@ -192,13 +214,33 @@ export class SqliteTaskStore implements EmbeddedStore {
     return row.json;
   }
 
-  /** Forgets every cached row when another connection has written the file since the last look. */
+  /** Forgets what was kept when another connection has written the file since the last look. */
   private dropForeignWrites(): void {
     const version = this.statement('PRAGMA data_version').pluck().get() as number;
     if (version !== this.wireCache.dataVersion) {
-      this.wire.clear();
+      this.forget();
       this.wireCache.dataVersion = version;
     }
+  }
+
+  /** Before a write: drops the task's kept JSON (every task's, without an id) and every list total. */
+  private forget(taskId?: string): void {
+    if (taskId === undefined) this.wire.clear();
+    else this.wire.delete(taskId);
+    this.wireCache.counts.clear();
+  }
+
+  /** The total of a list query, counted once until the next write. */
+  private countOf(sql: string, args: Params): number {
+    this.dropForeignWrites();
+    const key = `${sql}\u0000${JSON.stringify(args)}`;
+    const counts = this.wireCache.counts;
+    const kept = counts.get(key);
+    if (kept !== undefined) return kept;
+    const { n } = this.statement(sql).get(args) as { n: number };
+    if (counts.size >= COUNT_CACHE_ENTRIES) counts.clear();
+    counts.set(key, n);
+    return n;
   }
 
   async list(params: ListTasksRequest, context: ServerCallContext): Promise<ListTasksResponse> {
@@ -233,9 +275,10 @@ export class SqliteTaskStore implements EmbeddedStore {
     const countSql = `SELECT COUNT(*) AS n FROM tasks ${whereClause(where)}`;
     const pageSql = `SELECT id, status_ts AS statusTs, ${json} FROM tasks ${whereClause(pageWhere)}
       ORDER BY status_ts DESC, id DESC LIMIT @limit`;
-    // One read transaction, so the total and the page come from the same snapshot.
+    // One read transaction, so the total and the page come from the same snapshot (a kept total is one no write
+    // has changed since).
     const { total, rows } = this.db.transaction(() => ({
-      total: (this.statement(countSql).get(args) as { n: number }).n,
+      total: this.countOf(countSql, args),
       rows: this.statement(pageSql).all(pageArgs) as (TaskRow & { statusTs: string })[],
     }))();
     const page = rows.slice(0, query.pageSize);
@@ -255,7 +298,7 @@ export class SqliteTaskStore implements EmbeddedStore {
   }
 
   async put(task: Task, scope?: StoreScope): Promise<void> {
-    this.wire.delete(task.id);
+    this.forget(task.id);
     this.statement(UPSERT_KEEP_OWNER).run(toRow(task, scope ?? DEFAULT_SCOPE));
   }
 
@@ -270,19 +313,18 @@ export class SqliteTaskStore implements EmbeddedStore {
   /** Unfinished tasks in the order they were first saved, so recovery can resume the oldest first. */
   async listUnfinished(): Promise<Task[]> {
     const rows = this.statement(
-      `SELECT id, json FROM tasks WHERE state NOT IN (${TERMINAL_SQL}) ORDER BY rowid`,
+      `SELECT id, json FROM tasks INDEXED BY tasks_state WHERE ${UNFINISHED_SQL} ORDER BY rowid`,
     ).all() as TaskRow[];
     return rows.map(fromRow);
   }
 
   async purgeFinished(cutoffs: RetentionCutoffs): Promise<number> {
-    const expired = `(state IN (${COMPLETED_SQL}) AND ${OLDER_THAN('completedBefore')})
-         OR (state IN (${OTHER_TERMINAL_SQL}) AND ${OLDER_THAN('otherBefore')})`;
+    const expired = `${OLDER_THAN(COMPLETED_SQL, 'completedBefore')} OR ${OLDER_THAN(OTHER_TERMINAL_SQL, 'otherBefore')}`;
     const args = {
       completedBefore: cutoffs.completedBefore.toISOString(),
       otherBefore: cutoffs.otherTerminalBefore.toISOString(),
     };
-    this.wire.clear();
+    this.forget();
     // One transaction, so a task never loses its events without going itself (or the reverse).
     return this.db.transaction(() => {
       this.statement(`DELETE FROM task_events WHERE task_id IN (SELECT id FROM tasks WHERE ${expired})`).run(
@@ -395,7 +437,7 @@ export class SqliteTaskStore implements EmbeddedStore {
   async close(): Promise<void> {
     this.closed = true;
     this.statements.clear();
-    if (this.ownsDb) this.wire.clear();
+    if (this.ownsDb) this.forget();
     if (this.ownsDb && this.db.open) this.db.close();
   }
 

@@ -206,6 +206,45 @@ void describe('sqlite store: the file', () => {
     }
   });
 
+  void test('list totals follow writes through another store on the connection and through another connection', async () => {
+    const file = join(dir, 'totals.db');
+    const db = openGatewayDatabase({ file });
+    const a = new SqliteTaskStore({ db, scope: contractScope });
+    const b = new SqliteTaskStore({ db, scope: contractScope });
+    const c = new SqliteTaskStore({ file, scope: contractScope });
+    const alice = callContext('alice');
+    const total = async (fields = {}): Promise<number | undefined> =>
+      (await a.list(listRequest(fields), alice)).totalSize;
+    try {
+      await a.save(makeTask(), alice);
+      assert.equal(await total(), 1);
+      assert.equal(await total(), 1);
+      await b.save(makeTask(), alice);
+      assert.equal(await total(), 2);
+      const done = makeTask();
+      done.status = {
+        state: TaskState.TASK_STATE_COMPLETED,
+        message: undefined,
+        timestamp: new Date().toISOString(),
+      };
+      await c.save(done, alice);
+      assert.equal(await total(), 3);
+      assert.equal(await total({ status: TaskState.TASK_STATE_COMPLETED }), 1);
+      await c.purgeFinished({
+        completedBefore: new Date(Date.now() + 60_000),
+        otherTerminalBefore: new Date(),
+      });
+      assert.equal(await total({ status: TaskState.TASK_STATE_COMPLETED }), 0);
+      assert.equal(await total(), 2);
+      assert.equal((await a.list(listRequest(), callContext('bob'))).totalSize, 0);
+    } finally {
+      await a.close();
+      await b.close();
+      await c.close();
+      db.close();
+    }
+  });
+
   void test('loadWireJson answers what load answers, after writes through any store and with the scope rule', async () => {
     const file = join(dir, 'wire.db');
     const db = openGatewayDatabase({ file });
@@ -282,6 +321,29 @@ void describe('sqlite store: the file', () => {
       await store.put(task);
       assert.deepEqual(await store.get(task.id), task);
     } finally {
+      await store.close();
+    }
+  });
+
+  void test('recovery and retention read the state index; a state the store does not know counts as unfinished', async () => {
+    const file = join(dir, 'states.db');
+    const store = new SqliteTaskStore({ file });
+    const raw = new Database(file);
+    try {
+      const unknown = makeTask({ state: TaskState.TASK_STATE_WORKING });
+      const done = makeTask({ state: TaskState.TASK_STATE_COMPLETED });
+      await store.put(unknown);
+      await store.put(done);
+      raw.prepare('UPDATE tasks SET state = 42 WHERE id = ?').run(unknown.id);
+      assert.deepEqual(
+        (await store.listUnfinished()).map((t) => t.id),
+        [unknown.id],
+      );
+      const future = new Date(Date.now() + 60_000);
+      assert.equal(await store.purgeFinished({ completedBefore: future, otherTerminalBefore: future }), 1);
+      assert.ok(await store.get(unknown.id));
+    } finally {
+      raw.close();
       await store.close();
     }
   });
