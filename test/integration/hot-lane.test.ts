@@ -19,12 +19,12 @@ interface Seen {
   headers: Record<string, string>;
 }
 
-/** Headers that differ between any two requests: the date, the trace id, and the count left in the window. */
+/** Headers that differ between any two requests: the date, the trace id, the count and seconds left in the window. */
 function comparable(headers: Headers): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of headers) {
     if (name === 'date' || name === 'traceresponse') continue;
-    out[name] = name === 'ratelimit' ? value.replace(/r=\d+/, 'r=N') : value;
+    out[name] = name === 'ratelimit' ? value.replace(/r=\d+; t=\d+/, 'r=N; t=N') : value;
   }
   return out;
 }
