@@ -30,6 +30,10 @@ import { failTask, markNode, settleUnfinished } from './service/recovery.js';
 import { BullMqQueue, type OrphanedJob, type RemoteRunner } from './queue/bullmq-queue.js';
 import type { RunEvent } from './run/run-events.js';
 import { RunAbort } from './agents/types.js';
+import { TaskState } from '@a2a-js/sdk';
+import { isTerminal } from './stores/states.js';
+import { randomUUID } from 'node:crypto';
+import { QuestionRelay, relayedQuestion } from './queue/question-relay.js';
 import { RedisTaskStore } from './stores/redis-task-store.js';
 import { RedisEventStore } from './stores/redis-event-store.js';
 import { RedisConversationStore } from './stores/redis-conversation-store.js';
@@ -291,16 +295,27 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const runOnWorker: RemoteRunner = async (task, signal, emit) => {
     if (!task.job) throw new Error(`task ${task.taskId} came without its job`);
     let end: RunEvent | undefined;
-    const result = await taskRun.run(task.job, {
+    const job = task.job;
+    const result = await taskRun.run(job, {
       signal,
       sink: (event) => {
         if (event.type === 'finished') end = event;
         emit(event);
       },
+      // A question goes to the API node that took the task, which asks the caller; the answer comes back here.
+      askFor: (skill) =>
+        config.skills[skill]?.permissions === 'ask' && questionRelay
+          ? async (question, askSignal) => {
+              const id = randomUUID();
+              emit(relayedQuestion(id, question));
+              return questionRelay.wait(job.taskId, id, config.inputTimeoutMs + 60_000, askSignal ?? signal);
+            }
+          : undefined,
     });
     if (!result.ended) throw new RunAbort('shutdown', SHUTDOWN_REASON);
     return end;
   };
+  const questionRelay = shared ? new QuestionRelay({ redis: shared }, { prefix }) : undefined;
   const bull = onRedis
     ? new BullMqQueue(
         {
@@ -405,6 +420,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     redact: (text) => redactor.redact(text),
     // On Redis every run goes through BullMQ to a worker (this node's own, when its role is all).
     ...(bull ? { remote: bull, taskMeta: markNode(config.nodeId) } : {}),
+    ...(questionRelay ? { questions: questionRelay } : {}),
   });
   const authenticator = new Authenticator(
     config.auth.keys.map((k) => ({ id: k.id, digest: Buffer.from(k.sha256, 'hex'), scopes: k.scopes })),
@@ -502,6 +518,17 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     checkWebhook: (url) => Promise.resolve(checkWebhookRegistration(url, { allow: config.push.allowlist })),
     findByMessageId: (messageId, ctx) => store.findByMessageId(messageId, ctx),
     onRefused: (context, reason) => accessLog.refuse(context, reason),
+    // A reply to a question waits on the API node that took the task (its run's bus is there).
+    ...(onRedis
+      ? {
+          replyElsewhere: (task: { id: string; metadata?: Record<string, unknown> }) => {
+            const node = task.metadata?.node;
+            return typeof node === 'string' && node !== config.nodeId
+              ? `task ${task.id} waits for its reply on API node ${node}, which took it; send the reply there (route replies by task id: docs/scale-out.md)`
+              : undefined;
+          },
+        }
+      : {}),
   });
   const requestHandler = withTaskIdsLogged(
     bull && shared ? withRedisGuard(withQueueCancel(admitted, bull), shared) : admitted,
@@ -703,8 +730,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     ).catch((err: unknown) => logger.error({ err, taskId: job.taskId }, 'a resumed task failed to run')),
   );
 
-  adoptOrphan = (orphan) =>
-    runDetached(
+  adoptOrphan = async (orphan) => {
+    // Ended meanwhile (its node was alive after all, or another path recorded it): nothing to record.
+    const now = await store.get(orphan.taskId);
+    if (!now || isTerminal(now.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED)) return;
+    await runDetached(
       orphan.taskId,
       resumeContext(orphan.job),
       { buses, store, push: pushSender, logger },
@@ -713,6 +743,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         return Promise.resolve();
       },
     );
+  };
   wired();
   const swept = sweep()
     .then(() => purge())

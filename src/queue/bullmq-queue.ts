@@ -492,12 +492,26 @@ export class BullMqQueue implements TaskQueue {
     jobId: string,
     failedReason: string | undefined,
     returnValue: unknown,
+    opts: { startup?: boolean; recheck?: boolean } = {},
   ): Promise<void> {
     try {
       const job = await Job.fromId<QueuedTask>(this.queue, jobId);
       const origin = job?.data.origin;
-      if (!origin || !job.data.job || origin === this.nodeId) return;
-      if ((await this.client.exists(this.aliveKey(origin))) === 1) return;
+      if (!origin || !job.data.job) return;
+      // At start-up, a task this node's name took was taken by its previous life, which is gone.
+      if (origin === this.nodeId && !opts.startup) return;
+      if (!opts.startup && (await this.client.exists(this.aliveKey(origin))) === 1) {
+        // Its heartbeat may outlive it by up to the stall time: look once more when that has passed (the
+        // taking-over side checks that the task has not ended meanwhile).
+        if (!opts.recheck) {
+          const timer = setTimeout(
+            () => void this.adoptIfOrphaned(jobId, failedReason, returnValue, { recheck: true }),
+            this.opts.stallTimeoutMs + 1000,
+          );
+          timer.unref();
+        }
+        return;
+      }
       const mark = `${this.opts.prefix}:${this.opts.queueName ?? 'tasks'}:adopted:${jobId}`;
       if ((await this.client.set(mark, this.nodeId, 'PX', 24 * 3600_000, 'NX')) !== 'OK') return;
       this.deps.logger.warn(
@@ -526,8 +540,8 @@ export class BullMqQueue implements TaskQueue {
   async sweepOrphans(tasks: readonly { taskId: string; node: string | undefined }[]): Promise<string[]> {
     const lost: string[] = [];
     for (const { taskId, node } of tasks) {
-      if (node === this.nodeId) continue;
-      if (node && (await this.client.exists(this.aliveKey(node))) === 1) continue;
+      // This node's name: its previous life, gone. Another live node's: left to it.
+      if (node && node !== this.nodeId && (await this.client.exists(this.aliveKey(node))) === 1) continue;
       const state = await this.queue.getJobState(taskId);
       if (state === 'completed' || state === 'failed') {
         const job = await Job.fromId<QueuedTask>(this.queue, taskId);
@@ -536,6 +550,7 @@ export class BullMqQueue implements TaskQueue {
             taskId,
             state === 'failed' ? job.failedReason : undefined,
             job.returnvalue,
+            { startup: true },
           );
         continue;
       }

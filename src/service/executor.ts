@@ -17,10 +17,12 @@ import { outcomeOfError, type TaskRun } from '../run/task-run.js';
 import type { GatewayTaskStore } from '../stores/types.js';
 import { agentMessage, messageText, newTask, statusUpdate, textPart } from './a2a.js';
 import { takeAdmitted } from './admission.js';
+import { RunAbort } from '../agents/types.js';
 import type { Conversations } from './conversations.js';
 import type { InputRequests } from './input-required.js';
 import type { TaskPlan, TaskPlanner } from './planner.js';
 import { a2aEventsOf } from './run-to-a2a.js';
+import { isRelayedQuestion, type QuestionRelay, type RelayedQuestion } from '../queue/question-relay.js';
 
 export interface ExecutorDeps {
   planner: TaskPlanner;
@@ -49,6 +51,8 @@ export interface ExecutorDeps {
   remote?: RemoteJobs;
   /** Task metadata every task of this node carries (the node's name, on a shared store). */
   taskMeta?: Record<string, string>;
+  /** Where the answers to a remote run's questions go back to the worker that asked. */
+  questions?: Pick<QuestionRelay, 'reply'>;
 }
 
 /** The part of the Redis queue the executor uses to hand a job to a worker and hear how it runs. */
@@ -279,14 +283,26 @@ export class GatewayExecutor implements AgentExecutor {
     publishTask: () => void,
   ): Promise<void> {
     const { taskId, contextId } = job;
-    const early: RunEvent[] = [];
+    const early: (RunEvent | RelayedQuestion)[] = [];
     let published = false;
     let ended = false;
-    const onRun = (event: RunEvent): void => {
+    // Questions still open here end with the run (their worker has stopped waiting).
+    const questionsEnd = new AbortController();
+    const onRun = (event: RunEvent | RelayedQuestion): void => {
       if (ended) return;
-      if (event.type === 'finished') ended = true;
-      if (published) this.publishRun(bus, taskId, contextId, event);
-      else early.push(event);
+      if (!published) {
+        early.push(event);
+        return;
+      }
+      if (event.type === 'question') {
+        this.relayQuestion(bus, job, event, questionsEnd.signal);
+        return;
+      }
+      if (event.type === 'finished') {
+        ended = true;
+        questionsEnd.abort(new RunAbort('canceled', 'the run ended'));
+      }
+      this.publishRun(bus, taskId, contextId, event);
     };
     const endWith = (err: unknown): void => {
       onRun({ type: 'finished', ...endOf(outcomeOfError(err), undefined, job.meta, {}, this.redact) });
@@ -295,7 +311,7 @@ export class GatewayExecutor implements AgentExecutor {
     try {
       ({ outcome } = await remote.submitJob(job, reservation ? { reservation } : {}, {
         onEvent: (data) => {
-          const event = asRunEvent(data);
+          const event = isRelayedQuestion(data) ? data : asRunEvent(data);
           if (event) onRun(event);
         },
       }));
@@ -308,7 +324,7 @@ export class GatewayExecutor implements AgentExecutor {
     }
     publishTask();
     published = true;
-    for (const event of early.splice(0)) this.publishRun(bus, taskId, contextId, event);
+    for (const event of early.splice(0)) onRun(event);
     try {
       const value = await outcome;
       // The worker's last event normally said how it ended; its return value says it again, in case it was lost.
@@ -318,6 +334,31 @@ export class GatewayExecutor implements AgentExecutor {
     } catch (err) {
       endWith(err);
     }
+  }
+
+  /** Asks the caller a remote run's question (`input-required`) and sends the answer back to the worker. */
+  private relayQuestion(
+    bus: ExecutionEventBus,
+    job: TaskJob,
+    relayed: RelayedQuestion,
+    signal: AbortSignal,
+  ): void {
+    const logger = this.deps.logger.child({ taskId: job.taskId, questionId: relayed.id });
+    const ask = this.deps.inputRequests?.askFor(bus, job.taskId, job.contextId, job.skill);
+    const asked = ask
+      ? ask(relayed.question, signal)
+      : Promise.reject(new Error(`skill ${job.skill} may not ask (permissions is not "ask" on this node)`));
+    void asked
+      .then(
+        (answer) => this.deps.questions?.reply(job.taskId, relayed.id, answer),
+        (err: unknown) =>
+          this.deps.questions?.reply(
+            job.taskId,
+            relayed.id,
+            err instanceof Error ? err : new Error(String(err)),
+          ),
+      )
+      .catch((err: unknown) => logger.warn({ err }, "could not send the answer to the run's worker"));
   }
 
   /**

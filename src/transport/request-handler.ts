@@ -41,6 +41,11 @@ export interface AdmissionDeps {
   findByMessageId: (messageId: string, context: ServerCallContext) => Promise<Task | undefined>;
   /** Told why a send was refused (for the refusal counts and the access log). */
   onRefused?: (context: ServerCallContext, reason: RefusalReason) => void;
+  /**
+   * On a shared store: why a reply to a task in `input-required` cannot be taken here (another API node holds the
+   * question), or undefined.
+   */
+  replyElsewhere?: (task: Task) => string | undefined;
 }
 
 /** A refusal with one of the gateway's own codes, shaped for the binding the call came in on. */
@@ -107,7 +112,11 @@ export function withAdmission(inner: A2ARequestHandler, deps: AdmissionDeps): A2
         );
       }
       // A reply to a question the task's run is waiting on is an answer, not a new task's input.
-      if (task?.status?.state === TaskState.TASK_STATE_INPUT_REQUIRED) return;
+      if (task?.status?.state === TaskState.TASK_STATE_INPUT_REQUIRED) {
+        const elsewhere = deps.replyElsewhere?.(task);
+        if (elsewhere) throw new UnsupportedOperationError(elsewhere);
+        return;
+      }
       previous = task?.metadata;
     } else if (message.contextId) {
       const skill = await deps.contextSkill(principalOf(context.user).id, message.contextId);

@@ -6,6 +6,7 @@ import {
   alive,
   FAKE_CLI_DIR,
   getTask,
+  replyToTask,
   rpc,
   sendTask,
   spawnGateway,
@@ -89,8 +90,11 @@ backends:
     # The test reads the pid the agent prints: outside a sandbox, it is the host's.
     sandbox: off
     args: ["{input.instructions}"]
+  # Claude Code's permission prompt in miniature: asks to run a command, waits for the answer.
+  asker: { type: claude, command: ${JSON.stringify(join(FAKE_CLI_DIR, 'claude-asks.mjs'))}, sandbox: off }
 skills:
   code: { backend: ticker }
+  refactor_code: { backend: asker, permissions: ask }
 `,
     );
     mkdirSync(work, { recursive: true });
@@ -288,6 +292,23 @@ skills:
     }
   });
 
+  test("a worker's run asks: the task is input-required on the API node that took it, the reply there resumes the run on the worker; a reply sent to the other API node is refused naming the node", async () => {
+    const started = await sendTask(url('api1'), { skill: 'refactor_code', input: 'make a file' });
+    const task = started.body.result;
+    assert.equal(task?.status?.state, 'input-required', JSON.stringify(started.body).slice(0, 600));
+    assert.match(JSON.stringify(task.status.message), /Allow Bash: touch asked\.txt\?/);
+    const elsewhere = await replyToTask(url('api2'), task, 'allow');
+    assert.match(JSON.stringify(elsewhere.body), /waits for its reply on API node api1/);
+    assert.equal(
+      (await getTask(url('api2'), task.id)).status.state,
+      'input-required',
+      'the refusal changed nothing',
+    );
+    const done = (await replyToTask(url('api1'), task, 'allow')).body.result;
+    assert.equal(done?.status?.state, 'completed', JSON.stringify(done?.status).slice(0, 600));
+    assert.match(JSON.stringify(done), /allowed/);
+  });
+
   test('a cancel sent to API node 2 stops the task API node 1 took, on the worker that runs it', async () => {
     const sent = await send('api1', '300 100');
     const id = sent.body.result.id as string;
@@ -347,6 +368,31 @@ skills:
     if (alive(pid)) process.kill(pid, 'SIGKILL');
     // The worker comes back under its name and data directory.
     await startNode(worker, 'worker');
+  });
+
+  test('SIGKILL of the API node that took a running task: the task still ends completed, recorded by the other API node', async () => {
+    const sent = await send('api2', '30 100');
+    const id = sent.body.result.id as string;
+    await waitFor(
+      async () => (/pid \d+/.test(JSON.stringify(await getTask(url('api1'), id))) ? true : undefined),
+      20_000,
+      'the agent to start',
+    );
+    const api2 = nodes.get('api2');
+    assert.ok(api2);
+    api2.proc.kill('SIGKILL');
+    await api2.proc.exited;
+    const task = await waitFor(
+      async () => {
+        const t = await getTask(url('api1'), id);
+        return TERMINAL.has(t?.status?.state as string) ? t : undefined;
+      },
+      30_000,
+      'the task to end after the API node that took it died',
+    );
+    assert.equal(task.status.state, 'completed', JSON.stringify(task.status).slice(0, 400));
+    assert.match(JSON.stringify(task), /done in/);
+    await startNode('api2', 'api');
   });
 
   test('Redis stopped for 10 s under load: every send is refused with a clear error or acknowledged and ends; none stuck, no restart', async () => {
