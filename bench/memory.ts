@@ -53,7 +53,10 @@ export async function runMemory(): Promise<Record<string, number>> {
       async () => {
         for (const id of ids) {
           if (states.get(id)?.match(/COMPLETED|FAILED|CANCELED/)) continue;
-          const answer = await rpc(a.url, 'GetTask', { id, historyLength: 0 }, AUTH);
+          // A poll that fails (a connection reset on a machine this busy) is retried on the next round, not the
+          // end of the run.
+          const answer = await rpc(a.url, 'GetTask', { id, historyLength: 0 }, AUTH).catch(() => undefined);
+          if (!answer) continue;
           const task = answer.result as { status?: { state?: string } } | undefined;
           states.set(id, task?.status?.state ?? 'unknown');
         }
