@@ -153,9 +153,7 @@ export async function runServerCommand(argv: string[]): Promise<void> {
       }
       const e = err as NodeJS.ErrnoException;
       if (err instanceof SandboxError) {
-        process.stderr.write(
-          `a2a-gateway: ${err.message} (install bubblewrap, or set SANDBOX=auto or off)\n`,
-        );
+        process.stderr.write(`a2a-gateway: ${err.message} (${err.remedy})\n`);
       } else if (e.code === 'EADDRINUSE') {
         process.stderr.write(
           `a2a-gateway: cannot listen: ${e.message} (is another gateway running? set PORT)\n`,

@@ -5,7 +5,9 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { createHash, randomBytes } from 'node:crypto';
 import { validateAllowlist } from '../push/url-guard.js';
+import { engineEnvFrom } from '../runner/container.js';
 import { parseAllowedHosts } from '../runner/egress-proxy.js';
+import { containerSandboxIssues } from './sandbox-checks.js';
 import { TestCommandError, parseTestCommand, type TestCommand } from '../verify/command.js';
 import type { RepositorySettings } from '../workspace/setup.js';
 import {
@@ -17,6 +19,7 @@ import {
   type EnvSettings,
   type FileSettings,
   type SkillOverride,
+  type SANDBOX_SETTINGS,
 } from './schema.js';
 
 /** The validated, frozen configuration of one gateway process. */
@@ -97,7 +100,10 @@ export interface GatewayConfig {
    * and hidden directories, and the gateway's secret files (keys, signing key, config) that runs must not read.
    */
   sandbox: {
-    setting: 'auto' | 'bwrap' | 'off';
+    setting: (typeof SANDBOX_SETTINGS)[number];
+    /** For `docker` / `podman`: the image, and the engine client's environment (see runner/container.ts). */
+    image: string | undefined;
+    engineEnv: Readonly<Record<string, string>>;
     network: 'on' | 'off' | 'allowlist';
     /** For `allowlist`: the hosts sandboxed runs may reach through the gateway's proxy. */
     allowedHosts: readonly string[];
@@ -345,6 +351,7 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
       'SANDBOX_ALLOWED_HOSTS: SANDBOX_NETWORK=allowlist needs the hosts runs may reach (e.g. api.anthropic.com:443); for no network at all set SANDBOX_NETWORK=off',
     );
   }
+  issues.push(...containerSandboxIssues(env, backends));
   if (env.API_KEY && env.API_KEYS_FILE) {
     issues.push('API_KEY: set either API_KEY or API_KEYS_FILE, not both');
   }
@@ -448,6 +455,8 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
     containment: env.PROCESS_CONTAINMENT,
     sandbox: {
       setting: env.SANDBOX,
+      image: env.SANDBOX_IMAGE,
+      engineEnv: engineEnvFrom(opts.env),
       network: env.SANDBOX_NETWORK,
       allowedHosts: env.SANDBOX_ALLOWED_HOSTS ?? [],
       writable: (env.SANDBOX_WRITABLE ?? []).map((p) => resolve(cwd, p)),

@@ -1,10 +1,14 @@
 import { z } from 'zod';
+import { IMAGE_PATTERN } from '../runner/container.js';
 
 /**
  * One schema for all configuration. Environment settings are read as strings and coerced here; the optional
  * YAML file declares backends and maps skills to them. Unknown keys in the file are rejected so a typo is an
  * error, not a silently ignored setting.
  */
+
+/** Where each task's processes run: see SANDBOX below. */
+export const SANDBOX_SETTINGS = ['auto', 'bwrap', 'off', 'docker', 'podman'] as const;
 
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().nonnegative();
@@ -129,8 +133,17 @@ export const envSchema = z.object({
   /** How a task's processes are made to end with it: the strongest that works (`auto`), or one named tier. */
   PROCESS_CONTAINMENT: z.enum(['auto', 'cgroup', 'pidns', 'tracked']).default('auto'),
   /** Confine each task's processes: bubblewrap where it can run (`auto`), always (`bwrap`: refuse to start
-   *  without it) or never (`off`). Backends may override it with their own `sandbox`. */
-  SANDBOX: z.enum(['auto', 'bwrap', 'off']).default('auto'),
+   *  without it), never (`off`), or in a container of SANDBOX_IMAGE (`docker`, `podman`: refuse to start
+   *  without the engine or the image). Backends may override it with their own `sandbox`. */
+  SANDBOX: z.enum(SANDBOX_SETTINGS).default('auto'),
+  /** For SANDBOX=docker|podman: the image each task's container starts from; it must be local (never pulled). */
+  SANDBOX_IMAGE: z
+    .string()
+    .regex(IMAGE_PATTERN, {
+      message:
+        'expected an image reference such as a2a-sandbox:latest or registry.example.com/team/sandbox:1',
+    })
+    .optional(),
   /** `off`: sandboxed runs get a network namespace of their own with only loopback. `allowlist`: the same, and
    *  the only way out is the gateway's proxy, to the hosts in SANDBOX_ALLOWED_HOSTS. */
   SANDBOX_NETWORK: z.enum(['on', 'off', 'allowlist']).default('on'),
@@ -190,7 +203,7 @@ const commandBackendSchema = z
     /** HOME for the child: a private home per conversation (default), or the gateway user's own (`inherit`). */
     home: z.enum(['context', 'inherit']).default('context'),
     /** This backend's sandbox, instead of the global `SANDBOX`. */
-    sandbox: z.enum(['auto', 'bwrap', 'off']).optional(),
+    sandbox: z.enum(SANDBOX_SETTINGS).optional(),
   })
   .strict();
 
@@ -235,7 +248,7 @@ const cliBackendSchema = z
     model: z.string().min(1).optional(),
     effort: z.string().min(1).optional(),
     /** This backend's sandbox, instead of the global `SANDBOX`. */
-    sandbox: z.enum(['auto', 'bwrap', 'off']).optional(),
+    sandbox: z.enum(SANDBOX_SETTINGS).optional(),
   })
   .strict();
 
@@ -264,7 +277,7 @@ const acpBackendSchema = z
     /** A model, for presets whose CLI takes one on its command line. */
     model: z.string().min(1).optional(),
     /** This backend's sandbox, instead of the global `SANDBOX`. */
-    sandbox: z.enum(['auto', 'bwrap', 'off']).optional(),
+    sandbox: z.enum(SANDBOX_SETTINGS).optional(),
   })
   .strict()
   .refine((b) => b.preset !== undefined || b.command !== undefined, {

@@ -19,6 +19,19 @@ export function realOr(path: string): string {
 }
 
 /**
+ * The workspace a run in `cwd` works on: the tree directly under one of `parents` (`DATA_DIR/worktrees` ...) that
+ * `cwd` is in, so a run started in a subdirectory still gets its whole tree; else `cwd` itself.
+ */
+export function workspaceOf(cwd: string, parents: readonly string[]): string {
+  for (const parent of parents.map(realOr)) {
+    if (!isInside(cwd, parent) || cwd === parent) continue;
+    const first = cwd.slice(parent.length + 1).split('/')[0];
+    if (first) return `${parent}/${first}`;
+  }
+  return cwd;
+}
+
+/**
  * The directory a program needs to run, for a read-only bind when the sandbox hides where it lives: for a file in
  * a `node_modules` tree, the outermost `node_modules` (the package's hoisted dependencies are there too); for a
  * program in a `bin` directory, the prefix above it (`lib/`, `share/` beside `bin/`); otherwise its directory.

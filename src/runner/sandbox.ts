@@ -3,15 +3,21 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONTAINER_ENGINES, ContainerSandbox, type ContainerEngine } from './container.js';
+import { probeContainerEngine, type ContainerReport } from './container-probe.js';
 import { parseAllowedHosts, startEgressProxy, type EgressRefusal } from './egress-proxy.js';
+import { SandboxError } from './sandbox-error.js';
 import { runProcess } from './spawn.js';
-import { installDirOf, isInside, realOr, toolPaths, worktreeGit } from './sandbox-paths.js';
-import type { Sandbox } from './task-runner.js';
+import { installDirOf, isInside, realOr, toolPaths, workspaceOf, worktreeGit } from './sandbox-paths.js';
+import type { ConfinedRun, Sandbox } from './task-runner.js';
 import type { RunOptions } from './types.js';
 import { resolveCommand } from './which.js';
 
-/** `auto`: bubblewrap where it can run, else none; `bwrap`: bubblewrap or refuse to start; `off`: none. */
-export type SandboxSetting = 'auto' | 'bwrap' | 'off';
+/**
+ * `auto`: bubblewrap where it can run, else none; `bwrap`: bubblewrap or refuse to start; `off`: none;
+ * `docker` / `podman`: each run in a container of `SANDBOX_IMAGE`, or refuse to start.
+ */
+export type SandboxSetting = 'auto' | 'bwrap' | 'off' | ContainerEngine;
 
 /** What the sandbox must keep from the agent, and where the workspaces live. */
 export interface SandboxPolicy {
@@ -33,6 +39,12 @@ export interface SandboxPolicy {
   allowedHosts?: readonly string[];
   /** Told of each request the proxy refused (the host and port only). */
   onRefused?: (refusal: EgressRefusal) => void;
+  /** For `docker` / `podman`: the image (SANDBOX_IMAGE), the engine client's environment, the task limits. */
+  container?: {
+    image?: string;
+    engineEnv: Readonly<Record<string, string>>;
+    limits?: { memoryMb?: number; processes?: number };
+  };
 }
 
 export type SandboxNetwork = 'on' | 'off' | 'allowlist';
@@ -54,20 +66,16 @@ function forwarderCommand(): { argv: string[]; dirs: string[] } {
   };
 }
 
-/** Asked for `SANDBOX=bwrap` where bubblewrap cannot run. */
-export class SandboxError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SandboxError';
-  }
-}
+export { SandboxError };
 
 /** What is in force, for the start-up log, `doctor` and `/health?detailed=true`. */
 export interface SandboxReport {
   setting: SandboxSetting;
-  /** `bwrap` when runs can be confined here, `off` when they run unconfined. */
-  mode: 'bwrap' | 'off';
+  /** How runs of backends without a setting of their own are confined: `bwrap`, a container engine, or `off`. */
+  mode: 'bwrap' | 'off' | ContainerEngine;
   bwrap?: { path: string; version?: string };
+  /** When a setting names a container engine: the engine and the image, as probed at start-up. */
+  container?: ContainerReport;
   network?: SandboxNetwork;
   /** For network `allowlist`: the hosts runs may reach through the proxy. */
   allowedHosts?: readonly string[];
@@ -98,9 +106,7 @@ export class BwrapSandbox implements Sandbox {
     this.allowed = parseAllowedHosts(policy.allowedHosts ?? []);
   }
 
-  async wrap(
-    opts: RunOptions,
-  ): Promise<{ argv: readonly string[]; env: Record<string, string>; dispose(): Promise<void> }> {
+  async wrap(opts: RunOptions): Promise<ConfinedRun> {
     const args = await this.args(opts);
     if (this.policy.network !== 'allowlist') {
       return {
@@ -166,7 +172,7 @@ export class BwrapSandbox implements Sandbox {
     const { policy } = this;
     const dataDir = realOr(policy.dataDir);
     const cwd = realOr(opts.cwd);
-    const workspace = realOr(opts.confine?.workspace ?? this.workspaceOf(cwd));
+    const workspace = realOr(opts.confine?.workspace ?? workspaceOf(cwd, policy.workspaceParents));
     const homeSetting = opts.confine?.home ?? opts.env.HOME;
     const home = homeSetting ? realOr(homeSetting) : undefined;
     const hidden = this.hidden();
@@ -243,16 +249,6 @@ export class BwrapSandbox implements Sandbox {
       .filter((dir) => !PRIVATE_DIRS.includes(dir) && existsSync(dir))
       .flatMap((dir) => ['--tmpfs', dir]);
   }
-
-  /** The workspace a run in `cwd` works on: the tree under a workspace parent, else `cwd` itself. */
-  private workspaceOf(cwd: string): string {
-    for (const parent of this.policy.workspaceParents.map(realOr)) {
-      if (!isInside(cwd, parent) || cwd === parent) continue;
-      const first = cwd.slice(parent.length + 1).split('/')[0];
-      if (first) return `${parent}/${first}`;
-    }
-    return cwd;
-  }
 }
 
 function resolvConfTarget(): string | undefined {
@@ -265,18 +261,21 @@ function resolvConfTarget(): string | undefined {
 }
 
 /**
- * The sandboxes of one gateway: bubblewrap probed once at start-up (when any backend may use it), and the
- * sandbox for each backend's own setting (the global `SANDBOX` unless the backend names one).
+ * The sandboxes of one gateway: bubblewrap probed once at start-up (when any backend may use it), the container
+ * engine when a setting names one, and the sandbox for each backend's own setting (the global `SANDBOX` unless
+ * the backend names one).
  */
 export class Sandboxes {
   private constructor(
     readonly report: SandboxReport,
     private readonly bwrap: BwrapSandbox | undefined,
+    private readonly container: ContainerSandbox | undefined,
   ) {}
 
   /**
-   * Probes bubblewrap for real (a confined `true` with the options every run uses) unless every setting is `off`.
-   * Throws {@link SandboxError} when a setting is `bwrap` and it cannot run.
+   * Probes bubblewrap for real (a confined `true` with the options every run uses) when a setting is `auto` or
+   * `bwrap`, and the container engine (see {@link probeContainerEngine}) when one is `docker` or `podman`.
+   * Throws {@link SandboxError} when a setting is `bwrap` or an engine and it cannot run.
    */
   static async detect(
     setting: SandboxSetting,
@@ -285,51 +284,148 @@ export class Sandboxes {
     pathEnv: string | undefined,
   ): Promise<Sandboxes> {
     const settings = [setting, ...perBackend];
-    if (settings.every((s) => s === 'off')) {
-      return new Sandboxes({ setting, mode: 'off', reason: 'SANDBOX=off' }, undefined);
+    const container = await detectContainer(setting, settings, policy);
+    const containerPart = container ? { container: container.report } : {};
+    const engine = isContainerSetting(setting) ? setting : undefined;
+    if (!settings.some((s) => s === 'auto' || s === 'bwrap')) {
+      const mode = engine ?? 'off';
+      return new Sandboxes(
+        {
+          setting,
+          mode,
+          ...containerPart,
+          ...(mode === 'off' ? { reason: 'SANDBOX=off' } : { network: policy.network }),
+        },
+        undefined,
+        container?.sandbox,
+      );
     }
     const probe = await probeBwrap(policy, pathEnv);
     if ('reason' in probe) {
       if (settings.includes('bwrap')) {
         throw new SandboxError(`SANDBOX=bwrap, but bubblewrap cannot run here: ${probe.reason}`);
       }
-      return new Sandboxes({ setting, mode: 'off', reason: probe.reason }, undefined);
+      return new Sandboxes(
+        {
+          setting,
+          mode: engine ?? 'off',
+          ...containerPart,
+          ...(engine ? { network: policy.network } : {}),
+          reason: probe.reason,
+        },
+        undefined,
+        container?.sandbox,
+      );
     }
     const sandbox = new BwrapSandbox(probe.path, policy);
     return new Sandboxes(
       {
         setting,
-        mode: setting === 'off' ? 'off' : 'bwrap',
+        mode: setting === 'off' ? 'off' : (engine ?? 'bwrap'),
         bwrap: { path: probe.path, ...(probe.version ? { version: probe.version } : {}) },
+        ...containerPart,
         network: policy.network,
         ...(policy.network === 'allowlist' ? { allowedHosts: policy.allowedHosts ?? [] } : {}),
         ...(setting === 'off' ? { reason: 'SANDBOX=off' } : {}),
       },
       sandbox,
+      container?.sandbox,
     );
   }
 
   /** The sandbox for a backend: its own setting, else the global one; undefined when it runs unconfined. */
-  for(backendSetting: SandboxSetting | undefined): BwrapSandbox | undefined {
+  for(backendSetting: SandboxSetting | undefined): Sandbox | undefined {
     const setting = backendSetting ?? this.report.setting;
-    return setting === 'off' ? undefined : this.bwrap;
+    if (setting === 'off') return undefined;
+    return isContainerSetting(setting) ? this.container : this.bwrap;
   }
 
   /** The start-up line: what is confined, or why nothing is. */
   describe(): string {
     const r = this.report;
+    const c = r.container;
+    const containerText = c
+      ? `${c.engine} ${c.version}${c.rootless ? ' (rootless)' : ''}, image ${c.image} (${shortId(c.imageId)})`
+      : '';
+    if (isContainerSetting(r.mode)) {
+      return `sandbox: ${containerText}; each task in a container that sees only its workspace and config home; network ${networkText(r)}`;
+    }
+    const others = c ? `; backends with sandbox: ${c.engine} run in containers (${containerText})` : '';
     if (r.mode === 'bwrap') {
-      return `sandbox: bwrap (${r.bwrap?.version ?? r.bwrap?.path}); agents write only their workspace and config home; network ${networkText(r)}`;
+      return `sandbox: bwrap (${r.bwrap?.version ?? r.bwrap?.path}); agents write only their workspace and config home; network ${networkText(r)}${others}`;
     }
     if (r.setting === 'auto') {
-      return `sandbox: OFF, bubblewrap cannot run here (${r.reason}); agents can write anywhere the gateway's user can. Install bubblewrap and allow user namespaces, or set SANDBOX=off to silence this`;
+      return `sandbox: OFF, bubblewrap cannot run here (${r.reason}); agents can write anywhere the gateway's user can. Install bubblewrap and allow user namespaces, or set SANDBOX=off to silence this${others}`;
     }
-    return "sandbox: off (SANDBOX=off); agents can write anywhere the gateway's user can";
+    return `sandbox: off (SANDBOX=off); agents can write anywhere the gateway's user can${others}`;
   }
+}
+
+export function isContainerSetting(s: string | undefined): s is ContainerEngine {
+  return (CONTAINER_ENGINES as readonly string[]).includes(s ?? '');
+}
+
+function shortId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+/** Probes the one container engine the settings name, if any; throws when it cannot run task containers. */
+async function detectContainer(
+  setting: SandboxSetting,
+  settings: readonly SandboxSetting[],
+  policy: SandboxPolicy,
+): Promise<{ report: ContainerReport; sandbox: ContainerSandbox } | undefined> {
+  const engines = [...new Set(settings.filter(isContainerSetting))];
+  const engine = engines[0];
+  if (!engine) return undefined;
+  const where = setting === engine ? `SANDBOX=${engine}` : `a backend's sandbox: ${engine}`;
+  const remedy =
+    setting === engine
+      ? `install and start ${engine} and build the image, or set SANDBOX to bwrap, auto or off`
+      : `install and start ${engine} and build the image, or give that backend another sandbox`;
+  if (engines.length > 1) {
+    throw new SandboxError(
+      `SANDBOX: one gateway runs containers with one engine, not ${engines.join(' and ')}`,
+      remedy,
+    );
+  }
+  const image = policy.container?.image;
+  if (!image)
+    throw new SandboxError(
+      `${where} needs SANDBOX_IMAGE (the image each task's container starts from)`,
+      remedy,
+    );
+  if (policy.network === 'allowlist') {
+    throw new SandboxError(
+      `${where}: SANDBOX_NETWORK=allowlist is not supported with containers; use on or off, or SANDBOX=bwrap`,
+      remedy,
+    );
+  }
+  const probe = await probeContainerEngine({
+    engine,
+    image,
+    engineEnv: policy.container?.engineEnv ?? {},
+    network: policy.network,
+  });
+  if ('reason' in probe)
+    throw new SandboxError(
+      `${where}, but ${engine} cannot run task containers here: ${probe.reason}`,
+      remedy,
+    );
+  const sandbox = new ContainerSandbox({
+    ...probe.settings,
+    dataDir: policy.dataDir,
+    workspaceParents: policy.workspaceParents,
+    secretFiles: policy.secretFiles,
+    ...(policy.writable ? { writable: policy.writable } : {}),
+    ...(policy.container?.limits ? { limits: policy.container.limits } : {}),
+  });
+  return { report: probe.report, sandbox };
 }
 
 /** `on`, `off`, or `allowlist (a.example.com, b.example.com:443)` for the start-up line and `doctor`. */
 export function networkText(r: SandboxReport): string {
+  if (isContainerSetting(r.mode)) return r.network === 'off' ? 'off (--network none)' : 'on (--network host)';
   if (r.network !== 'allowlist') return r.network ?? 'on';
   const hosts = r.allowedHosts ?? [];
   return `allowlist (${hosts.length ? hosts.join(', ') : 'no hosts: loopback only'})`;
@@ -378,7 +474,10 @@ export function sandboxPolicy(
       writable: readonly string[];
       hide: readonly string[];
       secretFiles: readonly string[];
+      image?: string | undefined;
+      engineEnv?: Readonly<Record<string, string>>;
     };
+    taskLimits?: { memoryMb?: number; processes?: number };
   },
   log?: { warn(obj: object, msg: string): void },
 ): SandboxPolicy {
@@ -392,6 +491,11 @@ export function sandboxPolicy(
     writable: sandbox.writable,
     network: sandbox.network,
     ...(sandbox.network === 'allowlist' ? { allowedHosts: sandbox.allowedHosts ?? [] } : {}),
+    container: {
+      ...(sandbox.image ? { image: sandbox.image } : {}),
+      engineEnv: sandbox.engineEnv ?? {},
+      ...(config.taskLimits ? { limits: config.taskLimits } : {}),
+    },
     ...(log
       ? {
           onRefused: (r: EgressRefusal) =>

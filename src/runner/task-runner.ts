@@ -3,6 +3,7 @@ import type { AppliedLimits } from './limits.js';
 import { RUN_MARKER_ENV, sweepMarked } from './proc-table.js';
 import type { ProcessRegistry } from './registry.js';
 import { signalFromExitCode, type Containment } from './containment.js';
+import { SandboxError } from './sandbox-error.js';
 import type { ProcessRunner, RunOptions, RunResult } from './types.js';
 
 /** A sandbox that confines one run: it rewrites the command line and environment, and cleans up after. */
@@ -13,9 +14,20 @@ export interface Sandbox {
   readonly ownPidNamespace: boolean;
   /** True when a death by signal inside comes out as exit code 128+n. */
   readonly reportsSignalsAsCodes: boolean;
-  wrap(
-    opts: RunOptions,
-  ): Promise<{ argv: readonly string[]; env: Record<string, string>; dispose(): Promise<void> }>;
+  /** True when the sandbox applies the task limits itself (a container's own limits), instead of prlimit. */
+  readonly appliesLimits?: boolean;
+  /**
+   * Rewrites one run; `label` is what the runner was given (the task id). `dispose` runs once the run is over,
+   * with its result (undefined when it threw), and ends whatever the sandbox still holds.
+   */
+  wrap(opts: RunOptions, label: string): Promise<ConfinedRun>;
+}
+
+/** One run as a sandbox rewrote it. */
+export interface ConfinedRun {
+  argv: readonly string[];
+  env: Record<string, string>;
+  dispose(result?: RunResult): Promise<void>;
 }
 
 export interface TaskRunnerDeps {
@@ -37,9 +49,16 @@ export function createTaskRunner(deps: TaskRunnerDeps): ProcessRunner {
     const marker = randomUUID();
     let argv = opts.argv;
     let env: Record<string, string> = { ...opts.env, [RUN_MARKER_ENV]: marker };
-    const confined = deps.sandbox ? await deps.sandbox.wrap({ ...opts, env }) : undefined;
+    let confined: ConfinedRun | undefined;
+    try {
+      confined = deps.sandbox ? await deps.sandbox.wrap({ ...opts, env }, label) : undefined;
+    } catch (err) {
+      // A run the sandbox will not start (a workspace it may not mount, say) fails like a command that cannot.
+      if (!(err instanceof SandboxError)) throw err;
+      return notStarted(`sandbox: ${err.message}`);
+    }
     if (confined) ({ argv, env } = confined);
-    argv = deps.limits.apply({ ...opts, argv }).argv;
+    if (!deps.sandbox?.appliesLimits) argv = deps.limits.apply({ ...opts, argv }).argv;
     const contained = await deps.containment.begin(argv, deps.sandbox?.ownPidNamespace ?? false);
     let reaped: Promise<void> | undefined;
     const reap = (): Promise<void> =>
@@ -47,8 +66,9 @@ export function createTaskRunner(deps: TaskRunnerDeps): ProcessRunner {
         await contained.cleanup();
         await sweepMarked(marker);
       })());
+    let result: RunResult | undefined;
     try {
-      const result = await deps.registry.run({ ...opts, argv: contained.argv, env, reap }, label, marker);
+      result = await deps.registry.run({ ...opts, argv: contained.argv, env, reap }, label, marker);
       const wrapperCodes = deps.sandbox
         ? deps.sandbox.reportsSignalsAsCodes
         : deps.containment.reportsSignalsAsCodes;
@@ -57,7 +77,22 @@ export function createTaskRunner(deps: TaskRunnerDeps): ProcessRunner {
     } finally {
       // A run that never started (spawn error) still has a cgroup and a sandbox to clean up.
       await reap();
-      await confined?.dispose();
+      await confined?.dispose(result);
     }
+  };
+}
+
+function notStarted(message: string): RunResult {
+  return {
+    exitCode: null,
+    signal: null,
+    stdout: '',
+    stderr: '',
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    aborted: false,
+    durationMs: 0,
+    pid: undefined,
+    spawnError: { code: 'ESANDBOX', message },
   };
 }
