@@ -82,6 +82,7 @@ import { SseStreams } from './transport/sse-streams.js';
 import { startGrpcBinding, type GrpcBinding } from './transport/grpc.js';
 import { withAdmission } from './transport/request-handler.js';
 import { withRedisGuard } from './transport/redis-guard.js';
+import { delegating } from './service/handler-delegate.js';
 import { VERSION } from './version.js';
 
 /** How long a task's save waits for Redis to come back before it fails (see RedisTaskStore's saveWaitMs). */
@@ -121,24 +122,13 @@ export interface Gateway {
  * any other node through the queue (after the SDK has checked the caller may cancel it).
  */
 function withQueueCancel(inner: A2ARequestHandler, queue: Pick<TaskQueue, 'cancel'>): A2ARequestHandler {
-  return {
-    getAgentCard: () => inner.getAgentCard(),
-    getAuthenticatedExtendedAgentCard: (p, c) => inner.getAuthenticatedExtendedAgentCard(p, c),
-    sendMessage: (p, c) => inner.sendMessage(p, c),
-    sendMessageStream: (p, c) => inner.sendMessageStream(p, c),
-    getTask: (p, c) => inner.getTask(p, c),
+  return delegating(inner, {
     cancelTask: async (p, c) => {
       const task = await inner.cancelTask(p, c);
       queue.cancel(task.id, 'canceled by request');
       return task;
     },
-    createTaskPushNotificationConfig: (p, c) => inner.createTaskPushNotificationConfig(p, c),
-    getTaskPushNotificationConfig: (p, c) => inner.getTaskPushNotificationConfig(p, c),
-    listTaskPushNotificationConfigs: (p, c) => inner.listTaskPushNotificationConfigs(p, c),
-    deleteTaskPushNotificationConfig: (p, c) => inner.deleteTaskPushNotificationConfig(p, c),
-    resubscribe: (p, c) => inner.resubscribe(p, c),
-    listTasks: (p, c) => inner.listTasks(p, c),
-  };
+  });
 }
 
 /** The gateway's own secrets: never in a child's environment, whatever a backend's passEnv says. */

@@ -1,3 +1,4 @@
+import { delegating } from '../service/handler-delegate.js';
 import type { Message, StreamResponse, Task } from '@a2a-js/sdk';
 import type { A2ARequestHandler, ServerCallContext } from '@a2a-js/sdk/server';
 import type { AccessLog } from './access-log.js';
@@ -30,9 +31,7 @@ export function withTaskIdsLogged(inner: A2ARequestHandler, log: AccessLog): A2A
     const record = log.recordOfCall(context);
     if (record && taskId && !record.taskId) record.taskId = taskId;
   };
-  return {
-    getAgentCard: () => inner.getAgentCard(),
-    getAuthenticatedExtendedAgentCard: (p, c) => inner.getAuthenticatedExtendedAgentCard(p, c),
+  return delegating(inner, {
     sendMessage: async (params, context) => {
       const result = await inner.sendMessage(params, context);
       note(context, taskIdOfResult(result));
@@ -44,13 +43,5 @@ export function withTaskIdsLogged(inner: A2ARequestHandler, log: AccessLog): A2A
         yield event;
       }
     },
-    getTask: (p, c) => inner.getTask(p, c),
-    cancelTask: (p, c) => inner.cancelTask(p, c),
-    createTaskPushNotificationConfig: (p, c) => inner.createTaskPushNotificationConfig(p, c),
-    getTaskPushNotificationConfig: (p, c) => inner.getTaskPushNotificationConfig(p, c),
-    listTaskPushNotificationConfigs: (p, c) => inner.listTaskPushNotificationConfigs(p, c),
-    deleteTaskPushNotificationConfig: (p, c) => inner.deleteTaskPushNotificationConfig(p, c),
-    resubscribe: (p, c) => inner.resubscribe(p, c),
-    listTasks: (p, c) => inner.listTasks(p, c),
-  };
+  });
 }

@@ -1,3 +1,4 @@
+import { waitForReady } from './redis-ready.js';
 import { StreamResponse, TaskState } from '@a2a-js/sdk';
 import type { Redis } from 'ioredis';
 import { TaskUnreadableError } from './errors.js';
@@ -61,20 +62,6 @@ function endsTask(event: StreamResponse): boolean {
 }
 
 type StreamEntry = [id: string, fields: string[]];
-
-/** Resolves once the connection is ready, or after `waitMs` (the command then fails with the reason). */
-export async function waitForReady(redis: Redis, waitMs: number): Promise<void> {
-  if (redis.status === 'ready' || waitMs <= 0) return;
-  await new Promise<void>((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      redis.off('ready', done);
-      resolve();
-    };
-    const timer = setTimeout(done, waitMs);
-    redis.once('ready', done);
-  });
-}
 
 /**
  * The task event stream port on Redis Streams: one stream per task (`<prefix>events:<taskId>`), each entry's id

@@ -1,3 +1,4 @@
+import { waitForReady } from './redis-ready.js';
 import { Task, taskStateToJSON, type ListTasksRequest, type ListTasksResponse } from '@a2a-js/sdk';
 import type { ServerCallContext } from '@a2a-js/sdk/server';
 import type { Redis } from 'ioredis';
@@ -61,20 +62,9 @@ export class RedisTaskStore implements GatewayTaskStore {
     this.resolveScope = opts.scope ?? anonymousScope;
   }
 
-  /** Resolves once the connection is ready, or after `saveWaitMs` (the write then fails with the reason). */
-  private async connected(): Promise<void> {
-    const redis = this.deps.redis;
-    const waitMs = this.opts.saveWaitMs ?? 0;
-    if (redis.status === 'ready' || waitMs <= 0) return;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        redis.off('ready', done);
-        resolve();
-      };
-      const timer = setTimeout(done, waitMs);
-      redis.once('ready', done);
-    });
+  /** Resolves once the connection is ready, or after `saveWaitMs` (the command then fails with the reason). */
+  private connected(): Promise<void> {
+    return waitForReady(this.deps.redis, this.opts.saveWaitMs ?? 0);
   }
 
   private key(id: string): string {

@@ -22,7 +22,8 @@ import { PushReceiver } from '../helpers/push-receiver.js';
 // can be stopped and started again). The stand-in agent (ticker.mjs) prints its pid and cwd, then a tick every
 // GAP ms: the cwd names the worker's DATA_DIR, so a test knows which worker ran a task.
 
-const STALL_SEC = 3;
+// Long enough that a loaded machine's slow lock renewals are not taken for a dead worker.
+const STALL_SEC = 6;
 const TERMINAL = new Set(['completed', 'failed', 'canceled', 'rejected']);
 
 interface Node {
@@ -165,7 +166,10 @@ skills:
       const w = ranOn(task) ?? 'unknown';
       workers.set(w, (workers.get(w) ?? 0) + 1);
     }
-    assert.deepEqual([...states], [['completed', 200]]);
+    const reasons = [...ended.values()]
+      .filter((t) => (t as { status: { state: string } }).status.state !== 'completed')
+      .map((t) => JSON.stringify((t as { status: { message?: unknown } }).status.message).slice(0, 300));
+    assert.deepEqual([...states], [['completed', 200]], reasons.join('\n'));
     assert.ok((workers.get('wk1') ?? 0) > 0 && (workers.get('wk2') ?? 0) > 0, JSON.stringify([...workers]));
     assert.equal(workers.get('unknown'), undefined);
   });
