@@ -1,7 +1,7 @@
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import cors from 'cors';
 import helmet from 'helmet';
-import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { RedisUnavailableError } from '../queue/redis-errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -10,6 +10,7 @@ import { ANONYMOUS, GatewayUser, type Authenticator, type AuthResult, type Princ
 import type { AuthThrottle } from './auth-throttle.js';
 import { jsonRpcError, restError } from './body.js';
 import { RedisRateStore } from './redis-rate-store.js';
+import { memoryRateLimit } from './memory-rate-limit.js';
 import { REDIS_RETRY_AFTER_SEC, WIRE } from './wire-errors.js';
 
 /** Paths anyone may read: probes and the public agent card. Everything else needs a key once keys exist. */
@@ -191,37 +192,40 @@ export interface RateLimitOptions {
  */
 export function requestRateLimit(opts: RateLimitOptions): RequestHandler {
   const redis = opts.redis;
-  const store: Store | undefined = redis ? new RedisRateStore(redis, `${opts.redisPrefix}rl:`) : undefined;
+  const skip = (req: Request): boolean => PUBLIC_PATHS.has(req.path) && req.method !== 'POST';
+  const keyOf = (req: Request): string => {
+    const principal = principalOfRequest(req);
+    return principal.kind === 'anonymous' ? `ip:${ipKeyGenerator(req.ip ?? '')}` : `key:${principal.id}`;
+  };
+  const refuse = (req: Request, res: Response): void => {
+    const retry = res.getHeader('Retry-After') ?? '60';
+    const message = `rate limit exceeded: at most ${opts.perMinute} requests a minute; retry in ${String(retry)} s`;
+    if (req.path === '/' && req.method === 'POST') {
+      res.status(WIRE.busy.http).json({
+        jsonrpc: '2.0',
+        id: null,
+        error: {
+          code: WIRE.busy.code,
+          message,
+          data: { reason: 'RATE_LIMITED', retryAfterSeconds: Number(retry) },
+        },
+      });
+    } else {
+      restError(res, WIRE.busy.http, 'RESOURCE_EXHAUSTED', message);
+    }
+  };
+  // In one process the count lives here, at a fraction of express-rate-limit's cost per request (same answers).
+  if (!redis) return memoryRateLimit({ limit: opts.perMinute, windowMs: 60_000, skip, keyOf, refuse });
   const limiter = rateLimit({
     windowMs: 60_000,
     limit: opts.perMinute,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
-    ...(store ? { store } : {}),
-    skip: (req) => PUBLIC_PATHS.has(req.path) && req.method !== 'POST',
-    keyGenerator: (req) => {
-      const principal = principalOfRequest(req);
-      return principal.kind === 'anonymous' ? `ip:${ipKeyGenerator(req.ip ?? '')}` : `key:${principal.id}`;
-    },
-    handler: (req, res) => {
-      const retry = res.getHeader('Retry-After') ?? '60';
-      const message = `rate limit exceeded: at most ${opts.perMinute} requests a minute; retry in ${String(retry)} s`;
-      if (req.path === '/' && req.method === 'POST') {
-        res.status(WIRE.busy.http).json({
-          jsonrpc: '2.0',
-          id: null,
-          error: {
-            code: WIRE.busy.code,
-            message,
-            data: { reason: 'RATE_LIMITED', retryAfterSeconds: Number(retry) },
-          },
-        });
-      } else {
-        restError(res, WIRE.busy.http, 'RESOURCE_EXHAUSTED', message);
-      }
-    },
+    store: new RedisRateStore(redis, `${opts.redisPrefix}rl:`),
+    skip,
+    keyGenerator: keyOf,
+    handler: refuse,
   });
-  if (!redis) return limiter;
   return (req, res, next) => {
     void limiter(req, res, (err?: unknown) => {
       if (err === undefined || err === 'route' || err === 'router') {
