@@ -284,6 +284,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   // A worker node (and a node of role all on Redis) runs the jobs any node queued, with the protocol-free run.
   const runOnWorker: RemoteRunner = async (task, signal, emit) => {
     if (!task.job) throw new Error(`task ${task.taskId} came without its job`);
+    // The queue's worker may take a job while this node is still being put together (jobs waited in Redis).
+    await wiring;
     let end: RunEvent | undefined;
     const job = task.job;
     const result = await taskRun.run(job, {

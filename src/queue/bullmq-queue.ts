@@ -498,9 +498,10 @@ export class BullMqQueue implements TaskQueue {
       const job = await Job.fromId<QueuedTask>(this.queue, jobId);
       const origin = job?.data.origin;
       if (!origin || !job.data.job) return;
-      // At start-up, a task this node's name took was taken by its previous life, which is gone.
-      if (origin === this.nodeId && !opts.startup) return;
-      if (!opts.startup && (await this.client.exists(this.aliveKey(origin))) === 1) {
+      // A job of this node's name that this node is not waiting on was taken by its previous life (a restart under
+      // the same NODE_ID), which is gone: no need to ask its heartbeat.
+      const previousLife = origin === this.nodeId;
+      if (!opts.startup && !previousLife && (await this.client.exists(this.aliveKey(origin))) === 1) {
         // Its heartbeat may outlive it by up to the stall time: look once more when that has passed (the
         // taking-over side checks that the task has not ended meanwhile).
         if (!opts.recheck) {

@@ -399,6 +399,31 @@ skills:
     await startNode('api2', 'api');
   });
 
+  test('with every worker down, sends wait in Redis; a worker started (again) takes them and they complete', async () => {
+    const workers = [...nodes.values()].filter((n) => n.role === 'worker');
+    for (const w of workers) w.proc.kill('SIGKILL');
+    await Promise.all(workers.map((w) => w.proc.exited));
+    const ids: string[] = [];
+    for (const api of ['api1', 'api2', 'api1']) {
+      const r = await send(api, '2 50');
+      assert.ok(r.body.result?.id, JSON.stringify(r.body));
+      ids.push(r.body.result.id as string);
+    }
+    // The jobs are there before any worker is: the one that starts takes them as it comes up.
+    await Promise.all(workers.map((w) => startNode(w.name, 'worker')));
+    for (const id of ids) {
+      const task = await waitFor(
+        async () => {
+          const t = await getTask(url('api2'), id);
+          return TERMINAL.has(t?.status?.state as string) ? t : undefined;
+        },
+        30_000,
+        `task ${id} to end`,
+      );
+      assert.equal(task.status.state, 'completed', JSON.stringify(task.status).slice(0, 400));
+    }
+  });
+
   test('Redis stopped for 10 s under load: every send is refused with a clear error or acknowledged and ends; none stuck, no restart', async () => {
     const acknowledged: string[] = [];
     const refused: string[] = [];
