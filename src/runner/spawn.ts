@@ -168,7 +168,8 @@ export async function runProcess(opts: RunOptions): Promise<RunResult> {
   return result;
 }
 
-function emptyResult(): RunResult {
+/** The result of a run that never started (fill in its spawnError). */
+export function emptyResult(): RunResult {
   return {
     exitCode: null,
     signal: null,

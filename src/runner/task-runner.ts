@@ -4,6 +4,7 @@ import { RUN_MARKER_ENV, sweepMarked } from './proc-table.js';
 import type { ProcessRegistry } from './registry.js';
 import { signalFromExitCode, type Containment } from './containment.js';
 import { SandboxError } from './sandbox-error.js';
+import { emptyResult } from './spawn.js';
 import type { ProcessRunner, RunOptions, RunResult } from './types.js';
 
 /** A sandbox that confines one run: it rewrites the command line and environment, and cleans up after. */
@@ -83,16 +84,5 @@ export function createTaskRunner(deps: TaskRunnerDeps): ProcessRunner {
 }
 
 function notStarted(message: string): RunResult {
-  return {
-    exitCode: null,
-    signal: null,
-    stdout: '',
-    stderr: '',
-    stdoutTruncated: false,
-    stderrTruncated: false,
-    aborted: false,
-    durationMs: 0,
-    pid: undefined,
-    spawnError: { code: 'ESANDBOX', message },
-  };
+  return { ...emptyResult(), spawnError: { code: 'ESANDBOX', message } };
 }
