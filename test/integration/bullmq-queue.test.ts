@@ -8,7 +8,12 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { RunAbort } from '../../src/agents/types.js';
-import { BullMqQueue, RedisUnavailableError, type RemoteRunner } from '../../src/queue/bullmq-queue.js';
+import {
+  BullMqQueue,
+  RedisUnavailableError,
+  type OrphanedJob,
+  type RemoteRunner,
+} from '../../src/queue/bullmq-queue.js';
 import type { TaskJob } from '../../src/queue/job.js';
 import { REPO_ROOT } from '../helpers/gateway.js';
 import { startRedisServer } from '../helpers/redis-server.js';
@@ -33,11 +38,18 @@ async function node(
     stallTimeoutMs?: number;
     runRemote?: RemoteRunner;
     url?: string;
+    nodeId?: string;
+    onOrphan?: (job: OrphanedJob) => Promise<void>;
   },
 ): Promise<BullMqQueue> {
   const q = new BullMqQueue(
-    { logger, ...(opts.runRemote ? { runRemote: opts.runRemote } : {}) },
     {
+      logger,
+      ...(opts.runRemote ? { runRemote: opts.runRemote } : {}),
+      ...(opts.onOrphan ? { onOrphan: opts.onOrphan } : {}),
+    },
+    {
+      ...(opts.nodeId ? { nodeId: opts.nodeId } : {}),
       url: opts.url ?? REDIS_URL,
       prefix,
       maxConcurrent: opts.maxConcurrent,
@@ -208,6 +220,39 @@ describe('BullMQ task queue (real Redis)', () => {
         Array.from({ length: 20 }, (_, i) => ({ n: i + 1 })),
         'every event, once, in the order the worker emitted them, before the end',
       );
+    },
+  );
+
+  test(
+    'a job whose submitting node is gone ends on a worker: another node records it once; a node back under the same name too',
+    { timeout: TEST_MS },
+    async () => {
+      const prefix = newPrefix();
+      // Node "api-a" queues two jobs and stops before any worker is there (a clean stop drops its heartbeat).
+      const first = await node(prefix, { maxConcurrent: 0, nodeId: 'api-a' });
+      const one = randomUUID();
+      const two = randomUUID();
+      await first.submitJob(taskJob(one));
+      await first.submitJob(taskJob(two));
+      await first.close();
+      const adopted: { by: string; taskId: string; value: unknown }[] = [];
+      const watcher = (by: string) => (job: OrphanedJob) => {
+        adopted.push({ by, taskId: job.taskId, value: job.returnValue });
+        return Promise.resolve();
+      };
+      // Another API node, and "api-a" started again: between them, each ended job is recorded exactly once.
+      await node(prefix, { maxConcurrent: 0, nodeId: 'api-b', onOrphan: watcher('api-b') });
+      await node(prefix, { maxConcurrent: 0, nodeId: 'api-a', onOrphan: watcher('api-a again') });
+      await node(prefix, { maxConcurrent: 2, runRemote: (task) => Promise.resolve({ ran: task.taskId }) });
+      const deadline = Date.now() + 15_000;
+      while (adopted.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual(
+        adopted.map((a) => a.taskId).sort(),
+        [one, two].sort(),
+        `each job once: ${JSON.stringify(adopted)}`,
+      );
+      for (const a of adopted) assert.deepEqual(a.value, { ran: a.taskId });
     },
   );
 
