@@ -9,8 +9,7 @@
  *
  * Prints, per case, the median and p90 in milliseconds.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -20,7 +19,8 @@ import { Sandboxes, type SandboxSetting } from '../src/runner/sandbox.js';
 import { createTaskRunner } from '../src/runner/task-runner.js';
 import type { ProcessRunner } from '../src/runner/types.js';
 import { findTestEngine } from '../test/helpers/container-engine.js';
-import { FAKE_CLI_DIR, sendTask, startTestGateway } from '../test/helpers/gateway.js';
+import { FAKE_CLI_DIR, startTestGateway } from '../test/helpers/gateway.js';
+import { benchGit, makeRepo, timePlainAndBoxed } from './lib/sandbox-tasks.js';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '20' }, tasks: { type: 'string', default: '10' } },
@@ -40,21 +40,13 @@ function stats(ms: number[]): string {
   return `p50 ${at(0.5).toFixed(0).padStart(5)} ms   p90 ${at(0.9).toFixed(0).padStart(5)} ms   (n=${ms.length})`;
 }
 
-function git(cwd: string, ...args: string[]): void {
-  execFileSync('git', ['-c', 'user.name=b', '-c', 'user.email=b@b', ...args], { cwd, stdio: 'ignore' });
-}
-
 const base = mkdtempSync('/var/tmp/a2a-bench-container-');
 try {
   const dataDir = join(base, 'data');
   const repo = join(base, 'repo');
-  mkdirSync(repo, { recursive: true });
-  writeFileSync(join(repo, 'README.md'), 'bench\n');
-  git(repo, 'init', '-q');
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '-q', '-m', 'bench');
+  makeRepo(repo, { 'README.md': 'bench\n' });
   const worktree = join(dataDir, 'worktrees', 'bench');
-  git(repo, 'worktree', 'add', '-q', '-b', 'a2a/bench/x', worktree);
+  benchGit(repo, 'worktree', 'add', '-q', '-b', 'a2a/bench/x', worktree);
   const home = join(dataDir, 'homes', 'bench');
   mkdirSync(home, { recursive: true });
   const policy = {
@@ -112,30 +104,8 @@ backends:
 `,
   });
   const taskRepo = join(gw.workDir, 'repo');
-  mkdirSync(taskRepo);
-  writeFileSync(join(taskRepo, 'README.md'), 'bench\n');
-  git(taskRepo, 'init', '-q');
-  git(taskRepo, 'add', '-A');
-  git(taskRepo, 'commit', '-q', '-m', 'bench');
-  const instructions = JSON.stringify({ write: { 'bench-output.txt': 'x\n' } });
-  const taskMs: Record<'plain' | 'boxed', number[]> = { plain: [], boxed: [] };
-  let failures = 0;
-  try {
-    for (let i = 0; i < tasks; i++) {
-      for (const backend of i % 2 === 0 ? (['plain', 'boxed'] as const) : (['boxed', 'plain'] as const)) {
-        const t0 = performance.now();
-        const res = await sendTask(gw.url, {
-          skill: 'code',
-          input: { instructions, workdir: taskRepo },
-          metadata: { backend },
-        });
-        if (res.body.result?.status?.state !== 'completed') failures++;
-        else taskMs[backend].push(performance.now() - t0);
-      }
-    }
-  } finally {
-    await gw.stop();
-  }
+  makeRepo(taskRepo, { 'README.md': 'bench\n' });
+  const { taskMs, failures } = await timePlainAndBoxed(gw.url, taskRepo, tasks).finally(() => gw.stop());
   const c = sandboxes.report.container;
   console.log(`container sandbox cost (${c?.engine} ${c?.version}, containment ${containment.tier})`);
   for (const mode of modes) console.log(`spawn, ${mode.padEnd(8)} ${stats(spawnMs.get(mode)!)}`);

@@ -11,8 +11,7 @@
  *
  * Prints, per case, the median and p90 in milliseconds and the difference of the medians.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -21,7 +20,8 @@ import { Containment } from '../src/runner/containment.js';
 import { ProcessRegistry } from '../src/runner/registry.js';
 import { Sandboxes } from '../src/runner/sandbox.js';
 import { createTaskRunner } from '../src/runner/task-runner.js';
-import { FAKE_CLI_DIR, sendTask, startTestGateway } from '../test/helpers/gateway.js';
+import { FAKE_CLI_DIR, startTestGateway } from '../test/helpers/gateway.js';
+import { benchGit, makeRepo, timePlainAndBoxed } from './lib/sandbox-tasks.js';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '40' }, tasks: { type: 'string', default: '20' } },
@@ -35,25 +35,16 @@ function stats(ms: number[]): { p50: number; p90: number } {
   return { p50: Math.round(at(0.5) * 10) / 10, p90: Math.round(at(0.9) * 10) / 10 };
 }
 
-function git(cwd: string, ...args: string[]): void {
-  execFileSync('git', ['-c', 'user.name=b', '-c', 'user.email=b@b', ...args], { cwd, stdio: 'ignore' });
-}
-
-function makeRepo(dir: string): void {
-  mkdirSync(join(dir, 'src'), { recursive: true });
-  for (let i = 0; i < 50; i++) writeFileSync(join(dir, 'src', `f${i}.txt`), `file ${i}\n`);
-  git(dir, 'init', '-q');
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-q', '-m', 'bench');
-}
+/** The repository the runs and tasks work in: 50 small files. */
+const REPO_FILES = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`src/f${i}.txt`, `file ${i}\n`]));
 
 // 1. The runner alone.
 const base = mkdtempSync(join(tmpdir(), 'a2a-bench-sandbox-'));
 const dataDir = join(base, 'data');
 const repo = join(base, 'repo');
-makeRepo(repo);
+makeRepo(repo, REPO_FILES);
 const worktree = join(dataDir, 'worktrees', 'bench');
-git(repo, 'worktree', 'add', '-q', '-b', 'a2a/bench/x', worktree);
+benchGit(repo, 'worktree', 'add', '-q', '-b', 'a2a/bench/x', worktree);
 const home = join(dataDir, 'homes', 'bench');
 mkdirSync(home, { recursive: true });
 const sandboxes = await Sandboxes.detect(
@@ -109,26 +100,8 @@ backends:
 `,
 });
 const taskRepo = join(gw.workDir, 'repo');
-makeRepo(taskRepo);
-const instructions = JSON.stringify({ write: { 'bench-output.txt': 'x\n' } });
-const taskMs: Record<'plain' | 'boxed', number[]> = { plain: [], boxed: [] };
-let failures = 0;
-try {
-  for (let i = 0; i < tasks; i++) {
-    for (const backend of i % 2 === 0 ? (['plain', 'boxed'] as const) : (['boxed', 'plain'] as const)) {
-      const t0 = performance.now();
-      const res = await sendTask(gw.url, {
-        skill: 'code',
-        input: { instructions, workdir: taskRepo },
-        metadata: { backend },
-      });
-      if (res.body.result?.status?.state !== 'completed') failures++;
-      else taskMs[backend].push(performance.now() - t0);
-    }
-  }
-} finally {
-  await gw.stop();
-}
+makeRepo(taskRepo, REPO_FILES);
+const { taskMs, failures } = await timePlainAndBoxed(gw.url, taskRepo, tasks).finally(() => gw.stop());
 
 const spawnOff = stats(spawnMs.off);
 const spawnBwrap = stats(spawnMs.bwrap);
