@@ -3,6 +3,7 @@
 // Debian's docker-compose and the Compose Specification's schema, the Kubernetes manifests by the Kubernetes
 // schemas (kubernetes-models) and their probes against the running gateway's routes, the systemd unit by
 // systemd-analyze, the nginx configs by `nginx -t`.
+import { connectTestRedis, dropRedisKeys } from '../helpers/redis-keys.js';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -787,10 +788,8 @@ describe('Kubernetes scale-out overlay (API and worker Deployments, Redis, KEDA)
 
   test('a job a worker takes moves to the list the running trigger reads (a real BullMQ worker on Redis)', async (t) => {
     const url = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/9';
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    try {
-      await redis.connect();
-    } catch {
+    const redis = await connectTestRedis(url);
+    if (!redis) {
       t.skip(`no Redis at ${url}`);
       return;
     }
@@ -831,8 +830,7 @@ describe('Kubernetes scale-out overlay (API and worker Deployments, Redis, KEDA)
       await worker?.close(true);
       await queue.obliterate({ force: true }).catch(() => undefined);
       await queue.close();
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
+      await dropRedisKeys(url, prefix);
       redis.disconnect();
       for (const c of clients) c.disconnect();
     }
@@ -840,10 +838,8 @@ describe('Kubernetes scale-out overlay (API and worker Deployments, Redis, KEDA)
 
   test("a task an API node queues lands in that list: the length KEDA reads, and the gateway's queue gauge", async (t) => {
     const url = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/9';
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    try {
-      await redis.connect();
-    } catch {
+    const redis = await connectTestRedis(url);
+    if (!redis) {
       t.skip(`no Redis at ${url}`);
       return;
     }
@@ -866,8 +862,7 @@ describe('Kubernetes scale-out overlay (API and worker Deployments, Redis, KEDA)
       for (const id of ['t1', 't2', 't3']) queue.cancel(id);
     } finally {
       await queue.close();
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
+      await dropRedisKeys(url, prefix);
       redis.disconnect();
     }
   });

@@ -26,3 +26,15 @@ export async function dropRedisKeys(url: string, prefix: string): Promise<number
   }
   return dropped;
 }
+
+/** A connection to the Redis at `url`, or undefined when none answers there (the test then skips, saying so). */
+export async function connectTestRedis(url: string): Promise<Redis | undefined> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    return redis;
+  } catch {
+    redis.disconnect();
+    return undefined;
+  }
+}
