@@ -2,6 +2,7 @@
  * Authentication holes found by probing (issue 10, items 2 to 4): JWTs without a subject or an expiry, tokens
  * that live too long, and unthrottled guessing of keys.
  */
+import { dropRedisKeys } from '../helpers/redis-keys.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -235,10 +236,7 @@ describe('the failure counts live in Redis when it is on', () => {
   after(async () => {
     await a.stop();
     await b.stop();
-    const redis = new Redis(redisUrl);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
+    await dropRedisKeys(redisUrl, prefix);
   });
 
   test('failures on two gateways sharing Redis add up', async () => {

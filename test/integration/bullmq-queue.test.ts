@@ -1,3 +1,4 @@
+import { dropRedisKeys } from '../helpers/redis-keys.js';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -5,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { RunAbort } from '../../src/agents/types.js';
 import {
@@ -116,12 +116,7 @@ after(async () => {
   await within(Promise.allSettled(queues.map((q) => q.close())), 10_000, 'closing the queues').catch(
     (err: unknown) => process.stdout.write(`# ${String(err)}\n`),
   );
-  const redis = new Redis(REDIS_URL);
-  for (const prefix of prefixes) {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-  }
-  redis.disconnect();
+  for (const prefix of prefixes) await dropRedisKeys(REDIS_URL, `${prefix}:`);
 });
 
 /** The outcome of a serialized job (submitJob resolves once Redis holds the job). */

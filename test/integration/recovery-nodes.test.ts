@@ -1,5 +1,6 @@
 // Start-up recovery on a task store several nodes share (issue 11): a node that restarts settles only the tasks
 // it ran, never a task another node is running. Real Redis on 127.0.0.1 (db 6), under a prefix removed after.
+import { dropRedisKeys } from '../helpers/redis-keys.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
@@ -61,8 +62,7 @@ describe('start-up recovery on a shared store', () => {
       await settleUnfinished({ store, events, jobs, logger }, { reason, retryOnRestart: () => false });
       assert.equal((await store.get('theirs'))?.status?.state, TaskState.TASK_STATE_FAILED);
     } finally {
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
+      await dropRedisKeys(REDIS_URL, prefix);
       redis.disconnect();
     }
   });

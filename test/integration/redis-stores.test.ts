@@ -1,5 +1,6 @@
 // The store ports' contract suites on Redis (the redis engineer's database 5 on the shared 127.0.0.1:6379),
 // each store under a prefix of its own that is removed after the test.
+import { dropRedisKeys } from '../helpers/redis-keys.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
@@ -25,8 +26,7 @@ function redisUnderTest(): { redis: Redis; prefix: string; cleanup: () => Promis
     redis,
     prefix,
     cleanup: async () => {
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
+      await dropRedisKeys(REDIS_URL, prefix);
       redis.disconnect();
     },
   };
@@ -92,10 +92,7 @@ void describe('redis conversation locks: what only Redis does', () => {
     } finally {
       await b.close();
       other.disconnect();
-      const cleaner = new Redis(REDIS_URL);
-      const keys = await cleaner.keys(`${prefix}*`);
-      if (keys.length > 0) await cleaner.del(...keys);
-      cleaner.disconnect();
+      await dropRedisKeys(REDIS_URL, prefix);
     }
   });
 });

@@ -1,3 +1,4 @@
+import { dropRedisKeys } from '../helpers/redis-keys.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -302,8 +303,7 @@ describe('rate limits', () => {
       a.kill('SIGTERM');
       b.kill('SIGTERM');
       await Promise.all([a.exited, b.exited]);
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
+      await dropRedisKeys(redisUrl, prefix);
       redis.disconnect();
       tmp.cleanup();
     }
