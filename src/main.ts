@@ -32,6 +32,7 @@ import type { RunEvent } from './run/run-events.js';
 import { RunAbort } from './agents/types.js';
 import { TaskState } from '@a2a-js/sdk';
 import { isTerminal } from './stores/states.js';
+import { waitForReady } from './stores/redis-ready.js';
 import { randomUUID } from 'node:crypto';
 import { QuestionRelay, relayedQuestion } from './queue/question-relay.js';
 import { RedisTaskStore } from './stores/redis-task-store.js';
@@ -275,12 +276,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       ),
   });
   const conversations = new Conversations(config.dataDir, conversationStore);
-  // The end of a job whose submitting node is gone is recorded by a live node, once wiring is done.
+  // Jobs taken, and the ends of orphaned jobs recorded, only once this node is put together (`wired()` below).
   let wired!: () => void;
   const wiring = new Promise<void>((resolve) => {
     wired = resolve;
   });
-  let adoptOrphan: (orphan: OrphanedJob) => Promise<void> = () => Promise.resolve();
   // A worker node (and a node of role all on Redis) runs the jobs any node queued, with the protocol-free run.
   const runOnWorker: RemoteRunner = async (task, signal, emit) => {
     if (!task.job) throw new Error(`task ${task.taskId} came without its job`);
@@ -575,24 +575,22 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
    */
   const sweep = async (): Promise<void> => {
     if (!bull || !shared) return;
-    for (let attempt = 0; shared.status !== 'ready'; attempt++) {
+    while (shared.status !== 'ready') {
       if (stopping) return;
-      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** Math.min(attempt, 5))));
+      await waitForReady(shared, 2000);
     }
     const unfinished = await store.listUnfinished();
-    const lost = await bull.sweepOrphans(
-      unfinished.map((t) => ({
-        taskId: t.id,
-        node: typeof t.metadata?.node === 'string' ? t.metadata.node : undefined,
-      })),
+    const lost = new Set(
+      await bull.sweepOrphans(
+        unfinished.map((t) => ({
+          taskId: t.id,
+          node: typeof t.metadata?.node === 'string' ? t.metadata.node : undefined,
+        })),
+      ),
     );
-    for (const task of unfinished)
-      if (lost.includes(task.id)) await failTask(recovery, task, INTERRUPTED_REASON);
-    if (lost.length > 0)
-      logger.warn(
-        { count: lost.length },
-        `marked tasks of nodes that are gone failed: ${INTERRUPTED_REASON}`,
-      );
+    for (const task of unfinished) if (lost.has(task.id)) await failTask(recovery, task, INTERRUPTED_REASON);
+    if (lost.size > 0)
+      logger.warn({ count: lost.size }, `marked tasks of nodes that are gone failed: ${INTERRUPTED_REASON}`);
   };
 
   const purge = async (): Promise<void> => {
@@ -722,7 +720,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     ).catch((err: unknown) => logger.error({ err, taskId: job.taskId }, 'a resumed task failed to run')),
   );
 
-  adoptOrphan = async (orphan) => {
+  const adoptOrphan = async (orphan: OrphanedJob): Promise<void> => {
     // Ended meanwhile (its node was alive after all, or another path recorded it): nothing to record.
     const now = await store.get(orphan.taskId);
     if (!now || isTerminal(now.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED)) return;
@@ -737,10 +735,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     );
   };
   wired();
-  const swept = sweep()
+  void sweep()
     .then(() => purge())
     .catch((err: unknown) => logger.error({ err }, 'settling the tasks of nodes that are gone failed'));
-  void swept;
 
   return {
     config,

@@ -495,9 +495,11 @@ export class BullMqQueue implements TaskQueue {
     opts: { startup?: boolean; recheck?: boolean } = {},
   ): Promise<void> {
     try {
-      const job = await Job.fromId<QueuedTask>(this.queue, jobId);
-      const origin = job?.data.origin;
-      if (!origin || !job.data.job) return;
+      // Only the job's data (who submitted it, the run): its result, maybe a large diff, came with the event.
+      const raw = await this.client.hget(this.queue.toKey(jobId), 'data');
+      const data = raw === null ? undefined : (JSON.parse(raw) as QueuedTask);
+      const origin = data?.origin;
+      if (!origin || !data.job) return;
       // A job of this node's name that this node is not waiting on was taken by its previous life (a restart under
       // the same NODE_ID), which is gone: no need to ask its heartbeat.
       const previousLife = origin === this.nodeId;
@@ -513,8 +515,7 @@ export class BullMqQueue implements TaskQueue {
         }
         return;
       }
-      const mark = `${this.opts.prefix}:${this.opts.queueName ?? 'tasks'}:adopted:${jobId}`;
-      if ((await this.client.set(mark, this.nodeId, 'PX', 24 * 3600_000, 'NX')) !== 'OK') return;
+      if (!(await this.markAdopted(jobId))) return;
       this.deps.logger.warn(
         { taskId: jobId, origin },
         "the node that took this task is gone: recording the task's end here",
@@ -522,7 +523,7 @@ export class BullMqQueue implements TaskQueue {
       await this.deps.onOrphan?.({
         taskId: jobId,
         origin,
-        job: job.data.job,
+        job: data.job,
         ...(failedReason === undefined
           ? { returnValue }
           : { error: errorOfFailedReason(failedReason, this.opts.stallTimeoutMs) }),
@@ -556,10 +557,15 @@ export class BullMqQueue implements TaskQueue {
         continue;
       }
       if (state !== 'unknown') continue;
-      const mark = `${this.opts.prefix}:${this.opts.queueName ?? 'tasks'}:adopted:${taskId}`;
-      if ((await this.client.set(mark, this.nodeId, 'PX', 24 * 3600_000, 'NX')) === 'OK') lost.push(taskId);
+      if (await this.markAdopted(taskId)) lost.push(taskId);
     }
     return lost;
+  }
+
+  /** Claims the recording of a task's end for this node; false when another node claimed it first. */
+  private async markAdopted(taskId: string): Promise<boolean> {
+    const mark = `${this.opts.prefix}:${this.opts.queueName ?? 'tasks'}:adopted:${taskId}`;
+    return (await this.client.set(mark, this.nodeId, 'PX', 24 * 3600_000, 'NX')) === 'OK';
   }
 
   private aliveKey(node: string): string {
