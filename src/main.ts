@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { Express } from 'express';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -36,6 +36,7 @@ import { waitForReady } from './stores/redis-ready.js';
 import { randomUUID } from 'node:crypto';
 import { QuestionRelay, relayedQuestion } from './queue/question-relay.js';
 import { RedisTaskStore } from './stores/redis-task-store.js';
+import { REDIS_COMMAND_TIMEOUT_MS, STORE_CONNECTION } from './stores/redis-connection.js';
 import { RedisEventStore } from './stores/redis-event-store.js';
 import { RedisConversationStore } from './stores/redis-conversation-store.js';
 import { RedisPushConfigStore } from './push/redis-store.js';
@@ -60,10 +61,10 @@ import { requireRemote } from './workspace/push.js';
 import { MemoryTaskStore } from './stores/memory-store.js';
 import { openGatewayDatabase } from './stores/sqlite-database.js';
 import { SqliteTaskStore } from './stores/sqlite-store.js';
-import type { GatewayTaskStore, ScopeResolver } from './stores/types.js';
-import { Authenticator, GatewayUser, mayUseSkill, principalOf } from './transport/auth.js';
+import type { GatewayTaskStore, ScopeResolver, StoreScope } from './stores/types.js';
+import { Authenticator, GatewayUser, mayUseSkill, principalOf, type Principal } from './transport/auth.js';
 import { buildAgentCard } from './transport/agent-card.js';
-import { createApp } from './transport/app.js';
+import { createApp, requestListenerOf } from './transport/app.js';
 import { principalOfRequest } from './transport/security.js';
 import { diagnose } from './cli/doctor.js';
 import { AccessLog } from './observability/access-log.js';
@@ -175,21 +176,26 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
 
   if (config.bindNotice) logger.warn(config.bindNotice);
   // A task belongs to the key that created it; another key is told "task not found"; admin keys see all.
-  const scope: ScopeResolver = (ctx) => {
-    const principal = principalOf(ctx.user);
-    return { tenant: ctx.tenant ?? '', owner: principal.id, admin: principal.admin };
-  };
+  const scopeOf = (principal: Principal, tenant = ''): StoreScope => ({
+    tenant,
+    owner: principal.id,
+    admin: principal.admin,
+  });
+  const scope: ScopeResolver = (ctx) => scopeOf(principalOf(ctx.user), ctx.tenant ?? '');
   const onRedis = config.store === 'redis';
   const role = config.role;
   const redis = config.redis.enabled
-    ? new Redis(config.redis.url, { lazyConnect: false, maxRetriesPerRequest: 2 })
+    ? // Rate-limit counts and failed-authentication counts: many requests' commands, one write a turn.
+      new Redis(config.redis.url, {
+        lazyConnect: false,
+        maxRetriesPerRequest: 2,
+        enableAutoPipelining: true,
+        commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+      })
     : undefined;
   redis?.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
-  // The shared stores' connection fails a command at once while Redis is away (no offline queue): a request is
-  // refused with the reason instead of hanging until Redis is back.
-  const shared = onRedis
-    ? new Redis(config.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false })
-    : undefined;
+  // The shared stores' connection fails a command at once while Redis is away (see STORE_CONNECTION).
+  const shared = onRedis ? new Redis(config.redis.url, STORE_CONNECTION) : undefined;
   shared?.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis store connection error'));
   const prefix = config.redis.keyPrefix;
   // One embedded store serves three ports: tasks, their event streams and conversation bindings.
@@ -201,9 +207,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     : db
       ? new SqliteTaskStore({ db, scope })
       : new MemoryTaskStore({ scope });
-  const store: GatewayTaskStore = shared
+  const redisStore = shared
     ? new RedisTaskStore({ redis: shared }, { prefix, scope, saveWaitMs: REDIS_SAVE_WAIT_MS })
-    : (embedded as GatewayTaskStore);
+    : undefined;
+  const store: GatewayTaskStore = redisStore ?? (embedded as GatewayTaskStore);
+  // A request's own reads (GetTask, ListTasks) fail at once while Redis is away; the run's reads and saves (the
+  // executor, the SDK's result manager) wait for it.
+  const requestStore: GatewayTaskStore = redisStore?.forRequests() ?? store;
   const eventStore: TaskEventStore = shared
     ? new RedisEventStore(
         { redis: shared },
@@ -488,6 +498,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     pushSender,
     authenticator.enabled ? extendedCard : undefined,
   );
+  // The SDK's GetTask and ListTasks on the request view of the store (the same handler when it is the store).
+  const sdkReads =
+    requestStore === store ? sdkHandler : new DefaultRequestHandler(baseCard, requestStore, executor, buses);
+  const sdkCalls = delegating(sdkHandler, {
+    getTask: (p, c) => sdkReads.getTask(p, c),
+    listTasks: (p, c) => sdkReads.listTasks(p, c),
+  });
   let shuttingDown = false;
   const sseStreams = new SseStreams();
   // Failed authentications counted per client address, on every binding.
@@ -500,7 +517,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     },
     logger,
   );
-  const admitted = withAdmission(withEventLog(sdkHandler, { log: eventLog, streams: sseStreams }), {
+  const admitted = withAdmission(withEventLog(sdkCalls, { log: eventLog, streams: sseStreams }), {
     planner,
     scheduler,
     isShuttingDown: () => shuttingDown,
@@ -528,7 +545,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   );
   const app = createApp({
     requestHandler,
-    store,
+    store: requestStore,
     scheduler,
     logger,
     cardFor,
@@ -538,6 +555,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     bodyLimitBytes: config.bodyLimitBytes,
     sseHeartbeatMs: config.sseHeartbeatMs,
     sseStreams,
+    eventLog,
+    sseMaxBufferedBytes: config.sseMaxBufferedBytes,
     jwks: () => signer.jwks(),
     authenticator,
     authThrottle,
@@ -553,6 +572,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     },
     accessLog,
     workerOnly: role === 'worker',
+    scopeOf: (principal) => scopeOf(principal),
     ...(shared ? { sharedRedis: shared } : {}),
     ...(metrics && config.metrics.port === undefined ? { metrics } : {}),
     health: new HealthReporter({
@@ -570,14 +590,21 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   });
 
   /**
-   * On Redis, at start (once Redis answers): the unfinished tasks of nodes that are gone are settled from their
-   * jobs (an ended job's result is recorded; a job Redis does not have fails the task with the reason).
+   * On Redis, at start (once Redis answers): tasks saved by an earlier version are indexed for listing, and the
+   * unfinished tasks of nodes that are gone are settled from their jobs (an ended job's result is recorded; a job
+   * Redis does not have fails the task with the reason).
    */
   const sweep = async (): Promise<void> => {
     if (!bull || !shared) return;
     while (shared.status !== 'ready') {
       if (stopping) return;
       await waitForReady(shared, 2000);
+    }
+    if (redisStore) {
+      // Tasks saved by a version without the listing indexes get them (once; listing waits for it).
+      const built = await redisStore.indexesReady();
+      if (built.indexed > 0 || built.dropped > 0 || built.unreadable > 0)
+        logger.info(built, 'built the listing indexes of tasks saved by an earlier version');
     }
     const unfinished = await store.listUnfinished();
     const lost = new Set(
@@ -634,11 +661,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const listen = (): Promise<string> =>
     new Promise((resolve, reject) => {
-      const s = app.listen(config.port, config.host, (err?: Error) => {
-        if (err) {
-          reject(err);
-          return;
-        }
+      const s = createServer(requestListenerOf(app));
+      s.once('error', reject);
+      s.listen(config.port, config.host, () => {
+        s.off('error', reject);
         const addr = s.address() as AddressInfo;
         const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
         const url = `http://${host}:${addr.port}`;
@@ -690,7 +716,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       }
       await metricsServer?.close();
       // Tasks that never started stay owed (their jobs are kept); the rest end with the reason.
-      await settleUnfinished(recovery, { reason: SHUTDOWN_REASON, retryOnRestart: () => false });
+      // With Redis away they cannot be recorded now; the next start settles them (they are still there).
+      await settleUnfinished(recovery, { reason: SHUTDOWN_REASON, retryOnRestart: () => false }).catch(
+        (err: unknown) => logger.warn({ err }, 'could not record the unfinished tasks; the next start will'),
+      );
       await Promise.allSettled(resumed);
       await dispatcher.close();
       await pushStore.close();

@@ -124,6 +124,8 @@ export interface GatewayOptions {
   env?: Record<string, string>;
   /** An existing data directory (kept on stop); a temporary one otherwise. */
   dataDir?: string;
+  /** Another checkout to start the gateway from (its sources), to compare two versions on the same load. */
+  root?: string;
 }
 
 /**
@@ -155,10 +157,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Server> {
     : [];
   // BENCH_BUILT=1 starts the built gateway (`npm run build` first), as the image and the systemd unit do: no
   // TypeScript compiled at load time, which is most of the start-up from the sources.
+  const root = opts.root ?? REPO_ROOT;
   const entry =
     process.env.BENCH_BUILT === '1'
-      ? [join(REPO_ROOT, 'dist/cli/main.js')]
-      : ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts')];
+      ? [join(root, 'dist/cli/main.js')]
+      : ['--import', 'tsx', join(root, 'src/cli/main.ts')];
   return startProcess(
     'A gateway',
     [...profile, ...entry, 'serve'],

@@ -43,6 +43,8 @@ export interface GatewayConfig {
   bodyLimitBytes: number;
   /** SSE heartbeat interval in ms (0: none). */
   sseHeartbeatMs: number;
+  /** Unsent bytes a stream subscriber may have before its connection is cut (it resumes by Last-Event-ID). */
+  sseMaxBufferedBytes: number;
   /** How long a question (input-required) waits for the caller's reply before the task fails, in ms. */
   inputTimeoutMs: number;
   /** The longest a task waits for its backend's usage limit to reset, in ms (0: a limit fails the task). */
@@ -421,6 +423,7 @@ export function loadConfig(opts: LoadConfigOptions): GatewayConfig {
     shutdownTimeoutMs: Math.round(env.SHUTDOWN_TIMEOUT * 1000),
     bodyLimitBytes: env.BODY_LIMIT,
     sseHeartbeatMs: Math.round(env.SSE_HEARTBEAT_SECONDS * 1000),
+    sseMaxBufferedBytes: env.SSE_MAX_BUFFERED,
     inputTimeoutMs: env.INPUT_TIMEOUT * 1000,
     usageLimitWaitMaxMs: env.USAGE_LIMIT_WAIT_MAX * 1000,
     taskEventLogLimit: env.TASK_EVENT_LOG_LIMIT,

@@ -85,6 +85,7 @@ export const envSchema = z.object({
   SHUTDOWN_TIMEOUT: z.coerce.number().nonnegative().default(30),
   BODY_LIMIT: byteSize.default(10 * 1024 * 1024),
   SSE_HEARTBEAT_SECONDS: z.coerce.number().nonnegative().default(15),
+  SSE_MAX_BUFFERED: byteSize.default(1024 * 1024),
   INPUT_TIMEOUT: positiveInt.default(300),
   USAGE_LIMIT_WAIT_MAX: nonNegativeInt.default(3600),
   TASK_EVENT_LOG_LIMIT: z.coerce.number().int().min(10).default(1000),

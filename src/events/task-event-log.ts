@@ -128,6 +128,14 @@ export class TaskEventLog {
       .then((records) => records.map(({ seq, event }) => ({ seq, event })));
   }
 
+  /**
+   * The seq of the task's last stored event (0 when it has none), read from the store: on Redis, the end of the
+   * log whichever node wrote it. The newest event is never trimmed, so no client can have seen a higher id.
+   */
+  async lastSeq(taskId: string): Promise<number> {
+    return (await this.deps.store.lastTaskEvent(taskId))?.seq ?? 0;
+  }
+
   /** Resolves once every event published so far, of every task, is written (for shutdown). */
   async idle(): Promise<void> {
     await Promise.all([...this.positions.values()].map((p) => p.chain));

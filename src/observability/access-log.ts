@@ -2,7 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { STATE_HEADERS_KEY, type ServerCallContext } from '@a2a-js/sdk/server';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics, RefusalReason } from './metrics.js';
-import { describeRequest } from './routes.js';
+import { describeRequest, type RequestShape } from './routes.js';
 import { traceContextFor, traceparentOf, type TraceContext } from './trace-context.js';
 
 /** What the code handling a request adds to its access-log line. */
@@ -108,31 +108,62 @@ export class AccessLog {
     const shape = describeRequest(req.method, path, req.body, req.header('a2a-version'));
     const status = res.statusCode;
     const locals = res.locals as { refusal?: RefusalReason };
-    const refusal = record.refusal ?? locals.refusal ?? refusalOfStatus(status);
-    const aborted = !res.writableFinished;
+    this.line({
+      method: req.method,
+      shape: record.taskId ? { ...shape, taskId: record.taskId } : shape,
+      status,
+      seconds,
+      keyId: this.deps.keyOf(req),
+      traceId: record.trace.traceId,
+      refusal: record.refusal ?? locals.refusal ?? refusalOfStatus(status),
+      aborted: !res.writableFinished,
+    });
+  }
+
+  /**
+   * The line and the metrics of a request answered without the middlewares (front-door.ts): the same fields,
+   * names and counts the middleware writes.
+   */
+  answered(line: AnsweredRequest): void {
+    this.line({ ...line, refusal: undefined, aborted: false });
+  }
+
+  private line(entry: AnsweredRequest & { refusal: RefusalReason | undefined; aborted: boolean }): void {
+    const { method, shape, status, seconds, refusal, aborted } = entry;
     const metrics = this.deps.metrics;
     if (metrics) {
-      const method = METHODS.has(req.method) ? req.method : 'other';
-      metrics.httpRequests.labels(method, shape.route, String(status)).inc();
-      metrics.httpDuration.labels(method, shape.route).observe(seconds);
+      const known = METHODS.has(method) ? method : 'other';
+      metrics.httpRequests.labels(known, shape.route, String(status)).inc();
+      metrics.httpDuration.labels(known, shape.route).observe(seconds);
       if (shape.a2aMethod) metrics.a2aRequests.labels(shape.a2aMethod, shape.a2aVersion ?? 'other').inc();
       if (refusal) metrics.refused(refusal);
     }
     const quiet = QUIET_ROUTES.has(shape.route) && status < 400;
     this.deps.logger[quiet ? 'debug' : 'info'](
       {
-        method: req.method,
+        method,
         route: shape.route,
         ...(shape.a2aMethod ? { a2aMethod: shape.a2aMethod, a2aVersion: shape.a2aVersion } : {}),
-        ...((record.taskId ?? shape.taskId) ? { taskId: record.taskId ?? shape.taskId } : {}),
+        ...(shape.taskId ? { taskId: shape.taskId } : {}),
         status,
         durationMs: Math.round(seconds * 10_000) / 10,
-        keyId: this.deps.keyOf(req),
-        traceId: record.trace.traceId,
+        keyId: entry.keyId,
+        traceId: entry.traceId,
         ...(refusal ? { refusal } : {}),
         ...(aborted ? { aborted: true } : {}),
       },
       'request',
     );
   }
+}
+
+/** A request as its access-log line names it. */
+export interface AnsweredRequest {
+  method: string;
+  shape: RequestShape;
+  status: number;
+  seconds: number;
+  /** The id of the key the request was made with (never the key). */
+  keyId: string | undefined;
+  traceId: string;
 }

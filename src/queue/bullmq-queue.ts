@@ -628,10 +628,13 @@ export class BullMqQueue implements TaskQueue {
     }
     const closing = this.worker?.close() ?? Promise.resolve();
     let aborted = 0;
-    if (!(await settlesWithin(closing, timeoutMs))) {
+    // With nothing running there is nothing to wait for but BullMQ itself, which may never settle (see
+    // dropConnection): the close below drops its connections after a short wait.
+    const waitMs = this.running.size === 0 ? Math.min(timeoutMs, CLOSE_WAIT_MS) : timeoutMs;
+    if (!(await settlesWithin(closing, waitMs))) {
       aborted = this.running.size;
       for (const c of this.running.values()) c.abort(new RunAbort('shutdown', reason));
-      await settlesWithin(closing, graceMs);
+      if (aborted > 0) await settlesWithin(closing, graceMs);
     }
     await this.close();
     return { aborted };
@@ -688,11 +691,18 @@ const CLOSE_WAIT_MS = 2000;
 
 /**
  * Disconnects the ioredis clients under a BullMQ worker, queue or queue events at once, without waiting for Redis
- * (BullMQ's own `disconnect()` awaits a client that waits for Redis to be ready).
+ * (BullMQ's own `disconnect()` awaits a client that waits for Redis to be ready), and stops a worker's timers.
+ * A worker closed while its blocking client is still reconnecting (Redis back less than a second ago) waits for an
+ * `end` event that never comes (taskforcesh/bullmq#4656), so its close never reaches the lock manager, whose lock
+ * renewal timer would keep the process alive for ever.
  */
 function dropConnection(part: unknown): void {
   type Connection = { _client?: { disconnect(): void } };
   type Holder = { connection?: Connection; blockingConnection?: Connection };
+  type Timers = { lockManager?: { close(): Promise<void> }; stalledCheckStopper?: () => void };
+  const timers = part as Timers | undefined;
+  void timers?.lockManager?.close().catch(() => undefined);
+  timers?.stalledCheckStopper?.();
   // BullMQ 6 keeps them on its backend (RedisQueueBackend); earlier versions on the object itself.
   const holders = [part as Holder | undefined, (part as { backend?: Holder } | undefined)?.backend];
   for (const conn of holders.flatMap((h) => [h?.connection, h?.blockingConnection])) {

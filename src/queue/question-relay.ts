@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RunAbort, type InputAnswer, type InputQuestion } from '../agents/types.js';
+import { blockingConnection } from '../stores/redis-connection.js';
 
 /**
  * Questions of runs on worker nodes (scale-out): the worker sends the question to the API node that took the task
@@ -62,7 +63,7 @@ export class QuestionRelay {
     maxWaitMs: number,
     signal?: AbortSignal,
   ): Promise<InputAnswer> {
-    const reader = this.deps.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+    const reader = blockingConnection(this.deps.redis);
     reader.on('error', () => undefined);
     const aborted = new Promise<never>((_, reject) => {
       const onAbort = (): void => {

@@ -130,7 +130,7 @@ export function endOf(
   const said = summary || '(the agent produced no output)';
   return {
     status: outcome.status,
-    text: said,
+    text: statusTextOf(said),
     details,
     ...reported,
     products: {
@@ -141,6 +141,26 @@ export function endOf(
       ...(extras.pullRequest ? { pullRequest: extras.pullRequest } : {}),
     },
   };
+}
+
+/** The most of a summary the final status message carries; the result artifact carries all of it. */
+export const STATUS_TEXT_MAX_CHARS = 64 * 1024;
+
+/**
+ * The final status message's text: the summary, or for a summary longer than {@link STATUS_TEXT_MAX_CHARS} (a
+ * text-mode agent whose whole output is its result) its start and its end around a line saying how much was left
+ * out and where the whole is. The status message is also kept in the task's history and its events, so a
+ * megabyte there was the task's size three times over (and its memory, on every save and read).
+ */
+export function statusTextOf(summary: string): string {
+  if (summary.length <= STATUS_TEXT_MAX_CHARS) return summary;
+  const half = STATUS_TEXT_MAX_CHARS / 2;
+  // Never between the two halves of a surrogate pair.
+  const isHigh = (i: number): boolean => (summary.charCodeAt(i) & 0xfc00) === 0xd800;
+  const headEnd = isHigh(half - 1) ? half - 1 : half;
+  const tailStart = isHigh(summary.length - half - 1) ? summary.length - half + 1 : summary.length - half;
+  const left = tailStart - headEnd;
+  return `${summary.slice(0, headEnd)}\n\n[... ${left} characters left out here; the whole text is in the result artifact ...]\n\n${summary.slice(tailStart)}`;
 }
 
 /** The test output can carry anything the tests printed: masked like every other text the task returns. */

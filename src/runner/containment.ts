@@ -32,8 +32,11 @@ export interface ContainmentReport {
 /** The pieces of one run's containment. */
 export interface ContainedRun {
   argv: readonly string[];
-  /** Ends whatever the run's cgroup still holds (idempotent). */
-  cleanup(): Promise<void>;
+  /**
+   * Ends whatever the run's cgroup still holds (idempotent). True when the run had a cgroup and it is empty now:
+   * nothing that stayed in it is left.
+   */
+  cleanup(): Promise<boolean>;
 }
 
 /** A shell that puts itself into the run's cgroup, then becomes the command (same pid, same process group). */
@@ -101,10 +104,10 @@ export class Containment {
     }
     const cgroup: RunCgroup | undefined = this.cgroups ? await this.cgroups.create() : undefined;
     if (cgroup) wrapped = ['/bin/sh', '-c', ENTER_CGROUP, cgroup.procs, ...wrapped];
-    let cleaned: Promise<void> | undefined;
+    let cleaned: Promise<boolean> | undefined;
     return {
       argv: wrapped,
-      cleanup: () => (cleaned ??= cgroup ? cgroup.kill().then(() => undefined) : Promise.resolve()),
+      cleanup: () => (cleaned ??= cgroup ? cgroup.kill() : Promise.resolve(false)),
     };
   }
 

@@ -2,7 +2,8 @@
 //   node egress-forwarder.js <port> <unix socket> -- <argv...>
 // The sandbox's network namespace has only its own loopback. This listens on 127.0.0.1:<port> there and pipes each
 // connection to the gateway's allowlisting proxy, whose unix socket is bound into the sandbox; then it starts the
-// CLI (argv), passes on the signals it gets, and exits with the CLI's status (128+n for a death by signal n).
+// CLI (argv) and exits with the CLI's status (128+n for a death by signal n). The CLI is in its process group, where
+// the runner's signals go: they reach the CLI directly, and the forwarder outlives them to report the exit.
 import { spawn } from 'node:child_process';
 import { connect, createServer, type Socket } from 'node:net';
 import { constants } from 'node:os';
@@ -39,11 +40,10 @@ server.once('error', (err: Error) => {
 server.listen(port, '127.0.0.1', () => {
   const [command, ...args] = argv as [string, ...string[]];
   const child = spawn(command, args, { stdio: 'inherit' });
-  const forward = (signal: NodeJS.Signals): void => {
-    child.kill(signal);
-  };
+  // Passing a signal on would deliver it twice (a cancel's SIGTERM reaches the whole group); dying of it would cut
+  // the proxy off the CLI in its grace.
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-  for (const s of signals) process.on(s, forward);
+  for (const s of signals) process.on(s, () => undefined);
   child.once('error', (err: Error) => {
     process.stderr.write(`egress-forwarder: cannot start ${command}: ${err.message}\n`);
     process.exit(127);

@@ -1,5 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
+import { eachProcess, parseStat } from './proc-table.js';
 
 /** How long to wait for a group to vanish after SIGKILL before giving up on it. */
 export const KILL_CONFIRM_MS = 2000;
@@ -32,28 +32,12 @@ export async function isGroupAlive(pgid: number): Promise<boolean> {
 }
 
 async function hasRunningMember(pgid: number): Promise<boolean> {
-  let entries: string[];
-  try {
-    entries = await readdir('/proc');
-  } catch {
-    return true;
-  }
-  const states = await Promise.all(entries.filter((name) => /^\d+$/.test(name)).map(readProcState));
-  return states.some((s) => s !== undefined && s.pgrp === pgid && s.state !== 'Z' && s.state !== 'X');
-}
-
-async function readProcState(pid: string): Promise<{ state: string; pgrp: number } | undefined> {
-  let stat: string;
-  try {
-    stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined; // exited while we looked
-  }
-  // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so parse after the last ")".
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const state = fields[0];
-  const pgrp = Number(fields[2]);
-  return state === undefined || !Number.isInteger(pgrp) ? undefined : { state, pgrp };
+  let running = false;
+  const listed = await eachProcess('stat', (_pid, bytes) => {
+    const stat = running ? undefined : parseStat(bytes);
+    if (stat && stat.pgrp === pgid && stat.state !== 'Z' && stat.state !== 'X') running = true;
+  });
+  return running || !listed;
 }
 
 /**
@@ -72,16 +56,53 @@ export async function waitForGroupExit(pgid: number, timeoutMs: number): Promise
   }
 }
 
+/** How {@link terminateGroup} asks a group to stop. */
+export interface TerminateOptions {
+  /**
+   * The SIGTERM goes to every member but the leader, which only the SIGKILL after the grace reaches: the leader is
+   * a wrapper whose death would end the run at once, without its grace (bubblewrap, whose PID namespace is
+   * SIGKILLed when it dies). A leader alone in its group (a run still starting) gets the SIGTERM all the same.
+   */
+  spareLeaderFromTerm?: boolean;
+}
+
 /**
  * Ends every process in group `pgid`: SIGTERM, then SIGKILL if any is still running after `graceMs`. Resolves true
  * when the group is gone, false when something survived SIGKILL for {@link KILL_CONFIRM_MS} (a process in
  * uninterruptible sleep, or one we may not signal). Never takes longer than `graceMs + KILL_CONFIRM_MS` plus one
  * poll.
  */
-export async function terminateGroup(pgid: number, graceMs: number): Promise<boolean> {
+export async function terminateGroup(
+  pgid: number,
+  graceMs: number,
+  opts: TerminateOptions = {},
+): Promise<boolean> {
   if (!(await isGroupAlive(pgid))) return true;
-  signalGroup(pgid, 'SIGTERM');
+  if (opts.spareLeaderFromTerm) await signalAllButLeader(pgid, 'SIGTERM');
+  else signalGroup(pgid, 'SIGTERM');
   if (await waitForGroupExit(pgid, graceMs)) return true;
   signalGroup(pgid, 'SIGKILL');
   return waitForGroupExit(pgid, KILL_CONFIRM_MS);
+}
+
+/**
+ * Sends `signal` to every running member of group `pgid` but its leader, found in /proc; to the whole group when
+ * there is no other member (or /proc cannot be read). Each is signalled as soon as its stat is read, so a pid is
+ * not signalled long after it was seen in the group. A process forked after the pass is not signalled (it still
+ * gets the SIGKILL after the grace); a namespace's init among the members ignores it unless it has a handler.
+ */
+async function signalAllButLeader(pgid: number, signal: NodeJS.Signals): Promise<void> {
+  let signalled = 0;
+  const listed = await eachProcess('stat', (pid, bytes) => {
+    if (pid === pgid) return;
+    const stat = parseStat(bytes);
+    if (!stat || stat.pgrp !== pgid || stat.state === 'Z' || stat.state === 'X') return;
+    try {
+      process.kill(pid, signal);
+      signalled += 1;
+    } catch {
+      // gone meanwhile
+    }
+  });
+  if (!listed || signalled === 0) signalGroup(pgid, signal);
 }

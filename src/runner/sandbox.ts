@@ -90,12 +90,24 @@ const PRIVATE_DIRS = ['/tmp', '/run'];
  * The bubblewrap sandbox: the whole filesystem read-only, a private `/tmp` and `/run`, a fresh `/proc` and a
  * minimal `/dev`, the data directory hidden, the run's workspace and private home read-write, the parts of a
  * worktree's repository a commit writes read-write, the secret files replaced by empty ones, in a PID namespace
- * that dies with the run (`--unshare-pid --die-with-parent`) and a session of its own.
+ * that dies with the run (`--unshare-pid --die-with-parent`).
+ *
+ * A cancel's SIGTERM goes to the command inside, not to bubblewrap: bubblewrap has no handler for it, and its death
+ * would SIGKILL the namespace before the command's grace. The command stays in bubblewrap's process group (no
+ * `--new-session`, see {@link BwrapSandbox.baseArgs}), and the runner spares the group's leader, the outer
+ * bubblewrap; the inner one is the namespace's init, which the kernel shields from a signal it has no handler for.
  */
 export class BwrapSandbox implements Sandbox {
   readonly kind = 'bwrap';
   readonly ownPidNamespace = true;
   readonly reportsSignalsAsCodes = true;
+  readonly spareLeaderFromTerm = true;
+  // The outer bubblewrap is the group's only process outside the namespace; once it has exited, the namespace's
+  // init is dead or dying (--die-with-parent), and the kernel SIGKILLs everything else in the namespace with it.
+  readonly leaderEndsGroup = true;
+  // The root is bound read-only (--ro-bind / /, submounts too), so the cgroup filesystem is, and a sandboxed process
+  // has no capability to remount it (--cap-drop ALL): nothing inside can move itself out of the run's cgroup.
+  readonly keepsCgroup = true;
 
   private readonly allowed: ReturnType<typeof parseAllowedHosts>;
 
@@ -233,7 +245,18 @@ export class BwrapSandbox implements Sandbox {
 
   /** Namespaces, the read-only root, fresh /proc and /dev, private /tmp and /run: what every run gets. */
   baseArgs(): string[] {
-    const args = ['--die-with-parent', '--new-session', '--unshare-pid'];
+    // No --new-session: the command must stay in the process group the runner signals, to get a cancel's SIGTERM
+    // and its grace. That option keeps a sandboxed process from pushing input (TIOCSTI) into the controlling
+    // terminal of the session that started bubblewrap (CVE-2017-5226), and runs have none: the runner starts each
+    // in a session of its own (spawn's `detached`, setsid), with pipes or nothing for stdio. TIOCSTI works on the
+    // caller's controlling terminal only, and the one process of that session that could acquire one is its
+    // leader, bubblewrap itself; the sandbox's /dev has no terminal of the host (bubblewrap's --dev: a devpts of its
+    // own).
+    // No capabilities inside: bubblewrap run by root keeps almost all of them for the command, which could then
+    // remount the read-only root read-write (and write the caller's repository, the home, DATA_DIR), unmount the
+    // private /proc or move itself out of the run's cgroup. Without capabilities, root inside is held by the
+    // mounts as any user is (a no-op for a non-root gateway, whose command has none anyway).
+    const args = ['--die-with-parent', '--unshare-pid', '--cap-drop', 'ALL'];
     if (this.policy.network !== 'on') args.push('--unshare-net');
     args.push('--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc');
     for (const dir of PRIVATE_DIRS) args.push('--tmpfs', dir);

@@ -26,11 +26,12 @@ interface Exit {
  * - The child is spawned from `argv` (no shell), in its own process group, with exactly `env`, and with stdin
  *   closed unless `stdin` is given (then it is written and closed) or `interactive` is (then it stays open, and
  *   the caller writes to it while the child runs; it is closed at the end whatever the caller did).
- * - Aborting `signal` sends SIGTERM to the whole group and SIGKILL after `graceMs`; `aborted` is then true
- *   whatever the exit code (CLIs exit 0, 143 or by signal when cancelled). An abort that comes after the leader
- *   has exited by itself does not count. A signal already aborted means nothing is spawned.
+ * - Aborting `signal` sends SIGTERM to the whole group (but its leader, with `spareLeaderFromTerm`) and SIGKILL
+ *   after `graceMs`; `aborted` is then true whatever the exit code (CLIs exit 0, 143 or by signal when cancelled).
+ *   An abort that comes after the leader has exited by itself does not count. A signal already aborted means
+ *   nothing is spawned.
  * - When the leader exits by itself, processes it left in its group (background grandchildren) get the same
- *   SIGTERM-then-SIGKILL treatment. The promise resolves once the group is gone, or at the latest about
+ *   SIGTERM-then-SIGKILL treatment (not looked for with `leaderEndsGroup`: the leader's exit ended them). The promise resolves once the group is gone, or at the latest about
  *   `graceMs` + 3 s (SIGKILL confirmation and drain) after the leader exited or the abort came.
  * - Output is streamed as lines to `onStdoutLine` / `onStderrLine` (see {@link LineSplitter}: `\r\n` handled,
  *   lines over `maxLineBytes` cut). `stdout` / `stderr` keep the **last** `maxBufferedBytes` of each stream
@@ -141,8 +142,10 @@ export async function runProcess(opts: RunOptions): Promise<RunResult> {
 
   try {
     await Promise.race([exited, abortRequested]);
-    // Either way the whole group goes: all of it on abort, the leader's leftovers after a normal exit.
-    await terminateGroup(pid, graceMs);
+    // Either way the whole group goes: all of it on abort, the leader's leftovers after a normal exit (none when
+    // the leader's exit ends them: a /proc scan per task saved).
+    if (!(opts.leaderEndsGroup === true && exit !== undefined && !aborted))
+      await terminateGroup(pid, graceMs, { spareLeaderFromTerm: opts.spareLeaderFromTerm === true });
     await opts.reap?.().catch(() => undefined);
     // Every writer is gone now: the leader gets reaped and the pipes end once their buffered data is read.
     await withTimeout(closed, DRAIN_MS);

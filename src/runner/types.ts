@@ -17,6 +17,17 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Grace between SIGTERM and SIGKILL (default 5000 ms). */
   graceMs?: number;
+  /**
+   * The command is a wrapper whose death would end what runs inside it at once, without its grace (bubblewrap):
+   * the SIGTERM goes to the rest of its process group, where the command inside runs; the SIGKILL after `graceMs`
+   * still goes to the whole group.
+   */
+  spareLeaderFromTerm?: boolean;
+  /**
+   * The leader's exit ends every other process of its group (bubblewrap: its PID namespace dies with it), so after
+   * the leader exits by itself there is nothing left to look for in the group (an abort still ends the group).
+   */
+  leaderEndsGroup?: boolean;
   /** Cap on the buffered stdout and stderr kept in the result, each (default 1 MiB). Lines are still streamed. */
   maxBufferedBytes?: number;
   /** Longest line passed to the line callbacks; longer lines are cut (default 1 MiB). */

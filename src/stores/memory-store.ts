@@ -161,7 +161,8 @@ export class MemoryTaskStore implements EmbeddedStore {
     if (last && record.seq <= last.seq) throw new Error(`task ${taskId} already has event ${record.seq}`);
     log.push(copyRecord(record));
     let excess = log.length - limit;
-    for (let i = 0; excess > 0 && i < log.length;) {
+    // The newest stays: it is where the task's ids have got to (a client may hold it).
+    for (let i = 0; excess > 0 && i < log.length - 1;) {
       if (log[i]?.droppable) {
         log.splice(i, 1);
         excess--;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ContextSession, ConversationLock, ConversationStore } from './conversation-store.js';
+import { blockingConnection } from './redis-connection.js';
 
 export interface RedisConversationStoreOptions {
   /** Prefix of every key (REDIS_KEY_PREFIX). */
@@ -78,7 +79,7 @@ export class RedisConversationStore implements ConversationStore {
   /** One subscriber per store for every conversation's release channel, in place before any turn waits. */
   private listen(): Promise<void> {
     this.subscribed ??= (async () => {
-      const sub = this.deps.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+      const sub = blockingConnection(this.deps.redis);
       sub.on('error', () => undefined);
       this.subscriber = sub;
       sub.on('pmessage', (_pattern: string, channel: string) => {

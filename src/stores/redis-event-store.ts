@@ -3,6 +3,7 @@ import { StreamResponse, TaskState } from '@a2a-js/sdk';
 import type { Redis } from 'ioredis';
 import { TaskUnreadableError } from './errors.js';
 import type { LiveEvents, LoggedEvent, TaskEventRecord, TaskEventStore } from './task-event-store.js';
+import { blockingConnection } from './redis-connection.js';
 
 export interface RedisEventStoreOptions {
   /** Prefix of every key (REDIS_KEY_PREFIX). */
@@ -17,8 +18,9 @@ export interface RedisEventStoreOptions {
 
 /**
  * Appends one event with its seq as the entry id (Redis refuses an id not above the stream's last, which is
- * the port's "seq must grow"), then drops the oldest droppable entries while the stream is over its bound, and
- * sets the stream's expiry when the event ends the task. One script, so a reader never sees a half trim.
+ * the port's "seq must grow"), then drops the oldest droppable entries (not the one appended) while the stream is
+ * over its bound, and sets the stream's expiry when the event ends the task. One script, so a reader never sees a
+ * half trim.
  * KEYS[1] stream; ARGV: id, droppable (0/1), json, limit, ttl ms (0: none).
  */
 const APPEND = `
@@ -33,7 +35,7 @@ while excess > 0 do
   for _, entry in ipairs(batch) do
     if excess <= 0 then break end
     local fields = entry[2]
-    if fields[2] == '1' then
+    if fields[2] == '1' and entry[1] ~= ARGV[1] then
       redis.call('XDEL', KEYS[1], entry[1])
       excess = excess - 1
     end
@@ -130,9 +132,7 @@ export class RedisEventStore implements TaskEventStore {
       ? []
       : ((await this.deps.redis.xrevrange(key, '+', '-', 'COUNT', 1)) as StreamEntry[]);
     let cursor = last?.[0] ?? '0-0';
-    const reader = closedAtOnce
-      ? undefined
-      : this.deps.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+    const reader = closedAtOnce ? undefined : blockingConnection(this.deps.redis);
     reader?.on('error', () => undefined);
     let closed = closedAtOnce;
     const close = (): void => {

@@ -21,6 +21,7 @@ import {
   stateOf,
   zeroStateCounts,
 } from './states.js';
+import { TextCache } from './text-cache.js';
 import {
   anonymousScope,
   type ContextSession,
@@ -65,8 +66,11 @@ type Params = Record<string, string | number | null>;
 
 const DEFAULT_SCOPE: StoreScope = { tenant: '', owner: 'anonymous', admin: false };
 
-/** How many tasks' wire JSON {@link SqliteTaskStore.loadWireJson} keeps, least recently read first out. */
-const WIRE_CACHE_ENTRIES = 2000;
+/**
+ * What {@link SqliteTaskStore.readWireJson} keeps, least recently read first out: up to 2,000 tasks' wire JSON,
+ * 32 M characters in all, none over 256 K (a task that large is read from the file each time).
+ */
+const WIRE_CACHE_LIMITS = { maxEntries: 2000, maxChars: 32 * 1024 * 1024, maxEntryChars: 256 * 1024 };
 
 interface WireRow {
   tenant: string;
@@ -80,10 +84,12 @@ interface WireRow {
  * recently read tasks' wire JSON, and the totals of recent list queries.
  */
 interface WireCache {
-  rows: Map<string, WireRow>;
+  rows: TextCache<WireRow>;
   /** `totalSize` of list queries by their SQL and arguments: counting a key's 100,000 tasks takes ~10 ms. */
   counts: Map<string, number>;
   dataVersion: number | undefined;
+  /** `PRAGMA data_version`, prepared once with `pluck` set (toggling it per read costs as much as the read). */
+  readonly dataVersionOf: Database.Statement;
 }
 
 /** How many list totals are kept (each is one number; a full cache is emptied). */
@@ -93,7 +99,12 @@ const wireCaches = new WeakMap<Database.Database, WireCache>();
 function wireCacheOf(db: Database.Database): WireCache {
   let cache = wireCaches.get(db);
   if (!cache) {
-    cache = { rows: new Map(), counts: new Map(), dataVersion: undefined };
+    cache = {
+      rows: new TextCache<WireRow>(WIRE_CACHE_LIMITS, (row) => row.json.length),
+      counts: new Map(),
+      dataVersion: undefined,
+      dataVersionOf: db.prepare('PRAGMA data_version').pluck(),
+    };
     wireCaches.set(db, cache);
   }
   return cache;
@@ -166,7 +177,7 @@ export class SqliteTaskStore implements EmbeddedStore {
     this.wireCache = wireCacheOf(this.db);
   }
 
-  private get wire(): Map<string, WireRow> {
+  private get wire(): TextCache<WireRow> {
     return this.wireCache.rows;
   }
 
@@ -192,22 +203,21 @@ export class SqliteTaskStore implements EmbeddedStore {
   }
 
   async loadWireJson(taskId: string, context: ServerCallContext): Promise<string | undefined> {
-    const scope = this.resolveScope(context);
+    return this.readWireJson(taskId, this.resolveScope(context));
+  }
+
+  /**
+   * {@link loadWireJson} for a scope already known, without a promise: better-sqlite3 is synchronous, and the
+   * front door (src/transport/front-door.ts) answers a plain GetTask in one turn of the event loop.
+   */
+  readWireJson(taskId: string, scope: StoreScope): string | undefined {
     this.dropForeignWrites();
     let row = this.wire.get(taskId);
-    if (row) {
-      // Most recently read last, so the oldest read goes first when the cache is full.
-      this.wire.delete(taskId);
-      this.wire.set(taskId, row);
-    } else {
+    if (!row) {
       row = this.statement('SELECT tenant, owner, json FROM tasks WHERE id = ?').get(taskId) as
         WireRow | undefined;
       if (!row) return undefined;
       this.wire.set(taskId, row);
-      if (this.wire.size > WIRE_CACHE_ENTRIES) {
-        const oldest = this.wire.keys().next().value;
-        if (oldest !== undefined) this.wire.delete(oldest);
-      }
     }
     // The same rule as the SQL of load(): another scope's task is not found.
     if (!scope.admin && (row.tenant !== scope.tenant || row.owner !== scope.owner)) return undefined;
@@ -216,7 +226,8 @@ export class SqliteTaskStore implements EmbeddedStore {
 
   /** Forgets what was kept when another connection has written the file since the last look. */
   private dropForeignWrites(): void {
-    const version = this.statement('PRAGMA data_version').pluck().get() as number;
+    this.assertOpen();
+    const version = this.wireCache.dataVersionOf.get() as number;
     if (version !== this.wireCache.dataVersion) {
       this.forget();
       this.wireCache.dataVersion = version;
@@ -345,12 +356,12 @@ export class SqliteTaskStore implements EmbeddedStore {
     };
     // Seqs start at 1, so a log cannot be over its bound before its seq is: most tasks never need the count.
     if (record.seq <= limit) insert();
-    else this.trimmedInsert(taskId, insert, limit);
+    else this.trimmedInsert(taskId, record.seq, insert, limit);
     this.feed.publish(taskId, { seq: record.seq, event: record.event });
   }
 
-  /** Inserts and then drops the oldest droppable events over `limit`, in one transaction. */
-  private trimmedInsert(taskId: string, insert: () => void, limit: number): void {
+  /** Inserts, then drops the oldest droppable events over `limit` (not the one inserted), in one transaction. */
+  private trimmedInsert(taskId: string, seq: number, insert: () => void, limit: number): void {
     this.db.transaction(() => {
       insert();
       const { n } = this.statement('SELECT COUNT(*) AS n FROM task_events WHERE task_id = ?').get(taskId) as {
@@ -359,8 +370,9 @@ export class SqliteTaskStore implements EmbeddedStore {
       if (n <= limit) return;
       this.statement(
         `DELETE FROM task_events WHERE task_id = @taskId AND seq IN (
-           SELECT seq FROM task_events WHERE task_id = @taskId AND droppable = 1 ORDER BY seq LIMIT @excess)`,
-      ).run({ taskId, excess: n - limit });
+           SELECT seq FROM task_events WHERE task_id = @taskId AND droppable = 1 AND seq < @seq
+           ORDER BY seq LIMIT @excess)`,
+      ).run({ taskId, seq, excess: n - limit });
     })();
   }
 
@@ -441,9 +453,13 @@ export class SqliteTaskStore implements EmbeddedStore {
     if (this.ownsDb && this.db.open) this.db.close();
   }
 
-  private statement(sql: string): Database.Statement {
-    // A shared connection outlives a closed store: the store refuses as its own closed connection would.
+  /** A shared connection outlives a closed store: the store refuses as its own closed connection would. */
+  private assertOpen(): void {
     if (this.closed) throw new TypeError('The database connection is not open');
+  }
+
+  private statement(sql: string): Database.Statement {
+    this.assertOpen();
     let statement = this.statements.get(sql);
     if (!statement) {
       statement = this.db.prepare(sql);

@@ -30,7 +30,9 @@ export interface TaskEventStore {
   /**
    * Appends an event to the task's stream. `seq` must be above every seq the task has (else it rejects and the
    * stream is left as it was). When the task then has more than `limit` events, its oldest droppable ones are
-   * removed until it has `limit` (never a non-droppable one). Subscribers hear of it once it is stored.
+   * removed until it has `limit` (never a non-droppable one, nor the one just appended: the last seq stored is
+   * the last one handed out, which a resume is checked against and the sequence goes on from). Subscribers hear
+   * of it once it is stored.
    */
   appendTaskEvent(taskId: string, record: TaskEventRecord, limit: number): Promise<void>;
   /** The task's stored events with a seq above `afterSeq`, in seq order (copies). */

@@ -56,6 +56,10 @@ export interface GatewayTaskStore extends TaskStore {
    * direct read path answers GetTask from it. Optional: a store without it is read through the SDK's path.
    */
   loadWireJson?(taskId: string, context: ServerCallContext): Promise<string | undefined>;
+  /** {@link loadWireJson} for a known scope, synchronous: only a store that reads without waiting has it. */
+  readWireJson?(taskId: string, scope: StoreScope): string | undefined;
+  /** {@link loadWireJson} for a known scope, for a store that must wait (Redis): the front door reads with it. */
+  loadWireJsonIn?(taskId: string, scope: StoreScope): Promise<string | undefined>;
   /** Cheap liveness check for /health and /ready. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

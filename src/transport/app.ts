@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import { RedisUnavailableError } from '../queue/redis-errors.js';
 import express, { type Express, type Request, type RequestHandler } from 'express';
 import type { AgentCard } from '@a2a-js/sdk';
@@ -7,9 +8,12 @@ import {
   type ServerCallContextBuilder,
 } from '@a2a-js/sdk/server';
 import { jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
-import type { Authenticator } from './auth.js';
+import type { Authenticator, Principal } from './auth.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import {
+  fixedSecurityHeaders,
+  RATE_WINDOW_MS,
+  redisRateStore,
   requestRateLimit,
   requireAuth,
   redisUnavailable,
@@ -22,15 +26,25 @@ import type { AccessLog } from '../observability/access-log.js';
 import type { HealthReporter } from '../observability/health.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { TaskQueue } from '../queue/task-queue.js';
-import type { GatewayTaskStore } from '../stores/types.js';
-import { bodyReader, clientFaultStatus, negotiateVersion, restError, wellFormedPath } from './body.js';
+import type { GatewayTaskStore, StoreScope } from '../stores/types.js';
+import {
+  bodyReader,
+  clientFaultStatus,
+  negotiateVersion,
+  refuseUnsupportedJsonRpcVersion,
+  restError,
+  wellFormedPath,
+} from './body.js';
 import { requestShape } from './request-shape.js';
 import { cardRoute } from './card-route.js';
 import { restMediaTypes } from './rest-media.js';
 import { sseHeartbeat } from './heartbeat.js';
 import type { SseStreams } from './sse-streams.js';
 import { legacyV01Handler } from './legacy-v01.js';
-import { directReads } from './direct-reads.js';
+import { AnswerCache, directReads } from './direct-reads.js';
+import { directStreams, type DirectStreamsDeps } from './direct-streams.js';
+import { FRONT_DOOR_SETTING, frontDoor } from './front-door.js';
+import { MemoryRateLimiter, StoreRateLimiter } from './memory-rate-limit.js';
 import { HOT_LANE_SETTING, hotLane } from './hot-lane.js';
 import { forPossibleStreams } from './unary-calls.js';
 import { TRANSPORT_STATE_KEY } from './request-handler.js';
@@ -60,6 +74,10 @@ export interface AppDeps {
   sseHeartbeatMs: number;
   /** Gives stream events their ids and tells the handler a client's Last-Event-ID. */
   sseStreams: SseStreams;
+  /** The tasks' event logs: plain 1.0 subscribes are streamed from them directly (see direct-streams.ts). */
+  eventLog?: DirectStreamsDeps['log'];
+  /** Unsent bytes a directly streamed subscriber may have before it is cut off. */
+  sseMaxBufferedBytes?: number;
   authenticator: Authenticator;
   /** Counts failed authentications per client address; an address over the limit gets 429. */
   authThrottle?: AuthThrottle;
@@ -71,6 +89,19 @@ export interface AppDeps {
   workerOnly?: boolean;
   /** The connection of the shared stores (tasks on Redis): while it is down, A2A calls are refused at once. */
   sharedRedis?: { readonly status: string };
+  /** The store scope of a caller on the default tenant (as the store's scope resolver has it): the front door's. */
+  scopeOf?: (principal: Principal) => StoreScope;
+}
+
+/** The request listener of each app: its front door, where it has one (see {@link requestListenerOf}). */
+const listeners = new WeakMap<Express, RequestListener>();
+
+/**
+ * What to hand `http.createServer` for an app made by {@link createApp}: its front door (front-door.ts) when the
+ * settings allow one, else the app itself.
+ */
+export function requestListenerOf(app: Express): RequestListener {
+  return listeners.get(app) ?? app;
 }
 
 function contextBuilderFor(transport: 'jsonrpc' | 'rest'): ServerCallContextBuilder {
@@ -140,6 +171,7 @@ function a2aRoutes(deps: AppDeps): express.Router {
     }),
   );
   router.post('/', legacyV01Handler({ requestHandler: deps.requestHandler, userBuilder }));
+  router.post('/', refuseUnsupportedJsonRpcVersion);
   router.use(
     '/',
     jsonRpcHandler({
@@ -217,8 +249,24 @@ export function createApp(deps: AppDeps): Express {
     return app;
   }
   const shared = deps.sharedRedis;
+  const limited = deps.rateLimit.perMinute > 0;
+  // In one process the request limit is counted here, by the middleware and the front door alike.
+  const limiter =
+    limited && !deps.rateLimit.redis
+      ? new MemoryRateLimiter(deps.rateLimit.perMinute, RATE_WINDOW_MS)
+      : undefined;
+  // With Redis the count is there, one limiter for the middleware and the front door.
+  const rateRedis = limited ? deps.rateLimit.redis : undefined;
+  const sharedRate = rateRedis
+    ? new StoreRateLimiter(
+        deps.rateLimit.perMinute,
+        RATE_WINDOW_MS,
+        redisRateStore(rateRedis, deps.rateLimit.redisPrefix),
+      )
+    : undefined;
+  const answers = new AnswerCache();
   const guarded: RequestHandler[] = [
-    ...(deps.rateLimit.perMinute > 0 ? [requestRateLimit(deps.rateLimit)] : []),
+    ...(limited ? [requestRateLimit(deps.rateLimit, limiter, sharedRate)] : []),
     ...(shared
       ? [
           ((req, res, next) => {
@@ -239,9 +287,22 @@ export function createApp(deps: AppDeps): Express {
     // Plain GetTask reads are answered here; everything else goes on (see direct-reads.ts).
     directReads({
       store: deps.store,
+      answers,
       jsonRpcContext: contextBuilderFor('jsonrpc'),
       restContext: contextBuilderFor('rest'),
     }),
+    // Plain 1.0 subscribes, each event serialized once for all its subscribers (embedded stores only).
+    ...(deps.eventLog && !shared
+      ? [
+          directStreams({
+            requestHandler: deps.requestHandler,
+            log: deps.eventLog,
+            jsonRpcContext: contextBuilderFor('jsonrpc'),
+            restContext: contextBuilderFor('rest'),
+            ...(deps.sseMaxBufferedBytes !== undefined ? { maxBufferedBytes: deps.sseMaxBufferedBytes } : {}),
+          }),
+        ]
+      : []),
   ];
   const tail = a2aRoutes(deps);
   const onError = errorHandler(deps.logger);
@@ -272,5 +333,45 @@ export function createApp(deps: AppDeps): Express {
   app.use(guarded);
   app.use(tail);
   app.use(onError);
+
+  // Plain GetTask before Express: on SQLite in one turn of the event loop (limits and throttle in this process), on
+  // Redis once its reads are back; never with CORS (its headers depend on the request). app.disable(FRONT_DOOR_SETTING)
+  // turns it off.
+  const readWireJson = deps.store.readWireJson?.bind(deps.store);
+  const loadWireJsonIn = deps.store.loadWireJsonIn?.bind(deps.store);
+  const security = fixedSecurityHeaders();
+  const throttle = deps.authThrottle;
+  // Embedded: everything it needs answers at once. On Redis: the read, the count and the throttle are asked there.
+  const embedded = Boolean(
+    readWireJson && !shared && (!limited || limiter) && (!throttle?.enabled || throttle.local),
+  );
+  const onRedis = Boolean(shared && loadWireJsonIn && (!limited || limiter || sharedRate));
+  if (deps.scopeOf && security && deps.corsOrigins.length === 0 && (embedded || onRedis)) {
+    app.enable(FRONT_DOOR_SETTING);
+    listeners.set(
+      app,
+      frontDoor({
+        app,
+        authenticator: deps.authenticator,
+        authThrottle: throttle,
+        limiter,
+        ...(embedded && readWireJson ? { readWireJson } : {}),
+        ...(!embedded && shared && loadWireJsonIn
+          ? {
+              shared: {
+                loadWireJson: loadWireJsonIn,
+                limiter: sharedRate,
+                ready: () => shared.status === 'ready',
+              },
+            }
+          : {}),
+        scopeOf: deps.scopeOf,
+        accessLog: deps.accessLog,
+        answers,
+        securityHeaders: security,
+        bodyLimitBytes: deps.bodyLimitBytes,
+      }),
+    );
+  }
   return app;
 }

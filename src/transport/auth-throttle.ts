@@ -17,6 +17,9 @@ export interface AuthThrottleOptions {
   redisPrefix: string;
 }
 
+/** Addresses past which the recent failures are pruned of those older than a window. */
+const RECENT_FAILURES_KEPT = 10_000;
+
 /**
  * Counts failed authentications per client address (the address Express derives, so `TRUST_PROXY` applies; IPv6
  * by /56 subnet) in the rate-limit store, and refuses an address that reached the limit until its window ends.
@@ -26,6 +29,10 @@ export interface AuthThrottleOptions {
  */
 export class AuthThrottle {
   private readonly store: Store;
+  /** When this process last recorded a failed authentication (0: never). */
+  private lastFailureAt = 0;
+  /** When each address last failed here, kept a window: what {@link mayBeThrottled} answers from. */
+  private readonly recentFailures = new Map<string, number>();
 
   constructor(
     private readonly opts: AuthThrottleOptions,
@@ -40,6 +47,11 @@ export class AuthThrottle {
 
   get enabled(): boolean {
     return this.opts.limit > 0;
+  }
+
+  /** Counts in this process only (no Redis). */
+  get local(): boolean {
+    return !this.opts.redis;
   }
 
   private keyOf(req: ClientAddress): string {
@@ -60,9 +72,36 @@ export class AuthThrottle {
     }
   }
 
+  /**
+   * True when no address can be throttled now, known without reading the store: the throttle is off, or it counts
+   * in this process and no authentication failed here within the last window. (With Redis, other nodes count too.)
+   */
+  nobodyThrottled(now = Date.now()): boolean {
+    if (!this.enabled) return true;
+    return !this.opts.redis && now - this.lastFailureAt > this.opts.windowSec * 1000;
+  }
+
+  /**
+   * False when the address cannot be throttled now, known without reading the store (no failure from it within
+   * the last window, counted in this process); true when only {@link retryAfter} can tell.
+   */
+  mayBeThrottled(req: ClientAddress, now = Date.now()): boolean {
+    if (this.nobodyThrottled(now)) return false;
+    if (this.opts.redis) return true;
+    const last = this.recentFailures.get(this.keyOf(req));
+    return last !== undefined && now - last <= this.opts.windowSec * 1000;
+  }
+
   /** Records one failed authentication from the caller's address. */
   async failed(req: ClientAddress): Promise<void> {
     if (!this.enabled) return;
+    const now = Date.now();
+    this.lastFailureAt = now;
+    this.recentFailures.set(this.keyOf(req), now);
+    if (this.recentFailures.size > RECENT_FAILURES_KEPT) {
+      for (const [key, at] of this.recentFailures)
+        if (now - at > this.opts.windowSec * 1000) this.recentFailures.delete(key);
+    }
     try {
       await this.store.increment(this.keyOf(req));
     } catch (err) {

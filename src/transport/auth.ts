@@ -116,6 +116,17 @@ export class Authenticator {
     return { ok: false, reason: 'the API key is not valid' };
   }
 
+  /**
+   * The caller's principal when it is known without any work: anonymous with authentication off, or a key matched
+   * before. Undefined for everything else (no credential, a new or wrong key, a JWT), which
+   * {@link authenticate} must decide.
+   */
+  knownPrincipal(req: CredentialSource): Principal | undefined {
+    if (!this.enabled) return ANONYMOUS;
+    const credential = presented(req);
+    return credential ? this.known.get(credential.value) : undefined;
+  }
+
   private matchKey(value: string): KeyEntry | undefined {
     const digest = createHash('sha256').update(value, 'utf8').digest();
     let found: KeyEntry | undefined;

@@ -158,6 +158,43 @@ export const negotiateVersion: RequestHandler = (req, _res, next) => {
   next();
 };
 
+/** The A2A versions the JSON-RPC binding serves (the card's 1.0 interface and the SDK's 0.3 compatibility). */
+const JSON_RPC_VERSIONS = ['1.0', '0.3'] as const;
+
+/**
+ * Answers a JSON-RPC call that asks for a version the gateway does not serve, with the SDK's own answer (-32009,
+ * `VERSION_NOT_SUPPORTED`), before the SDK's handler, which gives the same answer but also logs it as an unhandled
+ * error with its stack: a client's mistake, and one a client could repeat to fill the error log.
+ */
+export const refuseUnsupportedJsonRpcVersion: RequestHandler = (req, res, next) => {
+  const version = req.headers['a2a-version'];
+  if (
+    typeof version !== 'string' ||
+    version === '' ||
+    (JSON_RPC_VERSIONS as readonly string[]).includes(version)
+  ) {
+    next();
+    return;
+  }
+  const body = req.body as { id?: unknown } | undefined;
+  const id = typeof body?.id === 'string' || typeof body?.id === 'number' ? body.id : null;
+  res.status(200).json({
+    jsonrpc: '2.0',
+    id,
+    error: {
+      code: -32009,
+      message: `The requested A2A protocol version '${version}' is not supported. Supported versions: ${JSON_RPC_VERSIONS.join(', ')}`,
+      data: [
+        {
+          '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+          reason: 'VERSION_NOT_SUPPORTED',
+          domain: 'a2a-protocol.org',
+        },
+      ],
+    },
+  });
+};
+
 /**
  * Refuses a path whose percent-encoding is broken (`/tasks/%ff`) with 400, before a router tries to decode it
  * and throws a URIError that would surface as 500.

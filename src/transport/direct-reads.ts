@@ -1,17 +1,20 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { Task } from '@a2a-js/sdk';
 import type { ServerCallContext, ServerCallContextBuilder } from '@a2a-js/sdk/server';
+import { TextCache } from '../stores/text-cache.js';
 import type { GatewayTaskStore } from '../stores/types.js';
 import { userBuilder } from './security.js';
 
-/** How many tasks' answers are kept, most recently stored first out. */
-const CACHE_ENTRIES = 2000;
+/** The answers kept: up to 2,000 tasks', 32 M characters in all, none over 256 K (least recently read first out). */
+const CACHE_LIMITS = { maxEntries: 2000, maxChars: 32 * 1024 * 1024, maxEntryChars: 256 * 1024 };
 
 const REST_GET_TASK = /^\/tasks\/([^/:]+)$/;
 const REST_TYPES = new Set(['application/json', 'application/a2a+json']);
 
 export interface DirectReadsDeps {
   store: Pick<GatewayTaskStore, 'loadWireJson'>;
+  /** The answers kept, shared with the front door. */
+  answers: AnswerCache;
   /** The contexts the SDK's handlers build for each binding (the store's scope comes from them). */
   jsonRpcContext: ServerCallContextBuilder;
   restContext: ServerCallContextBuilder;
@@ -21,8 +24,10 @@ export interface DirectReadsDeps {
  * The task JSON as the SDK's path writes it (`Task.toJSON` of the decoded row), computed once per stored version
  * of a task: a row that has not changed since is answered from memory, with no decoding or encoding at all.
  */
-class AnswerCache {
-  private readonly entries = new Map<string, Answer>();
+export class AnswerCache {
+  private readonly entries = new TextCache<Answer>(CACHE_LIMITS, (a) =>
+    a.json === a.stored ? a.stored.length : a.stored.length + a.json.length,
+  );
 
   answerFor(taskId: string, stored: string): Answer {
     const hit = this.entries.get(taskId);
@@ -30,18 +35,13 @@ class AnswerCache {
     const encoded = JSON.stringify(Task.toJSON(Task.fromJSON(JSON.parse(stored))));
     // Most rows are stored in exactly this form: keep one string, not two.
     const answer: Answer = { stored, json: encoded === stored ? stored : encoded, etags: new Map() };
-    this.entries.delete(taskId);
     this.entries.set(taskId, answer);
-    if (this.entries.size > CACHE_ENTRIES) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
     return answer;
   }
 }
 
 /** One stored version of a task, as answered, and the ETags of the bodies it was answered in. */
-interface Answer {
+export interface Answer {
   stored: string;
   json: string;
   /** By body: the REST body (key '') and the JSON-RPC bodies of the last few request ids (as JSON). */
@@ -55,9 +55,8 @@ const ETAGS_PER_ANSWER = 4;
  * The ETag `res.send` would compute for `body` (the app's `etag fn`, weak by default), computed once per body:
  * set before `res.send`, it keeps Express from hashing the same bytes on every read.
  */
-function etagFor(req: Request, answer: Answer, bodyKey: string, body: string): string | undefined {
+export function etagFor(etagFn: unknown, answer: Answer, bodyKey: string, body: string): string | undefined {
   if (answer.etags.has(bodyKey)) return answer.etags.get(bodyKey);
-  const etagFn: unknown = req.app.get('etag fn');
   const etag = typeof etagFn === 'function' ? (etagFn as EtagFn)(body, 'utf8') : undefined;
   if (answer.etags.size >= ETAGS_PER_ANSWER) answer.etags.clear();
   answer.etags.set(bodyKey, etag);
@@ -70,12 +69,16 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The JSON-RPC request id and task id of a plain 1.0 `GetTask` (nothing but `params.id`), or undefined. */
-function plainJsonRpcGet(req: Request): { rpcId: string | number; taskId: string } | undefined {
-  const type = req.header('content-type');
+/**
+ * The JSON-RPC request id and task id of a plain 1.0 `GetTask` (nothing but `params.id`) in a parsed body sent
+ * with this content type, or undefined.
+ */
+export function plainJsonRpcGet(
+  type: string | undefined,
+  body: unknown,
+): { rpcId: string | number; taskId: string } | undefined {
   if (type !== undefined && type.split(';', 1)[0]?.trim().toLowerCase() !== 'application/json')
     return undefined;
-  const body: unknown = req.body;
   if (!isPlainObject(body) || body.jsonrpc !== '2.0' || body.method !== 'GetTask') return undefined;
   const rpcId = body.id;
   if (!(typeof rpcId === 'string' || (typeof rpcId === 'number' && Number.isInteger(rpcId))))
@@ -88,14 +91,16 @@ function plainJsonRpcGet(req: Request): { rpcId: string | number; taskId: string
   return { rpcId, taskId };
 }
 
-/** The task id of a plain 1.0 `GET /tasks/{id}` (no query, no tenant), or undefined. */
-function plainRestGet(req: Request): string | undefined {
+/**
+ * The task id of a plain 1.0 `GET /tasks/{id}` (no query, no tenant) with this content type, path and URL (the
+ * path with its query, if any), or undefined.
+ */
+export function plainRestGet(type: string | undefined, path: string, url: string): string | undefined {
   // The SDK's REST router refuses any other content type, even on a GET.
-  const type = req.header('content-type');
   if (type !== undefined && !REST_TYPES.has(type.split(';', 1)[0]?.trim().toLowerCase() ?? ''))
     return undefined;
-  const match = REST_GET_TASK.exec(req.path);
-  if (!match?.[1] || req.url.includes('?')) return undefined;
+  const match = REST_GET_TASK.exec(path);
+  if (!match?.[1] || url.includes('?')) return undefined;
   try {
     const taskId = decodeURIComponent(match[1]);
     return taskId.trim() === '' ? undefined : taskId;
@@ -114,7 +119,7 @@ function send(
   res.status(200);
   // As `res.json` does after the SDK's handlers: their content type (if set), then `send` adds the charset.
   if (!res.get('Content-Type')) res.setHeader('Content-Type', contentType);
-  const etag = etagFor(req, answer, body.key, body.text);
+  const etag = etagFor(req.app.get('etag fn'), answer, body.key, body.text);
   if (etag) res.setHeader('ETag', etag);
   res.send(body.text);
 }
@@ -123,14 +128,14 @@ function send(
  * A direct read path for the most frequent call, a plain GetTask on A2A 1.0 (JSON-RPC `GetTask` with only an
  * id, REST `GET /tasks/{id}` without a query): the task's stored JSON is answered in the bytes the SDK's handlers
  * write, without their layers (router, parser, context, decode and re-encode per request). Every other request,
- * and every task not found, goes on to the SDK's handlers, so errors and all other behaviour stay theirs. Mounted
- * after authentication, rate limiting and the body reader, in place of nothing.
+ * every task not found and every read that failed, goes on to the SDK's handlers, so errors and all other
+ * behaviour stay theirs. Mounted after authentication, rate limiting and the body reader, in place of nothing.
  */
 export function directReads(deps: DirectReadsDeps): RequestHandler {
   const { store } = deps;
   if (!store.loadWireJson) return (_req, _res, next) => next();
   const loadWireJson = store.loadWireJson.bind(store);
-  const cache = new AnswerCache();
+  const cache = deps.answers;
   const contextFor = async (req: Request, builder: ServerCallContextBuilder): Promise<ServerCallContext> =>
     builder({ extensions: [], user: await userBuilder(req), headers: req.headers, requestedVersion: '1.0' });
 
@@ -143,7 +148,7 @@ export function directReads(deps: DirectReadsDeps): RequestHandler {
     let taskId: string | undefined;
     let builder = deps.jsonRpcContext;
     if (req.method === 'POST' && req.path === '/') {
-      const call = plainJsonRpcGet(req);
+      const call = plainJsonRpcGet(req.header('content-type'), req.body);
       if (call) {
         taskId = call.taskId;
         const id = JSON.stringify(call.rpcId);
@@ -154,7 +159,7 @@ export function directReads(deps: DirectReadsDeps): RequestHandler {
           });
       }
     } else if (req.method === 'GET') {
-      taskId = plainRestGet(req);
+      taskId = plainRestGet(req.header('content-type'), req.path, req.url);
       builder = deps.restContext;
       // The SDK's REST router sets this type on every answer before its handler runs.
       answer = (cached) => {
@@ -170,9 +175,13 @@ export function directReads(deps: DirectReadsDeps): RequestHandler {
     const reply = answer;
     contextFor(req, builder)
       .then((context) => loadWireJson(id, context))
-      .then((stored) => {
-        if (stored === undefined) next();
-        else reply(cache.answerFor(id, stored));
-      }, next);
+      .then(
+        (stored) => {
+          if (stored === undefined) next();
+          else reply(cache.answerFor(id, stored));
+        },
+        // A read that failed (Redis away) goes on to the SDK's handler too, whose error mapping tells it.
+        () => next(),
+      );
   };
 }

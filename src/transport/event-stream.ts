@@ -19,7 +19,7 @@ export interface EventStreamDeps {
 }
 
 /** `Last-Event-ID` as a seq: undefined when absent; a bad value is refused, naming what was expected. */
-function parseLastEventId(raw: string | undefined): number | undefined {
+export function parseLastEventId(raw: string | undefined): number | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
   const text = raw.trim();
   if (!/^\d{1,15}$/.test(text)) {
@@ -30,8 +30,30 @@ function parseLastEventId(raw: string | undefined): number | undefined {
   return Number(text);
 }
 
+/**
+ * The logged events after `Last-Event-ID`. An id past the log's last event is refused, naming the ids the log
+ * has: no client can have seen that event, and a stream from there would skip every event still to come (the
+ * task's end too) and never close. The log's end is read from the store now, so on Redis it is where every node's
+ * writes have got to; an id inside the log has events after it or is the end, so only an empty replay reads it.
+ */
+export async function replayAfter(
+  log: Pick<TaskEventLog, 'read' | 'lastSeq'>,
+  taskId: string,
+  after: number,
+): Promise<LoggedEvent[]> {
+  const replay = await log.read(taskId, after);
+  if (replay.length > 0 || after === 0) return replay;
+  const last = await log.lastSeq(taskId);
+  if (after > last) {
+    throw new RequestMalformedError(
+      `Last-Event-ID: ${after} is past the last event of task ${taskId} (${last}); expected a whole number from 0 to ${last}`,
+    );
+  }
+  return replay;
+}
+
 /** The seq of the logged event whose status the snapshot shows; else the log's end (0 for an empty log). */
-function positionOf(task: Task, logged: readonly LoggedEvent[]): number {
+export function positionOf(task: Task, logged: readonly LoggedEvent[]): number {
   for (let i = logged.length - 1; i >= 0; i--) {
     const entry = logged[i];
     if (entry && sameStatus(statusOf(entry.event), task.status)) return entry.seq;
@@ -41,9 +63,10 @@ function positionOf(task: Task, logged: readonly LoggedEvent[]): number {
 
 /**
  * Resubscribe from the task's event log. With `Last-Event-ID`, every logged event after it, then live ones
- * (also for a finished task, whose log is replayed and the stream closed). Without it, as the spec says: the
- * current task first (with the id of the event it reflects), then what happens next; a finished task is refused.
- * Live events are subscribed to before the log is read and deduplicated by seq, so nothing falls in between.
+ * (also for a finished task, whose log is replayed and the stream closed); an id past the log's end is refused,
+ * running task or finished (see {@link replayAfter}). Without it, as the spec says: the current task first (with
+ * the id of the event it reflects), then what happens next; a finished task is refused. Live events are
+ * subscribed to before the log is read and deduplicated by seq, so nothing falls in between.
  */
 async function* resubscribe(
   inner: A2ARequestHandler,
@@ -78,7 +101,7 @@ async function* resubscribe(
       yield { payload: { $case: 'task', value: task } };
     } else {
       cursor = after;
-      replay = await deps.log.read(task.id, after);
+      replay = await replayAfter(deps.log, task.id, after);
     }
     for (const entry of replay) {
       stream?.setNextId(entry.seq);

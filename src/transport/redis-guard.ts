@@ -3,9 +3,29 @@ import { RedisUnavailableError } from '../queue/redis-errors.js';
 import { wireError } from './request-handler.js';
 import { REDIS_RETRY_AFTER_SEC } from './wire-errors.js';
 
-/** ioredis's words for a connection that is down (no offline queue, closed, refused, given up). */
+/**
+ * ioredis's words for a connection that is down (no offline queue, closed, refused, given up) or a Redis that does
+ * not answer (a command past its timeout).
+ */
 const CONNECTION_DOWN =
-  /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|MaxRetriesPerRequest|connection (?:wait|connecting|reconnecting|end|close)/i;
+  /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|MaxRetriesPerRequest|Command timed out|connection (?:wait|connecting|reconnecting|end|close)/i;
+
+/**
+ * The error to answer a failure with that {@link isRedisDown} says is Redis's: the failure itself when it already
+ * names Redis, else one saying what the connection is doing (`status`): away, or there and not answering in time.
+ */
+export function redisUnavailableOf(err: unknown, status: string): RedisUnavailableError {
+  if (err instanceof RedisUnavailableError) return err;
+  return new RedisUnavailableError(status === 'ready' ? 'no answer in time' : `connection ${status}`);
+}
+
+/** Whether an error says Redis is away or does not answer (rather than a fault of the request or the code). */
+export function isRedisDown(err: unknown): boolean {
+  return (
+    err instanceof RedisUnavailableError ||
+    CONNECTION_DOWN.test(err instanceof Error ? err.message : String(err))
+  );
+}
 
 /**
  * On a shared store, a call that failed because Redis went away mid-request is told so: the binding's
@@ -17,11 +37,8 @@ export function withRedisGuard(
   redis: { readonly status: string },
 ): A2ARequestHandler {
   const translate = (err: unknown, context: ServerCallContext): unknown => {
-    const message = err instanceof Error ? err.message : String(err);
-    const down = err instanceof RedisUnavailableError || CONNECTION_DOWN.test(message);
-    if (!down) return err;
-    const reason =
-      err instanceof RedisUnavailableError ? err : new RedisUnavailableError(`connection ${redis.status}`);
+    if (!isRedisDown(err)) return err;
+    const reason = redisUnavailableOf(err, redis.status);
     return wireError(context, 'unavailable', reason.message, {
       reason: 'REDIS_UNAVAILABLE',
       retryAfterSeconds: REDIS_RETRY_AFTER_SEC,

@@ -26,12 +26,58 @@ function nonString(obj: Json, keys: readonly string[], prefix: string): string |
   return undefined;
 }
 
-/** The first problem with a message's id fields and text parts, or undefined. */
+/**
+ * Fields the SDK turns into a string, a number or a boolean (`String(x)`, `Number(x)`), by what each holds. An
+ * object or a list there was taken as "[object Object]" at best; one with a `toString` or `valueOf` key (which JSON
+ * can carry, as data, never as a function) made the conversion throw, and the call came back -32603.
+ */
+const SCALAR_PARAMS: Readonly<Record<string, string>> = {
+  contextId: 'a string',
+  pageToken: 'a string',
+  status: 'a task state name',
+  statusTimestampAfter: 'a timestamp string',
+  lastUpdatedAfter: 'a timestamp string',
+  pageSize: 'a whole number',
+  historyLength: 'a whole number',
+  includeArtifacts: 'true or false',
+};
+
+/** The first of {@link SCALAR_PARAMS} in `obj` that holds an object or a list, as `prefix.key`. */
+function nonScalar(obj: Json, prefix: string): string | undefined {
+  for (const [key, expected] of Object.entries(SCALAR_PARAMS)) {
+    const value = obj[key];
+    if (typeof value === 'object' && value !== null) {
+      return `${prefix}${key}: expected ${expected}, got ${describeValue(value)}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The first of `keys` in `obj` that is present but not a list of strings, as `prefix.key` (or `prefix.key.i` for
+ * the first item that is not a string). The SDK spreads these (`[...x]`) or maps them through `String`: a number
+ * there came back -32603 "is not iterable", an object with a `toString` key made `String` throw.
+ */
+function nonStringList(obj: Json, keys: readonly string[], prefix: string): string | undefined {
+  for (const key of keys) {
+    const value = obj[key];
+    if (value === undefined || value === null) continue;
+    if (!Array.isArray(value))
+      return `${prefix}${key}: expected a list of strings, got ${describeValue(value)}`;
+    const bad = value.findIndex((item) => typeof item !== 'string');
+    if (bad >= 0) return `${prefix}${key}.${bad}: expected a string, got ${describeValue(value[bad])}`;
+  }
+  return undefined;
+}
+
+/** The first problem with a message's id fields, its lists and its text parts, or undefined. */
 export function messageShapeProblem(message: unknown, prefix: string): string | undefined {
   if (message === undefined || message === null) return undefined;
   if (!isObject(message))
     return `${prefix}: expected an object with role and parts, got ${describeValue(message)}`;
-  const ids = nonString(message, ['messageId', 'taskId', 'contextId'], `${prefix}.`);
+  const ids =
+    nonString(message, ['messageId', 'taskId', 'contextId'], `${prefix}.`) ??
+    nonStringList(message, ['extensions', 'referenceTaskIds'], `${prefix}.`);
   if (ids) return ids;
   const parts = message.parts;
   if (parts === undefined || parts === null) return undefined;
@@ -49,10 +95,14 @@ export function messageShapeProblem(message: unknown, prefix: string): string | 
       return `${prefix}.parts.${i}.file: expected an object with uri or bytes, got ${describeValue(part.file)}`;
     }
     // A file's fields are strings (0.3: file.uri/bytes/mimeType/name; 1.0: url/raw/mediaType/filename on the
-    // part): the SDK hands them to Buffer.from and the like, and a number there came back -32603.
+    // part): the SDK hands them to Buffer.from and the like, and a number there came back -32603. The SDK picks
+    // the 0.3 content by `'bytes' in file`, so a null `bytes` or `uri` is no more absent than a number is.
     if (isObject(part.file)) {
+      const file = part.file;
+      const nullContent = (['bytes', 'uri'] as const).find((key) => key in file && file[key] === null);
+      if (nullContent) return `${prefix}.parts.${i}.file.${nullContent}: expected a string, got null`;
       const fileField = nonString(
-        part.file,
+        file,
         ['uri', 'bytes', 'mimeType', 'mediaType', 'name'],
         `${prefix}.parts.${i}.file.`,
       );
@@ -100,6 +150,7 @@ export function jsonRpcParamsProblem(method: unknown, params: unknown): string |
   }
   return (
     nonString(params, ['id', 'taskId', 'pushNotificationConfigId', 'tenant'], 'params.') ??
+    nonScalar(params, 'params.') ??
     pushConfigShapeProblem(params.pushNotificationConfig, 'params.pushNotificationConfig') ??
     (method === 'CreateTaskPushNotificationConfig' ? pushConfigShapeProblem(params, 'params') : undefined) ??
     messageShapeProblem(params.message, 'params.message') ??
@@ -110,7 +161,11 @@ export function jsonRpcParamsProblem(method: unknown, params: unknown): string |
 /** A send's configuration carries a push config of its own (`configuration.pushNotificationConfig`). */
 function configurationShapeProblem(configuration: unknown, prefix: string): string | undefined {
   if (!isObject(configuration)) return undefined;
-  return pushConfigShapeProblem(configuration.pushNotificationConfig, `${prefix}.pushNotificationConfig`);
+  return (
+    nonScalar(configuration, `${prefix}.`) ??
+    nonStringList(configuration, ['acceptedOutputModes', 'accepted_output_modes'], `${prefix}.`) ??
+    pushConfigShapeProblem(configuration.pushNotificationConfig, `${prefix}.pushNotificationConfig`)
+  );
 }
 
 const PUSH_CONFIGS_PATH = /\/pushNotificationConfigs$/;

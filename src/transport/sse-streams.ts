@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { STATE_HEADERS_KEY, type ServerCallContext } from '@a2a-js/sdk/server';
 
 /**
@@ -25,6 +25,19 @@ function idText(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return String(v);
   return undefined;
+}
+
+/** `Last-Event-ID` as the client sent it: the header, else a `lastEventId` query or JSON-RPC param. */
+export function lastEventIdOf(req: Request): string | undefined {
+  const body: unknown = req.body;
+  const params = isObject(body) && isObject(body.params) ? body.params : {};
+  const query: unknown = req.query;
+  return (
+    req.get('last-event-id') ??
+    (isObject(query) ? idText(query.lastEventId) : undefined) ??
+    idText(params.lastEventId) ??
+    (isObject(params.metadata) ? idText(params.metadata.lastEventId) : undefined)
+  );
 }
 
 /**
@@ -58,14 +71,7 @@ export class SseStreams {
         next();
         return;
       }
-      const body: unknown = req.body;
-      const params = isObject(body) && isObject(body.params) ? body.params : {};
-      const query: unknown = req.query;
-      const lastEventId =
-        req.get('last-event-id') ??
-        (isObject(query) ? idText(query.lastEventId) : undefined) ??
-        idText(params.lastEventId) ??
-        (isObject(params.metadata) ? idText(params.metadata.lastEventId) : undefined);
+      const lastEventId = lastEventIdOf(req);
       const aborted = new AbortController();
       let nextId: number | undefined;
       this.byHeaders.set(req.headers, {

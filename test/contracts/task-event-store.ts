@@ -155,6 +155,28 @@ export function taskEventStoreContract(name: string, make: MakeEventStore): void
       assert.equal((await store.lastTaskEvent(id))?.seq, 17);
     });
 
+    void test('the newest event stays however far over the bound: the last seq stored is the last appended', async () => {
+      const id = nextId();
+      const limit = 3;
+      await store.appendTaskEvent(id, record(1, statusEvent(id, TaskState.TASK_STATE_SUBMITTED)), limit);
+      await store.appendTaskEvent(id, record(2, statusEvent(id, TaskState.TASK_STATE_WORKING)), limit);
+      await store.appendTaskEvent(id, record(3, statusEvent(id, TaskState.TASK_STATE_INPUT_REQUIRED)), limit);
+      // Over the bound with only non-droppable events before it: the droppable one just appended is kept.
+      await store.appendTaskEvent(id, record(4, statusEvent(id, TaskState.TASK_STATE_WORKING), true), limit);
+      assert.equal((await store.lastTaskEvent(id))?.seq, 4);
+      // The next one is newest now: the one before it goes, as the oldest droppable.
+      await store.appendTaskEvent(id, record(5, statusEvent(id, TaskState.TASK_STATE_WORKING), true), limit);
+      assert.deepEqual(
+        (await store.readTaskEvents(id, 0)).map((r) => r.seq),
+        [1, 2, 3, 5],
+      );
+      assert.equal((await store.lastTaskEvent(id))?.seq, 5);
+      // The sequence goes on from it: a seq at or below it is refused.
+      await assert.rejects(
+        store.appendTaskEvent(id, record(5, statusEvent(id, TaskState.TASK_STATE_WORKING), true), limit),
+      );
+    });
+
     void test('read events are copies', async () => {
       const id = nextId();
       await store.appendTaskEvent(id, record(1, statusEvent(id, TaskState.TASK_STATE_WORKING, 'a')), 100);

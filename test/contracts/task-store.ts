@@ -400,6 +400,162 @@ export function taskStoreContract(name: string, make: MakeStore): void {
         );
       });
 
+      void test('context, state and status time combined: paged in order through ties, with the total of the combination', async () => {
+        const base = Date.parse('2025-03-01T00:00:00.000Z');
+        const done = TaskState.TASK_STATE_COMPLETED;
+        const failed = TaskState.TASK_STATE_FAILED;
+        // 14 tasks in ctx-x, pairs sharing a timestamp, alternating states; noise in ctx-y and in bob's scope.
+        for (let i = 0; i < 14; i++) {
+          await store.save(
+            makeTask({
+              id: `combo-${String(i).padStart(2, '0')}`,
+              contextId: 'ctx-x',
+              state: i % 3 === 0 ? failed : done,
+              ts: isoAgo(base, Math.floor(i / 2) * 1000),
+            }),
+            alice,
+          );
+        }
+        await store.save(makeTask({ contextId: 'ctx-y', state: done, ts: isoAgo(base, 0) }), alice);
+        await store.save(makeTask({ contextId: 'ctx-x', state: done, ts: isoAgo(base, 0) }), bob);
+
+        const everyDone = await listAllIds(store, alice, { contextId: 'ctx-x', status: done });
+        assert.deepEqual(everyDone, [
+          'combo-01',
+          'combo-02',
+          'combo-05',
+          'combo-04',
+          'combo-07',
+          'combo-08',
+          'combo-11',
+          'combo-10',
+          'combo-13',
+        ]);
+        const pages: string[][] = [];
+        let pageToken = '';
+        do {
+          const response = await store.list(
+            listRequest({ contextId: 'ctx-x', status: done, pageSize: 2, pageToken }),
+            alice,
+          );
+          assert.equal(response.totalSize, 9);
+          pages.push(response.tasks.map((t) => t.id));
+          pageToken = response.nextPageToken;
+        } while (pageToken && pages.length < 10);
+        assert.deepEqual(pages.flat(), everyDone);
+        assert.equal(pages.length, 5);
+
+        // Strictly after 4 s before base: the tasks at 3, 2, 1 and 0 s (combo-00 to combo-07), completed ones.
+        const recent = await store.list(
+          listRequest({
+            contextId: 'ctx-x',
+            status: done,
+            statusTimestampAfter: isoAgo(base, 4000),
+            pageSize: 3,
+          }),
+          alice,
+        );
+        assert.equal(recent.totalSize, 5);
+        assert.deepEqual(
+          recent.tasks.map((t) => t.id),
+          ['combo-01', 'combo-02', 'combo-05'],
+        );
+        const afterOnly = await store.list(listRequest({ statusTimestampAfter: isoAgo(base, 4000) }), alice);
+        assert.equal(afterOnly.totalSize, 9, 'combo-00 to combo-07 and the ctx-y task');
+
+        // An admin filters everyone's tasks the same way.
+        assert.equal(
+          (await store.list(listRequest({ contextId: 'ctx-x', status: done }), root)).totalSize,
+          10,
+        );
+        assert.equal((await store.list(listRequest({ status: failed }), root)).totalSize, 5);
+      });
+
+      void test('page tokens across writes: a task that moved, left the filter or arrived meanwhile is not listed twice', async () => {
+        const base = Date.parse('2025-04-01T00:00:00.000Z');
+        const working = TaskState.TASK_STATE_WORKING;
+        const tasks = Array.from({ length: 12 }, (_, i) =>
+          makeTask({
+            id: `moving-${String(i).padStart(2, '0')}`,
+            state: working,
+            ts: isoAgo(base, i * 1000),
+          }),
+        );
+        for (const t of tasks) await store.save(t, alice);
+        const first = await store.list(listRequest({ status: working, pageSize: 5 }), alice);
+        assert.deepEqual(
+          first.tasks.map((t) => t.id),
+          ['moving-00', 'moving-01', 'moving-02', 'moving-03', 'moving-04'],
+        );
+        // Meanwhile: a new task (newest of all), one of page 2 completes, one of page 1 is updated (newer).
+        await store.save(makeTask({ id: 'moving-new', state: working, ts: isoAgo(base, -5000) }), alice);
+        const leaving = tasks[6]!;
+        await store.save(
+          { ...leaving, status: { ...leaving.status!, state: TaskState.TASK_STATE_COMPLETED } },
+          alice,
+        );
+        const touched = tasks[1]!;
+        await store.save(
+          { ...touched, status: { ...touched.status!, timestamp: isoAgo(base, -9000) } },
+          alice,
+        );
+        const second = await store.list(
+          listRequest({ status: working, pageSize: 5, pageToken: first.nextPageToken }),
+          alice,
+        );
+        assert.deepEqual(
+          second.tasks.map((t) => t.id),
+          ['moving-05', 'moving-07', 'moving-08', 'moving-09', 'moving-10'],
+        );
+        assert.equal(second.totalSize, 12, '12 working: one left, one arrived');
+        const third = await store.list(
+          listRequest({ status: working, pageSize: 5, pageToken: second.nextPageToken }),
+          alice,
+        );
+        assert.deepEqual(
+          third.tasks.map((t) => t.id),
+          ['moving-11'],
+        );
+        assert.equal(third.nextPageToken, '');
+        assert.deepEqual((await listAllIds(store, alice, { status: working })).slice(0, 2), [
+          'moving-01',
+          'moving-new',
+        ]);
+      });
+
+      void test('purged tasks leave every listing and count', async () => {
+        const now = Date.now();
+        const old = makeTask({
+          contextId: 'ctx-p',
+          state: TaskState.TASK_STATE_COMPLETED,
+          ts: isoAgo(now, 2 * DAY),
+        });
+        const kept = makeTask({
+          contextId: 'ctx-p',
+          state: TaskState.TASK_STATE_COMPLETED,
+          ts: isoAgo(now, HOUR),
+        });
+        await store.save(old, alice);
+        await store.save(kept, alice);
+        assert.equal(
+          await store.purgeFinished({
+            completedBefore: new Date(now - DAY),
+            otherTerminalBefore: new Date(now - DAY),
+          }),
+          1,
+        );
+        for (const fields of [{}, { contextId: 'ctx-p' }, { status: TaskState.TASK_STATE_COMPLETED }]) {
+          const response = await store.list(listRequest(fields), alice);
+          assert.deepEqual(
+            response.tasks.map((t) => t.id),
+            [kept.id],
+          );
+          assert.equal(response.totalSize, 1);
+          assert.equal((await store.list(listRequest(fields), root)).totalSize, 1);
+        }
+        assert.equal((await store.countByState()).TASK_STATE_COMPLETED, 1);
+      });
+
       void test('leaves artifacts out unless includeArtifacts is set', async () => {
         const task = makeRichTask();
         await store.save(task, alice);

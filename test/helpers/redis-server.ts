@@ -6,10 +6,14 @@ import { createServer } from 'node:net';
 export interface TestRedisServer {
   readonly url: string;
   readonly port: number;
-  /** Starts it again on the same port (after {@link stop}). */
+  /** Starts it again on the same port (after {@link stop}); nothing if it is running. */
   start(): Promise<void>;
   /** Kills it (by its pid); resolves once it has exited. */
   stop(): Promise<void>;
+  /** Stops it answering, connections left open (SIGSTOP by its pid): a Redis that hangs. */
+  pause(): void;
+  /** Lets it answer again (SIGCONT). */
+  resume(): void;
 }
 
 async function freePort(): Promise<number> {
@@ -30,6 +34,7 @@ export async function startRedisServer(opts: { persistDir?: string } = {}): Prom
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
+    if (child && child.exitCode === null && child.signalCode === null) return;
     const c = spawn(
       'redis-server',
       [
@@ -71,6 +76,20 @@ export async function startRedisServer(opts: { persistDir?: string } = {}): Prom
     c.kill('SIGKILL');
     await exited;
   };
+  const signal = (name: NodeJS.Signals): void => {
+    if (child?.pid !== undefined && child.exitCode === null) process.kill(child.pid, name);
+  };
   await start();
-  return { url: `redis://127.0.0.1:${port}/0`, port, start, stop };
+  return {
+    url: `redis://127.0.0.1:${port}/0`,
+    port,
+    start,
+    stop: async () => {
+      // A paused server is let go first, or the kill would wait on nothing (SIGKILL works either way).
+      signal('SIGCONT');
+      await stop();
+    },
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
+  };
 }

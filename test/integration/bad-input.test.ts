@@ -232,11 +232,33 @@ describe('mistyped fields get errors naming the field', () => {
       [{ bytes: true }, /parts\.0\.file\.bytes: expected a string/],
       [{ uri: -5.8e283 }, /parts\.0\.file\.uri: expected a string/],
       [{ uri: 'https://x.example/a', mimeType: 7 }, /parts\.0\.file\.mimeType: expected a string/],
+      // A null bytes beside a uri (fuzz seed 1228488662): the SDK tests `'bytes' in file`, Buffer.from(null): -32603.
+      [{ uri: 'https://x.example/a', bytes: null }, /parts\.0\.file\.bytes: expected a string, got null/],
+      [{ uri: null }, /parts\.0\.file\.uri: expected a string, got null/],
     ] as const) {
       const answer = await rpc(gw.url, send03([{ kind: 'file', file }]), as);
       assert.equal(answer.body.error?.code, -32602, JSON.stringify(answer.body));
       assert.match(answer.body.error.message, field);
     }
+    // The same part in the 0.1 dialect, streamed, as the fuzz sent it.
+    const v01File = await rpc(
+      gw.url,
+      {
+        jsonrpc: '2.0',
+        id: 6,
+        method: 'tasks/sendSubscribe',
+        params: {
+          id: 'v01-file',
+          message: {
+            role: 'user',
+            parts: [{ type: 'file', file: { uri: 'https://x.example/a', bytes: null } }],
+          },
+        },
+      },
+      as,
+    );
+    assert.equal(v01File.body.error?.code, -32602, JSON.stringify(v01File.body));
+    assert.match(v01File.body.error.message, /parts\.0\.file\.bytes: expected a string, got null/);
     const raw = await fetch(`${gw.url}/message:send`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'a2a-version': '1.0', ...as },
@@ -277,6 +299,47 @@ describe('mistyped fields get errors naming the field', () => {
         },
         /params\.configuration\.pushNotificationConfig\.token: expected a string/,
       ],
+      // acceptedOutputModes a number (fuzz seed 1203588521): the SDK spread it, "is not iterable", -32603.
+      [
+        'send, acceptedOutputModes a number',
+        {
+          message: { role: 'user', messageId: 'm-modes', parts: [{ kind: 'text', text: 'x' }] },
+          configuration: { acceptedOutputModes: 7 },
+        },
+        /params\.configuration\.acceptedOutputModes: expected a list of strings, got/,
+      ],
+      [
+        'send, an output mode an object with toString',
+        {
+          message: { role: 'user', messageId: 'm-modes2', parts: [{ kind: 'text', text: 'x' }] },
+          configuration: { acceptedOutputModes: ['text/plain', { toString: 1 }] },
+        },
+        /params\.configuration\.acceptedOutputModes\.1: expected a string/,
+      ],
+      [
+        'send, referenceTaskIds a number',
+        {
+          message: {
+            role: 'user',
+            messageId: 'm-refs',
+            parts: [{ kind: 'text', text: 'x' }],
+            referenceTaskIds: 3,
+          },
+        },
+        /params\.message\.referenceTaskIds: expected a list of strings/,
+      ],
+      [
+        'send, extensions an object',
+        {
+          message: {
+            role: 'user',
+            messageId: 'm-ext',
+            parts: [{ kind: 'text', text: 'x' }],
+            extensions: { a: 1 },
+          },
+        },
+        /params\.message\.extensions: expected a list of strings/,
+      ],
     ] as const) {
       const method = label.startsWith('set') ? 'tasks/pushNotificationConfig/set' : 'message/send';
       const res = await rpc(gw.url, { jsonrpc: '2.0', id: 5, method, params }, as);
@@ -299,6 +362,43 @@ describe('mistyped fields get errors naming the field', () => {
     await stillServing();
   });
 
+  test('a list filter, page size or history length that is an object is -32602 naming it (one with a toString key came back -32603)', async () => {
+    // JSON carries a "toString" key as data; String() and Number() of such an object throw.
+    const poison = { toString: [null, 's'], valueOf: 1 };
+    for (const [method, params, field] of [
+      ['ListTasks', { contextId: poison }, /params\.contextId: expected a string, got an object/],
+      ['ListTasks', { pageToken: poison }, /params\.pageToken: expected a string/],
+      [
+        'ListTasks',
+        { status: ['TASK_STATE_WORKING'] },
+        /params\.status: expected a task state name, got a list/,
+      ],
+      ['ListTasks', { pageSize: poison }, /params\.pageSize: expected a whole number/],
+      ['GetTask', { id: 'x', historyLength: poison }, /params\.historyLength: expected a whole number/],
+      [
+        'SendMessage',
+        {
+          message: { role: 'ROLE_USER', messageId: 'm-poison', parts: [{ text: 'x' }] },
+          configuration: { historyLength: poison },
+        },
+        /params\.configuration\.historyLength: expected a whole number/,
+      ],
+    ] as const) {
+      for (const version of ['1.0', '0.3']) {
+        const res = await rpc(
+          gw.url,
+          { jsonrpc: '2.0', id: 'p-1', method, params },
+          { ...as, 'a2a-version': version },
+        );
+        const label = `${method} ${JSON.stringify(params).slice(0, 60)} (${version})`;
+        assert.equal(res.body.error?.code, -32602, `${label}: ${JSON.stringify(res.body)}`);
+        assert.match(res.body.error.message, field, label);
+        assert.equal(res.body.id, 'p-1');
+      }
+    }
+    await stillServing();
+  });
+
   test('a JSON-RPC 401 echoes the request id when the body could be read', async () => {
     const numeric = await rpc(gw.url, { jsonrpc: '2.0', id: 77, method: 'tasks/get', params: { id: 'x' } });
     assert.equal(numeric.status, 401);
@@ -314,6 +414,46 @@ describe('mistyped fields get errors naming the field', () => {
     const garbage = await rpc(gw.url, '{"jsonrpc": "2.0", "id": 5, ');
     assert.equal(garbage.status, 401);
     assert.equal(garbage.body.id, null);
+  });
+
+  test('a JSON-RPC call asking for a version not served is -32009 naming the versions, and logs no error', async () => {
+    // The SDK gives the same answer but logs each such call as an unhandled error with its stack.
+    const logged: string[] = [];
+    const consoleError = console.error;
+    console.error = (...args: unknown[]) => void logged.push(args.map(String).join(' '));
+    try {
+      for (const [version, id] of [
+        ['2.0', 0],
+        ['garbage', 'v-1'],
+        ['0.1', 9],
+      ] as const) {
+        const res = await rpc(
+          gw.url,
+          { jsonrpc: '2.0', id, method: 'GetTask', params: { id: 'x' } },
+          { ...as, 'a2a-version': version },
+        );
+        assert.equal(res.status, 200);
+        assert.equal(res.body.id, id, 'the request id is kept, 0 included');
+        assert.equal(res.body.error?.code, -32009, JSON.stringify(res.body));
+        assert.equal(
+          res.body.error.message,
+          `The requested A2A protocol version '${version}' is not supported. Supported versions: 1.0, 0.3`,
+        );
+        assert.equal(res.body.error.data?.[0]?.reason, 'VERSION_NOT_SUPPORTED');
+      }
+    } finally {
+      console.error = consoleError;
+    }
+    assert.deepEqual(logged, [], 'nothing logged at error level');
+    // Served versions still pass, with a patch number or none.
+    for (const version of ['1.0.2', '0.3', '']) {
+      const res = await rpc(
+        gw.url,
+        { jsonrpc: '2.0', id: 1, method: version === '0.3' ? 'tasks/get' : 'GetTask', params: { id: 'x' } },
+        { ...as, 'a2a-version': version },
+      );
+      assert.notEqual(res.body.error?.code, -32009, `${version}: ${JSON.stringify(res.body)}`);
+    }
   });
 });
 

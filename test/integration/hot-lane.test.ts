@@ -4,6 +4,7 @@ import { get } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { HOT_LANE_SETTING } from '../../src/transport/hot-lane.js';
 import { rpc, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { seenOf, type SeenAnswer } from '../helpers/answers.js';
 
 const KEY = 'hot-lane-test-key-0123456789abcdef';
 const CONFIG = `
@@ -12,22 +13,6 @@ backends:
 skills:
   code: { backend: quick }
 `;
-
-interface Seen {
-  status: number;
-  body: string;
-  headers: Record<string, string>;
-}
-
-/** Headers that differ between any two requests: the date, the trace id, the count and seconds left in the window. */
-function comparable(headers: Headers): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of headers) {
-    if (name === 'date' || name === 'traceresponse') continue;
-    out[name] = name === 'ratelimit' ? value.replace(/r=\d+; t=\d+/, 'r=N; t=N') : value;
-  }
-  return out;
-}
 
 describe('hot lane: JSON-RPC calls and REST task reads answer as through the router', () => {
   let gw: TestGateway;
@@ -55,9 +40,9 @@ describe('hot lane: JSON-RPC calls and REST task reads answer as through the rou
   });
   after(() => gw.stop());
 
-  const send = async (path: string, init: RequestInit): Promise<Seen> => {
+  const send = async (path: string, init: RequestInit): Promise<SeenAnswer> => {
     const res = await fetch(`${gw.url}${path}`, init);
-    return { status: res.status, body: await res.text(), headers: comparable(res.headers) };
+    return seenOf(res);
   };
 
   test('status, headers and body are the same with the lane on and off', async () => {

@@ -7,6 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import { randomUUID } from 'node:crypto';
 import { Role, taskStateToJSON, type SendMessageRequest, type StreamResponse } from '@a2a-js/sdk';
 import { ClientFactory, ClientFactoryOptions } from '@a2a-js/sdk/client';
+import { Redis } from 'ioredis';
+import { RedisEventStore } from '../../src/stores/redis-event-store.js';
+import type { TaskEventStore } from '../../src/stores/task-event-store.js';
 import {
   FAKE_CLI_DIR,
   rpc,
@@ -14,8 +17,10 @@ import {
   spawnGateway,
   startTestGateway,
   tempDir,
+  waitFor,
   type TestGateway,
 } from '../helpers/gateway.js';
+import { startRedisServer, type TestRedisServer } from '../helpers/redis-server.js';
 import { openSse, readAll, type SseEvent, type SseRequest } from '../helpers/sse.js';
 
 /** `count` tool calls, `gapMs` apart: a run that reports progress steadily. */
@@ -235,6 +240,24 @@ const idOf = (e: SseEvent): number => {
   return Number(e.id);
 };
 
+/** Sends a 1.0 message that returns at once (`returnImmediately`) and gives the new task's id. */
+async function sendAtOnce(base: string, metadata: Record<string, unknown>): Promise<string> {
+  const sent = await rpc(
+    base,
+    {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'SendMessage',
+      params: {
+        message: { messageId: messageId(), role: 'ROLE_USER', parts: [{ text: 'go' }], metadata },
+        configuration: { returnImmediately: true },
+      },
+    },
+    V1,
+  );
+  return sent.body.result.task.id as string;
+}
+
 function assertIncreasing(ids: readonly number[]): void {
   for (let i = 1; i < ids.length; i++) assert.ok(ids[i]! > ids[i - 1]!, `ids increase: ${ids.join(',')}`);
 }
@@ -244,6 +267,43 @@ async function fullLog(base: string, taskId: string): Promise<{ id: number; what
   const { events } = await readAll(...subscribeRequest(base, 'rest-1.0', taskId, 0));
   return events.map((e) => ({ id: idOf(e), what: summarize(e).what }));
 }
+
+/** A refused resubscribe: its HTTP status, the error's code (REST 1.0: its status name) and message. */
+interface Refusal {
+  status: number;
+  code: number | string;
+  message: string;
+}
+
+/**
+ * The answer to a resubscribe that is refused before its stream starts, within 5 s (a stream that never ends
+ * fails here). 0.3 JSON-RPC sends its refusal as an SSE `error` event; the others as a JSON body.
+ */
+async function refusal(url: string, req: SseRequest): Promise<Refusal> {
+  const res = await fetch(url, {
+    method: req.method ?? 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...req.headers },
+    ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
+    signal: AbortSignal.timeout(5_000),
+  });
+  const text = await res.text();
+  const data = text.startsWith('event: error\n') ? text.slice(text.indexOf('data: ') + 6) : text;
+  const json = JSON.parse(data) as Json;
+  const error: Json = json.error ?? json;
+  return { status: res.status, code: error.status ?? error.code, message: error.message };
+}
+
+/** How each dialect refuses bad input to a resubscribe (a bad `Last-Event-ID` among it). */
+const REFUSED: Record<Dialect, { status: number; code: number | string }> = {
+  'jsonrpc-1.0': { status: 200, code: -32602 },
+  'jsonrpc-0.3': { status: 200, code: -32602 },
+  'rest-1.0': { status: 400, code: 'INVALID_ARGUMENT' },
+  'rest-0.3': { status: 400, code: -32602 },
+};
+
+/** What a client is told for an id past the end of a task's log. */
+const pastTheEnd = (id: number, taskId: string, last: number): string =>
+  `Last-Event-ID: ${id} is past the last event of task ${taskId} (${last}); expected a whole number from 0 to ${last}`;
 
 /** A small seeded generator, so a failing run can be repeated (the seed is in the test's output). */
 function prng(seed: number): () => number {
@@ -320,25 +380,7 @@ describe('event ids and replay', () => {
   }
 
   test('a task sent without streaming: resubscribe while it runs gives the task (with an id) then live events to the end; replay from 0 has them all', async () => {
-    const sent = await rpc(
-      gw.url,
-      {
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'SendMessage',
-        params: {
-          message: {
-            messageId: messageId(),
-            role: 'ROLE_USER',
-            parts: [{ text: 'go' }],
-            metadata: { skill: 'code', backend: 'slow' },
-          },
-          configuration: { returnImmediately: true },
-        },
-      },
-      V1,
-    );
-    const taskId: string = sent.body.result.task.id;
+    const taskId = await sendAtOnce(gw.url, { skill: 'code', backend: 'slow' });
     const live = await readAll(...subscribeRequest(gw.url, 'jsonrpc-1.0', taskId));
     const seen = live.events.map(summarize);
     assert.match(seen[0]!.what, /^task (submitted|working)$/);
@@ -387,6 +429,58 @@ describe('event ids and replay', () => {
       headers: { ...V1, 'last-event-id': '0' },
     });
     assert.equal(unknown.status, 404);
+  });
+
+  test('a Last-Event-ID past the end of a running task is refused at once in every dialect, as a bad one is, naming it; an id in the log follows the task to its end', async () => {
+    const taskId = await sendAtOnce(gw.url, { skill: 'code', backend: 'hang' });
+    // Held after its first step: the log stays where it is until the task is canceled.
+    const store = gw.gateway.store as unknown as TaskEventStore;
+    const last = await waitFor(
+      async () => {
+        const logged = await store.lastTaskEvent(taskId);
+        return logged && summarizeResponse(logged.event) === 'status working Step: before the restart'
+          ? logged.seq
+          : undefined;
+      },
+      10_000,
+      'the first step to be logged',
+    );
+    for (const dialect of DIALECTS) {
+      const [url, req] = subscribeRequest(gw.url, dialect, taskId);
+      const bad = await refusal(url, { ...req, headers: { ...req.headers, 'last-event-id': 'abc' } });
+      assert.deepEqual({ status: bad.status, code: bad.code }, REFUSED[dialect], `${dialect}: a bad id`);
+      for (const via of ['header', 'param'] as const) {
+        // Before the fix this waited for ever: every event to come has an id at or below it, the end too.
+        const got = await refusal(...subscribeRequest(gw.url, dialect, taskId, last + 1, via));
+        assert.deepEqual(
+          got,
+          { ...REFUSED[dialect], message: pastTheEnd(last + 1, taskId, last) },
+          `${dialect} (${via})`,
+        );
+      }
+    }
+    // One before the end, and the end: the rest of the log, then the live events, to the task's end.
+    const resumes = DIALECTS.map((dialect, i) =>
+      readAll(...subscribeRequest(gw.url, dialect, taskId, last - (i % 2))),
+    );
+    const canceled = await rpc(
+      gw.url,
+      { jsonrpc: '2.0', id: 9, method: 'CancelTask', params: { id: taskId } },
+      V1,
+    );
+    assert.equal(canceled.body.result?.status?.state, 'TASK_STATE_CANCELED');
+    const log = await fullLog(gw.url, taskId);
+    for (const [i, resumed] of (await Promise.all(resumes)).entries()) {
+      const after = last - (i % 2);
+      // 0.3 REST spells the state "cancelled".
+      const what = (e: SseEvent): string => summarize(e).what.replace('cancelled', 'canceled');
+      assert.deepEqual(
+        resumed.events.map((e) => ({ id: idOf(e), what: what(e) })),
+        log.filter((e) => e.id > after),
+        `${DIALECTS[i]} after ${after}`,
+      );
+      assert.match(log.at(-1)!.what, /^status canceled/);
+    }
   });
 
   test('100 rounds of "disconnect at a random point, resubscribe with the last id" lose and duplicate nothing', async () => {
@@ -605,6 +699,101 @@ describe('a task that waits for input', () => {
       log.slice(before.length),
     );
     assertIncreasing(log.map((e) => e.id));
+  });
+});
+
+/** A stand-in agent: waits for <go-file> (at most 30 s), prints one line and exits. */
+const HELD = `import { existsSync } from 'node:fs';
+const deadline = Date.now() + 30000;
+while (!existsSync(process.argv[2])) {
+  if (Date.now() > deadline) process.exit(3);
+  await new Promise((r) => setTimeout(r, 10));
+}
+process.stdout.write('released\\n');
+`;
+
+// On Redis the direct stream path is off: every resubscribe goes through the SDK's handlers, and the log's end is
+// read from the task's Redis stream, whichever node wrote it.
+describe('on Redis, two nodes sharing the event log', () => {
+  const tmp = tempDir('a2a-replay-redis-');
+  const goFile = join(tmp.dir, 'go');
+  const prefix = 'replay-test:';
+  let redis: TestRedisServer | undefined;
+  let client: Redis | undefined;
+  let a: TestGateway | undefined;
+  let b: TestGateway | undefined;
+  before(async () => {
+    redis = await startRedisServer();
+    const held = join(tmp.dir, 'held.mjs');
+    writeFileSync(held, HELD);
+    const configYaml = [
+      'backends:',
+      `  held: { type: command, sandbox: off, output: text, command: ${JSON.stringify(process.execPath)}, args: ${JSON.stringify([held, goFile])} }`,
+      'skills:',
+      '  code: { backend: held }',
+      '',
+    ].join('\n');
+    const env = {
+      REDIS_ENABLED: 'true',
+      REDIS_URL: redis.url,
+      STORE: 'redis',
+      REDIS_KEY_PREFIX: prefix,
+      RATE_LIMIT_PER_MINUTE: '0',
+      LOG_LEVEL: 'warn',
+    };
+    a = await startTestGateway({ configYaml, env: { ...env, NODE_ID: 'node-a' } });
+    b = await startTestGateway({ configYaml, env: { ...env, NODE_ID: 'node-b' } });
+    client = new Redis(redis.url);
+  });
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+    client?.disconnect();
+    await redis?.stop();
+    tmp.cleanup();
+  });
+
+  test('an id past the end is refused at once by either node, naming it; an id in the log resumes on either node to the end', async () => {
+    const [nodeA, nodeB] = [a!, b!];
+    const taskId = await sendAtOnce(nodeA.url, {});
+    const events = new RedisEventStore({ redis: client! }, { prefix, finishedTtlMs: 60_000 });
+    // Working and held: the log stays where it is until the go file is written.
+    const last = await waitFor(
+      async () => {
+        const logged = await events.lastTaskEvent(taskId);
+        return logged && summarizeResponse(logged.event).startsWith('status working')
+          ? logged.seq
+          : undefined;
+      },
+      10_000,
+      'the task to be working',
+    );
+    for (const node of [nodeA, nodeB]) {
+      for (const dialect of DIALECTS) {
+        const got = await refusal(...subscribeRequest(node.url, dialect, taskId, last + 7));
+        assert.deepEqual(got, { ...REFUSED[dialect], message: pastTheEnd(last + 7, taskId, last) }, dialect);
+      }
+    }
+    const resumes = [
+      readAll(...subscribeRequest(nodeB.url, 'jsonrpc-1.0', taskId, last - 1), 20_000),
+      readAll(...subscribeRequest(nodeA.url, 'rest-1.0', taskId, last, 'param'), 20_000),
+    ];
+    writeFileSync(goFile, '');
+    const [fromB, fromA] = await Promise.all(resumes);
+    const log = await fullLog(nodeB.url, taskId);
+    assert.match(log.at(-1)!.what, /^status completed/);
+    const seen = (r: { events: SseEvent[] }) =>
+      r.events.map((e) => ({ id: idOf(e), what: summarize(e).what }));
+    assert.deepEqual(
+      seen(fromB!),
+      log.filter((e) => e.id > last - 1),
+      'node B, after the one before the end',
+    );
+    assert.deepEqual(
+      seen(fromA!),
+      log.filter((e) => e.id > last),
+      'node A, after the end',
+    );
   });
 });
 

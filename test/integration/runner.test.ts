@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   DEFAULT_ENV_ALLOWLIST,
@@ -434,6 +434,57 @@ void describe('runProcess: cancellation and process groups', () => {
     }
   });
 
+  void test('spareLeaderFromTerm: the rest of the group gets SIGTERM and its grace, the leader outlives it', async () => {
+    // A wrapper like bubblewrap: a shell that dies of SIGTERM, around a CLI that traps it and cleans up.
+    const wrapped = (tag: string): string[] => [
+      '/bin/sh',
+      '-c',
+      '"$@"; echo "WRAPPER EXIT $?"',
+      'sh',
+      ...node('trap-term.mjs', `TAG ${tag}`),
+    ];
+    const cancel = async (
+      spareLeaderFromTerm: boolean,
+    ): Promise<{ r: RunResult; lines: string[]; ms: number }> => {
+      const out = lineLog();
+      const tag = `60.${Date.now() % 1_000_000}`;
+      const run = start({ argv: wrapped(tag), graceMs: 5000, spareLeaderFromTerm, onStdoutLine: out.onLine });
+      await out.waitFor(/^READY$/);
+      const abortedAt = performance.now();
+      run.controller.abort();
+      const r = await run.result;
+      return { r, lines: out.lines, ms: performance.now() - abortedAt };
+    };
+
+    const spared = await cancel(true);
+    assert.equal(spared.r.aborted, true);
+    assert.deepEqual(spared.lines, ['READY', 'TERM', 'CLEANED', 'WRAPPER EXIT 143']);
+    assert.equal(spared.r.exitCode, 0);
+    assert.ok(spared.ms < 2000, `ended by the CLI's own exit (${Math.round(spared.ms)} ms, grace 5000 ms)`);
+
+    // Without it, the wrapper dies of the SIGTERM at once (for bubblewrap, that SIGKILLs what runs inside).
+    const control = await cancel(false);
+    assert.equal(control.r.signal, 'SIGTERM');
+    assert.ok(!control.lines.some((l) => l.startsWith('WRAPPER EXIT')), JSON.stringify(control.lines));
+  });
+
+  void test('spareLeaderFromTerm with the leader alone in its group: it gets the SIGTERM, no wait', async () => {
+    const out = lineLog();
+    const run = start({
+      argv: node('hang.mjs'),
+      graceMs: 5000,
+      spareLeaderFromTerm: true,
+      onStdoutLine: out.onLine,
+    });
+    await out.waitFor(/^READY$/);
+    const abortedAt = performance.now();
+    run.controller.abort();
+    const r = await run.result;
+    const teardownMs = performance.now() - abortedAt;
+    assert.equal(r.signal, 'SIGTERM');
+    assert.ok(teardownMs < 2000, `teardown took ${Math.round(teardownMs)} ms (grace was 5000 ms)`);
+  });
+
   void test('an abort after a normal exit changes nothing and leaves no listener', async () => {
     const run = start({ argv: node('exit-code.mjs', '0') });
     const r = await run.result;
@@ -576,5 +627,15 @@ void describe('resolveCommand', () => {
     assert.equal(await resolveCommand(fake('spawn-sleeper.mjs'), undefined), undefined, 'not executable');
     assert.equal(await resolveCommand(FAKE_DIR, undefined), undefined, 'a directory');
     assert.equal(await resolveCommand('fake-cli', dirname(FAKE_DIR)), undefined, 'a directory on PATH');
+  });
+
+  void test('PATH entries that are files, relative or empty are passed over; the first executable wins', async () => {
+    const file = fake('hang.mjs');
+    // FAKE_DIR as seen from the test's working directory: found there if relative entries were searched.
+    const relativeDir = relative(process.cwd(), FAKE_DIR);
+    const path = [file, relativeDir, '', FAKE_DIR, NODE_DIR].join(delimiter);
+    assert.equal(await resolveCommand('node', path), join(NODE_DIR, 'node'));
+    assert.equal(await resolveCommand('hang.mjs', path), file);
+    assert.equal(await resolveCommand('hang.mjs', [relativeDir, ''].join(delimiter)), undefined);
   });
 });

@@ -2,10 +2,11 @@
 // gateway's proxy (a unix socket bound into the sandbox, bridged to 127.0.0.1:3128 inside by the forwarder). A fake
 // agent reaches a server on the host's 127.0.0.1 that is on the list (CONNECT and plain HTTP), gets 403 for one
 // that is not (and the refusal is reported, host only), and cannot connect to the host's loopback directly; no
-// process is left after the run, and a cancel ends everything. Skipped where bubblewrap cannot run.
+// process is left after the run, a cancel ends everything, and the agent behind the forwarder gets the cancel's
+// SIGTERM once, with its grace. Skipped where bubblewrap cannot run.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import type { ProcessRunner } from '../../src/runner/types.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('../fixtures/fake-cli/egress.mjs', import.meta.url));
+const TRAP = fileURLToPath(new URL('../fixtures/fake-cli/trap-term.mjs', import.meta.url));
 
 const probe = await Sandboxes.detect(
   'auto',
@@ -164,6 +166,33 @@ describe('SANDBOX_NETWORK=allowlist', { skip }, () => {
     assert.ok(result.durationMs < 30_000, `cancelled, not timed out (${result.durationMs} ms)`);
     assert.match(result.stdout, /READY/);
     assert.deepEqual(processesWith(marker), []);
+  });
+
+  test('a cancel gives the agent behind the forwarder one SIGTERM and its grace', async () => {
+    const tag = `300.${randomInt(10_000_000, 99_999_999)}`;
+    const graceMs = 5000;
+    const controller = new AbortController();
+    let abortedAt = 0;
+    const result = await run(
+      {
+        argv: [process.execPath, TRAP, '--cleanup-ms', '300', `TAG ${tag}`],
+        cwd: workspace,
+        env: env(),
+        signal: AbortSignal.any([controller.signal, AbortSignal.timeout(60_000)]),
+        graceMs,
+        onStdoutLine: (line) => {
+          if (line !== 'READY') return;
+          abortedAt = performance.now();
+          controller.abort();
+        },
+      },
+      'sandbox-net-grace',
+    );
+    const ms = performance.now() - abortedAt;
+    assert.equal(result.aborted, true, result.stderr);
+    assert.deepEqual(result.stdout.trim().split('\n'), ['READY', 'TERM', 'CLEANED']);
+    assert.ok(ms < graceMs, `it ended by itself within the grace, not by SIGKILL (${Math.round(ms)} ms)`);
+    assert.deepEqual(processesWith(tag), []);
   });
 });
 

@@ -2,7 +2,8 @@
 // its writes to the caller's repository, the gateway user's home, DATA_DIR and another task's worktree all fail,
 // the task's diff holds only its own workspace's change, reading the keys file fails, and a `setsid` daemon it
 // starts is gone when the task ends. With SANDBOX=off the same agent gets out (the control case), which shows the
-// test can fail. Skipped where bubblewrap cannot run.
+// test can fail. A cancel gives a sandboxed agent its SIGTERM and KILL_GRACE, and SIGKILLs one that ignores it.
+// Skipped where bubblewrap cannot run.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomInt } from 'node:crypto';
@@ -19,6 +20,7 @@ import {
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { KILL_CONFIRM_MS } from '../../src/runner/process-group.js';
 import { Sandboxes } from '../../src/runner/sandbox.js';
 import {
   FAKE_CLI_DIR,
@@ -33,6 +35,7 @@ import {
 
 const HOSTILE = join(FAKE_CLI_DIR, 'hostile.mjs');
 const HANG = join(FAKE_CLI_DIR, 'hang.mjs');
+const TRAP = join(FAKE_CLI_DIR, 'trap-term.mjs');
 const KEY = 'sandbox-test-key-0123456789abcdef';
 
 const probe = await Sandboxes.detect(
@@ -88,7 +91,10 @@ interface Setup {
  * A gateway whose data directory, workspace root, caller repository and keys file all live under /var/tmp (on the
  * root filesystem, so a failed write there is the read-only root at work, not the sandbox's private /tmp).
  */
-async function setUp(sandbox: 'bwrap' | 'off'): Promise<Setup> {
+async function setUp(
+  sandbox: 'bwrap' | 'off',
+  extra: { env?: Record<string, string>; backends?: string } = {},
+): Promise<Setup> {
   const base = mkdtempSync('/var/tmp/a2a-sandbox-test-');
   const work = join(base, 'work');
   const repo = join(work, 'repo');
@@ -106,12 +112,14 @@ async function setUp(sandbox: 'bwrap' | 'off'): Promise<Setup> {
       WORKSPACE_ROOTS: work,
       API_KEYS_FILE: keysFile,
       SANDBOX: sandbox,
+      ...extra.env,
     },
     configYaml: `
 allowBackendOverride: true
 backends:
   hostile: { type: command, command: ${HOSTILE}, args: ["{prompt}"] }
   hang: { type: command, command: ${HANG}, args: ["--seconds", "60"] }
+${extra.backends ?? ''}
 skills:
   code: { backend: hostile }
 `,
@@ -155,6 +163,7 @@ async function hostileTask(
   s: Setup,
   other: string,
   daemon: string,
+  escapeCgroup = false,
 ): Promise<{ task: any; report: any; targets: Record<string, string> }> {
   const targets = {
     repo: join(s.repo, 'escaped.txt'),
@@ -162,7 +171,7 @@ async function hostileTask(
     dataDir: join(s.dataDir, 'escaped.txt'),
     other: join(other, 'escaped.txt'),
   };
-  const line = `TARGETS ${JSON.stringify({ write: Object.values(targets), read: [s.keysFile], daemon })}`;
+  const line = `TARGETS ${JSON.stringify({ write: Object.values(targets), read: [s.keysFile], daemon, escapeCgroup })}`;
   const res = await sendTask(s.gw.url, {
     skill: 'code',
     input: { instructions: line, workdir: s.repo },
@@ -196,12 +205,22 @@ describe('sandbox: bwrap, a hostile agent', { skip }, () => {
 
     const other = await otherTask(setup);
     const daemon = `300.${randomInt(10_000_000, 99_999_999)}`;
-    const { task, report, targets } = await hostileTask(setup, other.worktree, daemon);
+    const { task, report, targets } = await hostileTask(setup, other.worktree, daemon, true);
 
     assert.deepEqual(report.wrote, [], `escaped: ${JSON.stringify(report)}`);
+    // Run as root, it gets no capability inside: no mount it may make writable.
+    assert.deepEqual(report.remounted, [], `remounted: ${JSON.stringify(report)}`);
+    // The cgroup filesystem is read-only inside: the daemon stays in the run's cgroup, whose kill ends it.
+    assert.match(
+      report.cgroupEscape,
+      /^E[A-Z]+$/,
+      `the move failed with an error: ${JSON.stringify(report)}`,
+    );
     for (const path of Object.values(targets)) assert.equal(existsSync(path), false, path);
     assert.deepEqual(report.read, [], `read the keys file: ${JSON.stringify(report)}`);
-    assert.deepEqual(running(`sleep ${daemon}`), [], 'the setsid daemon outlived its task');
+    assert.equal(report.daemonRunning, true, `the daemon never ran: ${JSON.stringify(report)}`);
+    // /proc's cmdline separates the arguments with NULs.
+    assert.deepEqual(running(`sleep\0${daemon}`), [], 'the setsid daemon outlived its task');
     // The diff is the task's own file, nothing else.
     const diff = diffOf(task);
     assert.match(diff, /own\.txt/);
@@ -238,19 +257,104 @@ describe('sandbox: off, the same agent (control)', { skip }, () => {
   });
   after(() => tearDown(s));
 
-  test('gets out: it writes the caller repo, home and DATA_DIR, and reads the keys file', async () => {
+  test('gets out: it writes the caller repo, home and DATA_DIR, reads the keys file, and leaves its cgroup', async () => {
     const setup = s!;
     const other = await otherTask(setup);
-    const { report, targets } = await hostileTask(setup, other.worktree, '');
+    const daemon = `300.${randomInt(10_000_000, 99_999_999)}`;
+    const { report, targets } = await hostileTask(setup, other.worktree, daemon, true);
     assert.ok(report.wrote.includes(targets.repo), JSON.stringify(report));
     assert.ok(report.wrote.includes(targets.home), JSON.stringify(report));
     assert.ok(report.wrote.includes(targets.dataDir), JSON.stringify(report));
     assert.deepEqual(report.read, [setup.keysFile]);
+    // Unconfined, a root agent moves its daemon out of the run's cgroup: the cgroup's kill misses it, and the
+    // sweep for the run's marker variable is what ends it.
+    assert.equal(report.cgroupEscape, 'moved', JSON.stringify(report));
+    assert.deepEqual(running(`sleep\0${daemon}`), [], 'the escaped daemon outlived its task');
     await rpc(
       setup.gw.url,
       { jsonrpc: '2.0', id: 5, method: 'tasks/cancel', params: { id: other.id } },
       auth,
     );
+  });
+});
+
+describe('sandbox: bwrap, a cancel and the kill grace', { skip }, () => {
+  const GRACE_MS = 3000;
+  /** The runner's bound after the grace (SIGKILL confirmation, drain), plus slack for a loaded 2-core machine. */
+  const BOUND_MS = KILL_CONFIRM_MS + 3000;
+  let s: Setup | undefined;
+  let marks: string;
+  before(async () => {
+    // Bound into every run read-write (SANDBOX_WRITABLE): the agent's marks outlive its sandbox and its workspace.
+    marks = mkdtempSync('/var/tmp/a2a-sandbox-marks-');
+    const trap = (flags: string) =>
+      `{ type: command, command: ${TRAP}, args: ["--marks", "${marks}", ${flags}"{prompt}"] }`;
+    s = await setUp('bwrap', {
+      env: { KILL_GRACE: String(GRACE_MS / 1000), SANDBOX_WRITABLE: marks },
+      backends: `  trap: ${trap('')}\n  trap-ignore: ${trap('"--ignore", ')}`,
+    });
+  });
+  after(async () => {
+    await tearDown(s);
+    rmSync(marks, { recursive: true, force: true });
+  });
+
+  /**
+   * Starts a task on `backend`, waits until the agent and its grandchild run, cancels it, and waits (bounded) until
+   * no process of the task is left: the bwrap processes, the agent and its `sleep <tag>` all carry the tag.
+   */
+  async function cancelled(backend: string): Promise<{ marks: string[]; ms: number; state: string }> {
+    const setup = s!;
+    const tag = `300.${randomInt(10_000_000, 99_999_999)}`;
+    const log = join(marks, `${tag}.log`);
+    const lines = (): string[] =>
+      existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
+    const sent = await sendTask(setup.gw.url, {
+      skill: 'code',
+      input: { instructions: `TAG ${tag}`, workdir: setup.repo },
+      metadata: { backend },
+      blocking: false,
+      headers: auth,
+    });
+    const id: string = sent.body.result?.id;
+    assert.ok(id, JSON.stringify(sent.body));
+    await waitFor(
+      // The command line's arguments are NUL-separated.
+      () => (lines().includes('READY') && running(`sleep\0${tag}`).length > 0 ? true : undefined),
+      15_000,
+      'the agent and its grandchild',
+    );
+    const startedAt = performance.now();
+    const canceled = await rpc(
+      setup.gw.url,
+      { jsonrpc: '2.0', id: 7, method: 'tasks/cancel', params: { id } },
+      auth,
+    );
+    await waitFor(
+      () => (running(tag).length === 0 ? true : undefined),
+      GRACE_MS + BOUND_MS,
+      "the task's processes to end",
+    );
+    return {
+      marks: lines(),
+      ms: performance.now() - startedAt,
+      state: canceled.body.result?.status?.state ?? JSON.stringify(canceled.body),
+    };
+  }
+
+  test('an agent that traps SIGTERM gets it and finishes its cleanup; nothing of it is left', async () => {
+    const { marks: seen, ms, state } = await cancelled('trap');
+    assert.equal(state, 'canceled');
+    assert.deepEqual(seen, ['READY', 'TERM', 'CLEANED'], 'the agent ran its SIGTERM handler to the end');
+    assert.ok(ms < GRACE_MS, `it ended by itself within the grace, not by SIGKILL (${Math.round(ms)} ms)`);
+  });
+
+  test('an agent that ignores SIGTERM gets it, and is SIGKILLed with its tree after the grace', async () => {
+    const { marks: seen, ms, state } = await cancelled('trap-ignore');
+    assert.equal(state, 'canceled');
+    assert.deepEqual(seen, ['READY', 'TERM'], 'the agent got SIGTERM');
+    assert.ok(ms >= GRACE_MS, `it had the whole grace (${Math.round(ms)} ms)`);
+    assert.ok(ms < GRACE_MS + BOUND_MS, `then it was killed (${Math.round(ms)} ms)`);
   });
 });
 
