@@ -110,6 +110,10 @@ export function messageShapeProblem(message: unknown, prefix: string): string | 
     }
     const partField = nonString(part, ['url', 'raw', 'mediaType', 'filename'], `${prefix}.parts.${i}.`);
     if (partField) return partField;
+    // The SDK's 0.3 conversion reads a flag out of a data part's metadata: null there came back -32603.
+    if ('metadata' in part && part.metadata !== undefined && !isObject(part.metadata)) {
+      return `${prefix}.parts.${i}.metadata: expected an object, got ${describeValue(part.metadata)}`;
+    }
     const isText = tag === 'text' || (tag === undefined && 'text' in part);
     if (isText && typeof part.text !== 'string') {
       return `${prefix}.parts.${i}.text: expected a string, got ${describeValue(part.text)}`;
@@ -164,11 +168,30 @@ function configurationShapeProblem(configuration: unknown, prefix: string): stri
   return (
     nonScalar(configuration, `${prefix}.`) ??
     nonStringList(configuration, ['acceptedOutputModes', 'accepted_output_modes'], `${prefix}.`) ??
-    pushConfigShapeProblem(configuration.pushNotificationConfig, `${prefix}.pushNotificationConfig`)
+    pushConfigShapeProblem(configuration.pushNotificationConfig, `${prefix}.pushNotificationConfig`) ??
+    // 1.0's name for it.
+    pushConfigShapeProblem(configuration.taskPushNotificationConfig, `${prefix}.taskPushNotificationConfig`)
   );
 }
 
 const PUSH_CONFIGS_PATH = /\/pushNotificationConfigs$/;
+/** The A2A REST reads (`/tasks`, `/tasks/{id}`, push configs), with or without a `/v1` or tenant prefix. */
+const TASKS_READ_PATH = /(?:^|\/)tasks(?:\/|$)/;
+
+/**
+ * The first query parameter of an A2A REST read given more than once (`?contextId=a&contextId=b`), which Express
+ * parses into a list: a list as a `contextId` filter reached the store's query (a 500). The A2A reads take one
+ * value per parameter.
+ */
+function queryProblem(query: unknown): string | undefined {
+  if (!isObject(query)) return undefined;
+  for (const [name, value] of Object.entries(query)) {
+    if (typeof value !== 'string') {
+      return `query parameter ${name}: expected one value, got ${Array.isArray(value) ? 'several' : describeValue(value)}`;
+    }
+  }
+  return undefined;
+}
 const MESSAGE_PATH = /(?:^|\/)message:(?:send|stream)$/;
 
 /**
@@ -180,6 +203,13 @@ export const requestShape: RequestHandler = (req, res, next) => {
   if (req.method === 'POST' && req.path !== '/' && body !== undefined && !isObject(body)) {
     restError(res, 400, 'INVALID_ARGUMENT', `the body must be a JSON object, got ${describeValue(body)}`);
     return;
+  }
+  if (req.method === 'GET' && TASKS_READ_PATH.test(req.path) && !req.path.startsWith('/api/')) {
+    const problem = queryProblem(req.query);
+    if (problem) {
+      restError(res, 400, 'INVALID_ARGUMENT', problem);
+      return;
+    }
   }
   if (req.method !== 'POST' || !isObject(body)) {
     next();

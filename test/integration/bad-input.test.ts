@@ -455,6 +455,52 @@ describe('mistyped fields get errors naming the field', () => {
       assert.notEqual(res.body.error?.code, -32009, `${version}: ${JSON.stringify(res.body)}`);
     }
   });
+
+  test('what the field-by-field walk found: a part metadata of null, a 1.0 push config field, a repeated list filter', async () => {
+    // A data part's metadata of null: the SDK's 0.3 conversion read a flag out of it, -32603.
+    const nullMeta = await rpc(
+      gw.url,
+      send03([{ kind: 'data', data: { instructions: 'x' }, metadata: null }]),
+      as,
+    );
+    assert.equal(nullMeta.body.error?.code, -32602, JSON.stringify(nullMeta.body));
+    assert.match(
+      nullMeta.body.error.message,
+      /params\.message\.parts\.0\.metadata: expected an object, got null/,
+    );
+    // 1.0's configuration.taskPushNotificationConfig is checked as 0.3's pushNotificationConfig was.
+    const push = await rpc(
+      gw.url,
+      {
+        jsonrpc: '2.0',
+        id: 9,
+        method: 'SendMessage',
+        params: {
+          message: {
+            messageId: 'm-push10',
+            role: 'ROLE_USER',
+            parts: [{ text: 'x' }],
+            metadata: { skill: 'code' },
+          },
+          configuration: { taskPushNotificationConfig: { url: { toString: 'x' } } },
+        },
+      },
+      { ...as, 'a2a-version': '1.0' },
+    );
+    assert.equal(push.body.error?.code, -32602, JSON.stringify(push.body));
+    assert.match(
+      push.body.error.message,
+      /params\.configuration\.taskPushNotificationConfig\.url: expected a string/,
+    );
+    // A REST list filter given twice became a list, which reached the store's query: a 500.
+    for (const query of ['contextId=a&contextId=b', 'status=TASK_STATE_WORKING&status=TASK_STATE_FAILED']) {
+      const res = await fetch(`${gw.url}/tasks?${query}`, { headers: { ...as, 'a2a-version': '1.0' } });
+      assert.equal(res.status, 400, query);
+      const body = (await res.json()) as { error: { message: string } };
+      assert.match(body.error.message, /query parameter (contextId|status): expected one value/);
+    }
+    await stillServing();
+  });
 });
 
 describe('CLI command settings', () => {

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { BUILTIN_SKILLS } from '../../src/skills/catalog.js';
 import { sendTask, spawnGateway, tempDir, type GatewayProcess } from '../helpers/gateway.js';
+import { checkAnswer, errorLines } from '../helpers/wire-check.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
@@ -475,89 +476,6 @@ const fuzzRequest = fc.oneof(
 // ---------------------------------------------------------------------------------------------------------------
 // Checking answers
 
-function checkJsonRpcResponse(value: unknown): string | undefined {
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const problem = checkJsonRpcResponse(item);
-      if (problem) return problem;
-    }
-    return value.length === 0 ? 'an empty batch answer' : undefined;
-  }
-  if (typeof value !== 'object' || value === null) return `not a JSON-RPC object: ${JSON.stringify(value)}`;
-  const r = value as Record<string, unknown>;
-  if (r.jsonrpc !== '2.0') return 'jsonrpc is not "2.0"';
-  if (!('id' in r) || !(r.id === null || typeof r.id === 'string' || typeof r.id === 'number')) {
-    return `bad id ${JSON.stringify(r.id)}`;
-  }
-  if ('result' in r === 'error' in r) return 'needs exactly one of result and error';
-  if ('error' in r) {
-    const e = r.error as { code?: unknown; message?: unknown } | null;
-    if (!e || !Number.isInteger(e.code) || typeof e.message !== 'string') return 'malformed error object';
-    if (e.code === -32603) return `internal error -32603: ${e.message}`;
-  }
-  return undefined;
-}
-
-function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch {
-    return { ok: false };
-  }
-}
-
-/** SSE `data:` payloads. */
-function sseData(text: string): string[] {
-  const out: string[] = [];
-  for (const block of text.split(/\r?\n\r?\n/)) {
-    const data = block
-      .split(/\r?\n/)
-      .filter((l) => l.startsWith('data:'))
-      .map((l) => l.slice(5).replace(/^ /, ''));
-    if (data.length > 0) out.push(data.join('\n'));
-  }
-  return out;
-}
-
-function checkAnswer(
-  req: FuzzRequest,
-  status: number,
-  contentType: string,
-  text: string,
-): string | undefined {
-  if (status >= 500) return `HTTP ${status}`;
-  if (status < 200 || (status >= 300 && status < 400 && status !== 304)) return `unexpected HTTP ${status}`;
-  const isSse = contentType.includes('text/event-stream');
-  const jsonRpc = req.path === '/' && req.method === 'POST';
-  if (isSse) {
-    for (const data of sseData(text)) {
-      const parsed = parseJson(data);
-      if (!parsed.ok) return `an SSE event that is not JSON: ${data.slice(0, 200)}`;
-      if (jsonRpc) {
-        const problem = checkJsonRpcResponse(parsed.value);
-        if (problem) return `SSE: ${problem}`;
-      } else if (JSON.stringify(parsed.value).includes('"code":500')) return 'SSE: an internal error event';
-    }
-    return undefined;
-  }
-  if (status === 204 || status === 304 || text === '') {
-    return jsonRpc && status === 200 ? 'an empty JSON-RPC answer' : undefined;
-  }
-  if (!contentType.includes('json')) {
-    // Non-JSON bodies are fine for the dashboard and metrics pages, and for OPTIONS.
-    if (/^\/(?:dashboard|metrics)(?:[/?]|$)/.test(req.path) || req.method === 'OPTIONS') return undefined;
-    return `a ${contentType || 'typeless'} body: ${text.slice(0, 200)}`;
-  }
-  const parsed = parseJson(text);
-  if (!parsed.ok) return `a body that is not JSON: ${text.slice(0, 200)}`;
-  if (jsonRpc && status === 200) return checkJsonRpcResponse(parsed.value);
-  if (jsonRpc) {
-    // 4xx on the JSON-RPC endpoint (413, 401, 429) carry a JSON-RPC error too.
-    return checkJsonRpcResponse(parsed.value);
-  }
-  return undefined;
-}
-
 /** CPU seconds a process has used (user + system), from /proc: the run's cost apart from the machine's load. */
 function cpuSeconds(pid: number | undefined): number {
   try {
@@ -570,16 +488,6 @@ function cpuSeconds(pid: number | undefined): number {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-
-/** The gateway's log lines at error level or above (the first few), to say why an answer was a 500. */
-function errorLines(output: string): string {
-  return output
-    .split('\n')
-    .filter((line) => /"level":(50|60)/.test(line))
-    .slice(0, 5)
-    .map((line) => line.slice(0, 1500))
-    .join('\n');
-}
 
 describe('HTTP fuzzing', () => {
   let gw: GatewayProcess;
