@@ -2,7 +2,9 @@
  * Benchmark 4: the store at scale. N finished tasks (5 per context), each with its event log (3 events), owned by
  * the bench key, in a SQLite file and in a Redis of the benchmark's own (written through the Redis stores); then
  * the gateway started on each: start-up time, resident memory, GetTask p99 at 16 connections (REST, ids spread
- * over 1,000 tasks), ListTasks first page, a page filtered by contextId and one filtered by state.
+ * over 1,000 tasks; measured after a 2 s warm-up of the same requests, as benchmark 1 is, and the warm-up's own p99
+ * reported beside it: the first requests after a start find the task JSON uncached and the code not yet optimized),
+ * ListTasks first page, a page filtered by contextId and one filtered by state.
  * Targets: GetTask p99 <= 5 ms, first page <= 20 ms, RSS <= 300 MB, start <= 2 s.
  *
  *   node --import tsx bench/store-scale.ts [--tasks 100000] [--seconds 8] [--store sqlite|redis|both]
@@ -215,22 +217,25 @@ async function measure(
   try {
     const rssStart = a.rssMb();
     let i = 0;
-    const cpu0 = [a.cpuMs(), await storeCpuMs()];
-    const get = await autocannon({
-      url: a.url,
-      connections: 16,
-      duration: seconds,
-      headers: { 'x-api-key': TEAM_KEY, ...V1 },
-      requests: [
-        {
-          method: 'GET',
-          setupRequest: (req) => {
-            i = (i + 7919) % Math.min(taskCount, 1000);
-            return { ...req, path: `/tasks/${idOf(Math.floor((i * taskCount) / 1000))}` };
+    const gets = (duration: number) =>
+      autocannon({
+        url: a.url,
+        connections: 16,
+        duration,
+        headers: { 'x-api-key': TEAM_KEY, ...V1 },
+        requests: [
+          {
+            method: 'GET',
+            setupRequest: (req) => {
+              i = (i + 7919) % Math.min(taskCount, 1000);
+              return { ...req, path: `/tasks/${idOf(Math.floor((i * taskCount) / 1000))}` };
+            },
           },
-        },
-      ],
-    });
+        ],
+      });
+    const cold = await gets(2);
+    const cpu0 = [a.cpuMs(), await storeCpuMs()];
+    const get = await gets(seconds);
     const cpu1 = [a.cpuMs(), await storeCpuMs()];
     const perGet = (k: 0 | 1): number =>
       Math.round((((cpu1[k] ?? 0) - (cpu0[k] ?? 0)) * 1000) / Math.max(1, get.requests.total));
@@ -255,7 +260,8 @@ async function measure(
       rssAfterMb: a.rssMb(),
       getRps: Math.round(get.requests.average),
       getP99: get.latency.p99,
-      getNon2xx: get.non2xx,
+      getColdP99: cold.latency.p99,
+      getNon2xx: get.non2xx + cold.non2xx,
       getCpuUs: perGet(0),
       getStoreCpuUs: perGet(1),
       firstPageP50: round(percentile(lists.first, 50)),
@@ -275,6 +281,8 @@ interface Figures extends Record<string, number> {
   rssAfterMb: number;
   getRps: number;
   getP99: number;
+  /** The p99 of the first 2 s after the start (the warm-up). */
+  getColdP99: number;
   getNon2xx: number;
   /** CPU time of the gateway per GetTask (user + system, µs), and of Redis's own process (0 for SQLite). */
   getCpuUs: number;
@@ -295,6 +303,7 @@ function row(store: string, seedS: number, f: Figures): Row {
     'RSS MB start/after': `${f.rssStartMb}/${f.rssAfterMb}`,
     'GetTask req/s': f.getRps,
     'GetTask p99 ms': f.getP99,
+    'first 2 s p99 ms': f.getColdP99,
     'non-2xx': f.getNon2xx,
     'CPU µs/GetTask gateway+Redis': `${f.getCpuUs}+${f.getStoreCpuUs}`,
     'first page p50 ms (own/admin)': `${f.firstPageP50}/${f.adminFirstPageP50}`,
@@ -357,7 +366,7 @@ export async function runStoreScale(): Promise<Record<string, number>> {
     }
   }
   printTable(
-    'Store at scale (targets: GetTask p99 <= 5 ms, first page <= 20 ms, RSS <= 300 MB, start <= 2 s)',
+    'Store at scale (targets: GetTask p99 <= 5 ms after a 2 s warm-up, first page <= 20 ms, RSS <= 300 MB, start <= 2 s)',
     rows,
   );
   return result;
