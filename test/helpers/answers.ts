@@ -19,3 +19,18 @@ function comparable(headers: Headers): Record<string, string> {
 export async function seenOf(res: Response): Promise<SeenAnswer> {
   return { status: res.status, body: await res.text(), headers: comparable(res.headers) };
 }
+
+/** Request inits for one gateway: `post(body, headers?)` and `call(method, params, id?)` (a JSON-RPC POST). */
+export function requestInits(defaultHeaders: Record<string, string>): {
+  post: (body: string, headers?: Record<string, string>) => RequestInit;
+  call: (method: string, params: unknown, id?: unknown) => RequestInit;
+} {
+  const post = (body: string, headers: Record<string, string> = defaultHeaders): RequestInit => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
+  const call = (method: string, params: unknown, id: unknown = 3): RequestInit =>
+    post(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+  return { post, call };
+}

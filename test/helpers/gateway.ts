@@ -293,6 +293,42 @@ export function sendTask(url: string, opts: SendOptions): ReturnType<typeof rpc>
   );
 }
 
+/**
+ * An A2A 1.0 `SendMessage` of one text part (JSON-RPC, `A2A-Version: 1.0`): the new task's id. `metadata` goes on
+ * the message (backend, skill), `returnImmediately` answers before the task ends.
+ */
+export async function sendMessage10(
+  url: string,
+  opts: {
+    headers: Record<string, string>;
+    text?: string;
+    metadata?: Record<string, unknown>;
+    returnImmediately?: boolean;
+  },
+): Promise<string> {
+  const sent = await rpc(
+    url,
+    {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'SendMessage',
+      params: {
+        message: {
+          messageId: `m-${Math.random()}`,
+          role: 'ROLE_USER',
+          parts: [{ text: opts.text ?? 'hi' }],
+          metadata: opts.metadata ?? { skill: 'code' },
+        },
+        ...(opts.returnImmediately ? { configuration: { returnImmediately: true } } : {}),
+      },
+    },
+    { 'a2a-version': '1.0', ...opts.headers },
+  );
+  const id = (sent.body as { result?: { task?: { id?: string } } }).result?.task?.id;
+  if (!id) throw new Error(`SendMessage did not return a task: ${JSON.stringify(sent.body)}`);
+  return id;
+}
+
 /** `tasks/get` (0.3) of one task: its result, or undefined. */
 export async function getTask(url: string, id: string): Promise<any> {
   return (await rpc(url, { jsonrpc: '2.0', id: 3, method: 'tasks/get', params: { id } })).body.result;

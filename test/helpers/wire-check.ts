@@ -1,3 +1,8 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUILTIN_SKILLS } from '../../src/skills/catalog.js';
+import { spawnGateway, tempDir, type GatewayProcess } from './gateway.js';
+
 /**
  * What a well-formed answer of the gateway is, for the suites that send it bad input (the HTTP fuzzing and the
  * field-by-field type checks): never a 5xx, never -32603, JSON-RPC answers well-formed (in SSE events too), other
@@ -101,4 +106,43 @@ export function errorLines(output: string): string {
     .slice(0, 5)
     .map((line) => line.slice(0, 1500))
     .join('\n');
+}
+
+/** A gateway to send bad input to: a process of its own, every skill on the scripted fake backend (tasks end in
+ * milliseconds), the per-key rate limit and the queue raised far above what the suites send. */
+export async function spawnBadInputTarget(
+  name: string,
+  env: Record<string, string> = {},
+): Promise<{ gw: GatewayProcess; stop: () => Promise<void> }> {
+  const data = tempDir(`a2a-gw-${name}-data-`);
+  const work = tempDir(`a2a-gw-${name}-work-`);
+  const config = join(data.dir, 'gateway.yaml');
+  writeFileSync(
+    config,
+    [
+      'backends:',
+      '  quick: { type: fake, summary: ok }',
+      'skills:',
+      ...BUILTIN_SKILLS.map((s) => `  ${s.id}: { backend: quick }`),
+      '',
+    ].join('\n'),
+  );
+  const gw = await spawnGateway({
+    DATA_DIR: data.dir,
+    WORKSPACE_ROOTS: work.dir,
+    LOG_LEVEL: 'info',
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    MAX_QUEUED_TASKS: '1000',
+    A2A_GATEWAY_CONFIG: config,
+    ...env,
+  });
+  return {
+    gw,
+    stop: async () => {
+      gw.kill('SIGTERM');
+      await gw.exited;
+      data.cleanup();
+      work.cleanup();
+    },
+  };
 }

@@ -2,14 +2,21 @@
 // task, live and replayed, on JSON-RPC and REST; and what happens to a subscriber that does not read.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Role, TaskState, type StreamResponse } from '@a2a-js/sdk';
+import { TaskState, type StreamResponse } from '@a2a-js/sdk';
 import { TaskEventLog } from '../../src/events/task-event-log.js';
+import { statusEvent } from '../contracts/task-event-store.js';
 import type { TaskEventStore } from '../../src/stores/types.js';
-import { rpc, startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
+import {
+  rpc,
+  sendMessage10,
+  startTestGateway,
+  tempDir,
+  waitFor,
+  type TestGateway,
+} from '../helpers/gateway.js';
 
 const KEY = 'direct-streams-test-key-0123456789';
 const V1 = { 'a2a-version': '1.0', 'x-api-key': KEY };
@@ -141,25 +148,12 @@ const HEARTBEAT = ': keepalive\n\n';
 const withoutHeartbeats = (raw: Raw): Raw => ({ ...raw, body: raw.body.split(HEARTBEAT).join('') });
 
 async function workingTask(gw: TestGateway, backend: string): Promise<string> {
-  const sent = await rpc(
-    gw.url,
-    {
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'SendMessage',
-      params: {
-        message: {
-          messageId: randomUUID(),
-          role: 'ROLE_USER',
-          parts: [{ text: 'go' }],
-          metadata: { backend },
-        },
-        configuration: { returnImmediately: true },
-      },
-    },
-    V1,
-  );
-  const taskId: string = sent.body.result.task.id;
+  const taskId = await sendMessage10(gw.url, {
+    headers: V1,
+    text: 'go',
+    metadata: { backend },
+    returnImmediately: true,
+  });
   // Subscribed once the task is working and quiet, every subscriber's snapshot is the same.
   await waitFor(
     async () => {
@@ -425,37 +419,7 @@ describe('direct stream path: a subscriber that does not read', () => {
       // ~4 KB (12 MB), past the ~4 MB the kernel's socket buffers hold on loopback and the 1 MB limit; then the end.
       const events = gw.gateway.store as unknown as TaskEventStore;
       const first = ((await events.lastTaskEvent(taskId))?.seq ?? 0) + 1;
-      const status = (state: TaskState, text: string): StreamResponse => ({
-        payload: {
-          $case: 'statusUpdate',
-          value: {
-            taskId,
-            contextId: 'ctx',
-            status: {
-              state,
-              message: {
-                messageId: randomUUID(),
-                contextId: 'ctx',
-                taskId,
-                role: Role.ROLE_AGENT,
-                parts: [
-                  {
-                    content: { $case: 'text', value: text },
-                    mediaType: 'text/plain',
-                    filename: '',
-                    metadata: {},
-                  },
-                ],
-                metadata: {},
-                extensions: [],
-                referenceTaskIds: [],
-              },
-              timestamp: new Date(0).toISOString(),
-            },
-            metadata: {},
-          },
-        },
-      });
+      const status = (state: TaskState, text: string): StreamResponse => statusEvent(taskId, state, text);
       const COUNT = 3000;
       for (let i = 0; i < COUNT; i++) {
         const event = status(TaskState.TASK_STATE_WORKING, `step ${i} ${'x'.repeat(4000)}`);

@@ -8,8 +8,8 @@ import { HOT_LANE_SETTING } from '../../src/transport/hot-lane.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashKey } from '../../src/transport/auth.js';
-import { rpc, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
-import { seenOf, type SeenAnswer } from '../helpers/answers.js';
+import { rpc, sendMessage10, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+import { requestInits, seenOf, type SeenAnswer } from '../helpers/answers.js';
 import { dropRedisKeys } from '../helpers/redis-keys.js';
 
 const KEY = 'front-door-test-key-0123456789abcdef';
@@ -21,22 +21,8 @@ skills:
   code: { backend: quick }
 `;
 
-async function sendTask(url: string, key: string): Promise<string> {
-  const sent = await rpc(
-    url,
-    {
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'SendMessage',
-      params: {
-        message: { messageId: randomUUID(), role: 'ROLE_USER', parts: [{ text: 'hi' }] },
-        metadata: { skill: 'code' },
-      },
-    },
-    { 'x-api-key': key, 'a2a-version': '1.0' },
-  );
-  return (sent.body as { result: { task: { id: string } } }).result.task.id;
-}
+const sendTask = (url: string, key: string): Promise<string> =>
+  sendMessage10(url, { headers: { 'x-api-key': key } });
 
 const keysDir = tempDir('front-door-keys-');
 after(() => keysDir.cleanup());
@@ -108,13 +94,7 @@ for (const store of STORES)
     };
 
     test('status, headers, body and access-log line are the same with the front door on and off', async () => {
-      const post = (body: string, headers: Record<string, string> = v1): RequestInit => ({
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body,
-      });
-      const call = (method: string, params: unknown, id: unknown = 3): RequestInit =>
-        post(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+      const { post, call } = requestInits(v1);
       // [name, path, request, whether the front door answers it itself]
       const cases: Array<[string, string, RequestInit, boolean]> = [
         ['plain GetTask', '/', call('GetTask', { id: taskId }), true],

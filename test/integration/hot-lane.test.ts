@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { get } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { HOT_LANE_SETTING } from '../../src/transport/hot-lane.js';
-import { rpc, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { seenOf, type SeenAnswer } from '../helpers/answers.js';
+import { sendMessage10, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { requestInits, seenOf, type SeenAnswer } from '../helpers/answers.js';
 
 const KEY = 'hot-lane-test-key-0123456789abcdef';
 const CONFIG = `
@@ -23,20 +22,7 @@ describe('hot lane: JSON-RPC calls and REST task reads answer as through the rou
       env: { API_KEY: KEY, LOG_LEVEL: 'warn', BODY_LIMIT: '4kb', RATE_LIMIT_PER_MINUTE: '100000' },
       configYaml: CONFIG,
     });
-    const sent = await rpc(
-      gw.url,
-      {
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'SendMessage',
-        params: {
-          message: { messageId: randomUUID(), role: 'ROLE_USER', parts: [{ text: 'hi' }] },
-          metadata: { skill: 'code' },
-        },
-      },
-      { 'x-api-key': KEY, 'a2a-version': '1.0' },
-    );
-    taskId = (sent.body as { result: { task: { id: string } } }).result.task.id;
+    taskId = await sendMessage10(gw.url, { headers: { 'x-api-key': KEY } });
   });
   after(() => gw.stop());
 
@@ -47,13 +33,7 @@ describe('hot lane: JSON-RPC calls and REST task reads answer as through the rou
 
   test('status, headers and body are the same with the lane on and off', async () => {
     const v1 = { 'a2a-version': '1.0', 'x-api-key': KEY };
-    const post = (body: string, headers: Record<string, string> = v1): RequestInit => ({
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body,
-    });
-    const call = (method: string, params: unknown, id: unknown = 3): RequestInit =>
-      post(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+    const { post, call } = requestInits(v1);
     const cases: Array<[string, string, RequestInit]> = [
       ['plain GetTask', '/', call('GetTask', { id: taskId })],
       ['GetTask with a tenant', '/', call('GetTask', { id: taskId, tenant: '' }, 'x')],

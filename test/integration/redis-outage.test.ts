@@ -58,6 +58,16 @@ function gatewayOnOwnRedis(env: Record<string, string>): { redis: TestRedisServe
   return ctx;
 }
 
+/** Stops the test's own Redis and waits for the gateway's /ready to say it is not ready. */
+async function stopRedis(ctx: { redis: { stop(): Promise<unknown> }; gw: { url: string } }): Promise<void> {
+  await ctx.redis.stop();
+  await waitFor(
+    async () => ((await fetch(`${ctx.gw.url}/ready`)).status === 503 ? true : undefined),
+    5000,
+    '/ready to say not ready',
+  );
+}
+
 // A Redis of the test's own (not the shared one), stopped and started again while a gateway uses it.
 describe('Redis enabled and stopped: refused at once naming Redis, not ready, degraded; back by itself', () => {
   const ctx = gatewayOnOwnRedis({ STORE: 'memory' });
@@ -67,12 +77,7 @@ describe('Redis enabled and stopped: refused at once naming Redis, not ready, de
     assert.equal((await getTask(ctx.gw.url)).status, 404);
     assert.equal((await fetch(`${ctx.gw.url}/ready`)).status, 200);
 
-    await ctx.redis.stop();
-    await waitFor(
-      async () => ((await fetch(`${ctx.gw.url}/ready`)).status === 503 ? true : undefined),
-      5000,
-      '/ready to say not ready',
-    );
+    await stopRedis(ctx);
     const ready = (await (await fetch(`${ctx.gw.url}/ready`)).json()) as { redis?: boolean };
     assert.equal(ready.redis, false);
     const health = (await (await fetch(`${ctx.gw.url}/health`)).json()) as { status?: string };
@@ -176,12 +181,7 @@ describe('STORE=redis: a task read that passed the edge just before Redis droppe
       // The headers pass the edge while Redis is up; the body reader then waits.
       const call = await heldCall(ctx.gw.url, JSON.stringify({ jsonrpc: '2.0', id: 7, method, params }));
       assert.equal((await fetch(`${ctx.gw.url}/ready`)).status, 200);
-      await ctx.redis.stop();
-      await waitFor(
-        async () => ((await fetch(`${ctx.gw.url}/ready`)).status === 503 ? true : undefined),
-        5000,
-        '/ready to say not ready',
-      );
+      await stopRedis(ctx);
       const answer = await call.send();
       // The SDK's JSON-RPC binding answers its errors with HTTP 200; the code says Redis.
       assert.equal(answer.body.error?.code, -32050, `${method}: ${JSON.stringify(answer.body)}`);

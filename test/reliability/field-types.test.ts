@@ -8,20 +8,10 @@
 // every run and reaches the fields chance rarely does (a data part's metadata set to null made the SDK's 0.3
 // conversion read a property of null: -32603).
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BUILTIN_SKILLS } from '../../src/skills/catalog.js';
-import { sendTask, spawnGateway, tempDir, type GatewayProcess } from '../helpers/gateway.js';
+import { sendTask, type GatewayProcess } from '../helpers/gateway.js';
 import { dropRedisKeys } from '../helpers/redis-keys.js';
-import { checkAnswer, errorLines } from '../helpers/wire-check.js';
-
-const CONFIG = `
-backends:
-  quick: { type: fake, summary: ok }
-skills:
-${BUILTIN_SKILLS.map((s) => `  ${s.id}: { backend: quick }`).join('\n')}
-`;
+import { checkAnswer, errorLines, spawnBadInputTarget } from '../helpers/wire-check.js';
 
 /** The Redis the second run uses: database 7, the test's own key prefix, dropped after. */
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/7';
@@ -364,27 +354,15 @@ for (const store of ['sqlite', 'redis'] as const) {
   describe(`every field given every kind of value (${store} store)`, () => {
     const prefix = `field-types-${process.pid}:`;
     let gw: GatewayProcess;
-    let dirs: Array<ReturnType<typeof tempDir>>;
+    let stop: () => Promise<void>;
     before(async () => {
-      const data = tempDir('a2a-gw-fields-data-');
-      const work = tempDir('a2a-gw-fields-work-');
-      dirs = [data, work];
-      const config = join(data.dir, 'gateway.yaml');
-      writeFileSync(config, CONFIG);
-      gw = await spawnGateway({
-        DATA_DIR: data.dir,
-        WORKSPACE_ROOTS: work.dir,
-        LOG_LEVEL: 'info',
-        RATE_LIMIT_PER_MINUTE: '1000000',
-        MAX_QUEUED_TASKS: '1000',
-        A2A_GATEWAY_CONFIG: config,
-        ...(store === 'redis' ? { REDIS_ENABLED: 'true', REDIS_URL, REDIS_KEY_PREFIX: prefix } : {}),
-      });
+      ({ gw, stop } = await spawnBadInputTarget(
+        'fields',
+        store === 'redis' ? { REDIS_ENABLED: 'true', REDIS_URL, REDIS_KEY_PREFIX: prefix } : {},
+      ));
     });
     after(async () => {
-      gw.kill('SIGTERM');
-      await gw.exited;
-      for (const d of dirs) d.cleanup();
+      await stop();
       if (store === 'redis') await dropRedisKeys(REDIS_URL, prefix);
     });
 

@@ -7,12 +7,11 @@
 // count. Tasks it creates run the scripted fake backend, so they end in milliseconds. The per-key rate limit is
 // raised for this gateway (RATE_LIMIT_PER_MINUTE=1000000): the suite sends far more than 100 requests a minute.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { BUILTIN_SKILLS } from '../../src/skills/catalog.js';
-import { sendTask, spawnGateway, tempDir, type GatewayProcess } from '../helpers/gateway.js';
-import { checkAnswer, errorLines } from '../helpers/wire-check.js';
+import { sendTask, type GatewayProcess } from '../helpers/gateway.js';
+import { checkAnswer, errorLines, spawnBadInputTarget } from '../helpers/wire-check.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
@@ -22,12 +21,6 @@ const CONCURRENCY = 8;
 const KNOWN_TASK = '\u0000known-task\u0000';
 
 const SKILLS = BUILTIN_SKILLS.map((s) => s.id);
-const CONFIG = `
-backends:
-  quick: { type: fake, summary: ok }
-skills:
-${SKILLS.map((s) => `  ${s}: { backend: quick }`).join('\n')}
-`;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Generators
@@ -491,27 +484,11 @@ function cpuSeconds(pid: number | undefined): number {
 
 describe('HTTP fuzzing', () => {
   let gw: GatewayProcess;
-  let dirs: Array<ReturnType<typeof tempDir>>;
+  let stop: () => Promise<void>;
   before(async () => {
-    const data = tempDir('a2a-gw-fuzz-data-');
-    const work = tempDir('a2a-gw-fuzz-work-');
-    dirs = [data, work];
-    const config = join(data.dir, 'gateway.yaml');
-    writeFileSync(config, CONFIG);
-    gw = await spawnGateway({
-      DATA_DIR: data.dir,
-      WORKSPACE_ROOTS: work.dir,
-      LOG_LEVEL: 'info',
-      RATE_LIMIT_PER_MINUTE: '1000000',
-      MAX_QUEUED_TASKS: '1000',
-      A2A_GATEWAY_CONFIG: config,
-    });
+    ({ gw, stop } = await spawnBadInputTarget('fuzz'));
   });
-  after(async () => {
-    gw.kill('SIGTERM');
-    await gw.exited;
-    for (const d of dirs) d.cleanup();
-  });
+  after(() => stop());
 
   test(
     `${RUNS} generated requests: well-formed answers, no 5xx, no -32603`,
