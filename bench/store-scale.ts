@@ -159,27 +159,27 @@ async function seedRedis(url: string): Promise<void> {
   }
 }
 
-/** CPU time Redis's own process has used (INFO cpu, user + system), in ms. */
-async function redisCpuMs(url: string): Promise<number> {
+/** One section of Redis's INFO, read through a connection of its own. */
+async function redisInfo(url: string, section: 'cpu' | 'memory'): Promise<string> {
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
   try {
-    const info = await redis.info('cpu');
-    const field = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
-    return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+    return await redis.info(section);
   } finally {
     redis.disconnect();
   }
 }
 
+/** CPU time Redis's own process has used (INFO cpu, user + system), in ms. */
+async function redisCpuMs(url: string): Promise<number> {
+  const info = await redisInfo(url, 'cpu');
+  const field = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+}
+
 /** Redis's own memory (INFO memory), in MB. */
 async function redisMemoryMb(url: string): Promise<number> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
-  try {
-    const info = await redis.info('memory');
-    return Math.round(Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0) / 2 ** 20);
-  } finally {
-    redis.disconnect();
-  }
+  const info = await redisInfo(url, 'memory');
+  return Math.round(Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0) / 2 ** 20);
 }
 
 async function timedGet(url: string, key: string): Promise<number> {

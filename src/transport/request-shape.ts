@@ -15,13 +15,20 @@ function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** The first field of `obj` (among `keys`) that is present but not a string, as `prefix.key`. */
-function nonString(obj: Json, keys: readonly string[], prefix: string): string | undefined {
+/**
+ * The first field of `obj` (among `keys`) that is present but not a string, as `prefix.key`. A null counts as
+ * absent unless `nullIsAbsent` is false (for fields the SDK tests with `in` rather than `??`).
+ */
+function nonString(
+  obj: Json,
+  keys: readonly string[],
+  prefix: string,
+  nullIsAbsent = true,
+): string | undefined {
   for (const key of keys) {
     const value = obj[key];
-    if (value !== undefined && value !== null && typeof value !== 'string') {
-      return `${prefix}${key}: expected a string, got ${describeValue(value)}`;
-    }
+    if (value === undefined || typeof value === 'string' || (nullIsAbsent && value === null)) continue;
+    return `${prefix}${key}: expected a string, got ${describeValue(value)}`;
   }
   return undefined;
 }
@@ -98,20 +105,16 @@ export function messageShapeProblem(message: unknown, prefix: string): string | 
     // part): the SDK hands them to Buffer.from and the like, and a number there came back -32603. The SDK picks
     // the 0.3 content by `'bytes' in file`, so a null `bytes` or `uri` is no more absent than a number is.
     if (isObject(part.file)) {
-      const file = part.file;
-      const nullContent = (['bytes', 'uri'] as const).find((key) => key in file && file[key] === null);
-      if (nullContent) return `${prefix}.parts.${i}.file.${nullContent}: expected a string, got null`;
-      const fileField = nonString(
-        file,
-        ['uri', 'bytes', 'mimeType', 'mediaType', 'name'],
-        `${prefix}.parts.${i}.file.`,
-      );
+      const filePrefix = `${prefix}.parts.${i}.file.`;
+      const fileField =
+        nonString(part.file, ['uri', 'bytes'], filePrefix, false) ??
+        nonString(part.file, ['mimeType', 'mediaType', 'name'], filePrefix);
       if (fileField) return fileField;
     }
     const partField = nonString(part, ['url', 'raw', 'mediaType', 'filename'], `${prefix}.parts.${i}.`);
     if (partField) return partField;
     // The SDK's 0.3 conversion reads a flag out of a data part's metadata: null there came back -32603.
-    if ('metadata' in part && part.metadata !== undefined && !isObject(part.metadata)) {
+    if (part.metadata !== undefined && !isObject(part.metadata)) {
       return `${prefix}.parts.${i}.metadata: expected an object, got ${describeValue(part.metadata)}`;
     }
     const isText = tag === 'text' || (tag === undefined && 'text' in part);

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILTIN_SKILLS } from '../../src/skills/catalog.js';
 import { spawnGateway, tempDir, type GatewayProcess } from './gateway.js';
+import { SseParser } from './sse.js';
 
 /**
  * What a well-formed answer of the gateway is, for the suites that send it bad input (the HTTP fuzzing and the
@@ -15,7 +16,7 @@ export interface SentRequest {
   path: string;
 }
 
-export function checkJsonRpcResponse(value: unknown): string | undefined {
+function checkJsonRpcResponse(value: unknown): string | undefined {
   if (Array.isArray(value)) {
     for (const item of value) {
       const problem = checkJsonRpcResponse(item);
@@ -38,25 +39,12 @@ export function checkJsonRpcResponse(value: unknown): string | undefined {
   return undefined;
 }
 
-export function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch {
     return { ok: false };
   }
-}
-
-/** SSE `data:` payloads. */
-export function sseData(text: string): string[] {
-  const out: string[] = [];
-  for (const block of text.split(/\r?\n\r?\n/)) {
-    const data = block
-      .split(/\r?\n/)
-      .filter((l) => l.startsWith('data:'))
-      .map((l) => l.slice(5).replace(/^ /, ''));
-    if (data.length > 0) out.push(data.join('\n'));
-  }
-  return out;
 }
 
 export function checkAnswer(
@@ -70,7 +58,8 @@ export function checkAnswer(
   const isSse = contentType.includes('text/event-stream');
   const jsonRpc = req.path === '/' && req.method === 'POST';
   if (isSse) {
-    for (const data of sseData(text)) {
+    // The whole stream is here: a blank line ends its last event too, if the server did not.
+    for (const { data } of new SseParser().push(`${text}\n\n`)) {
       const parsed = parseJson(data);
       if (!parsed.ok) return `an SSE event that is not JSON: ${data.slice(0, 200)}`;
       if (jsonRpc) {
@@ -90,12 +79,8 @@ export function checkAnswer(
   }
   const parsed = parseJson(text);
   if (!parsed.ok) return `a body that is not JSON: ${text.slice(0, 200)}`;
-  if (jsonRpc && status === 200) return checkJsonRpcResponse(parsed.value);
-  if (jsonRpc) {
-    // 4xx on the JSON-RPC endpoint (413, 401, 429) carry a JSON-RPC error too.
-    return checkJsonRpcResponse(parsed.value);
-  }
-  return undefined;
+  // A JSON-RPC answer is one whatever its status: 4xx on the endpoint (413, 401, 429) carry a JSON-RPC error too.
+  return jsonRpc ? checkJsonRpcResponse(parsed.value) : undefined;
 }
 
 /** The gateway's log lines at error level or above (the first few), to say why an answer was a 500. */
